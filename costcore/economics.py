@@ -1,0 +1,181 @@
+"""The arithmetic of ECONOMICS.md: both monthly bills, break-even, payback and ROI.
+
+The functions on arrays work on Python floats and on NumPy arrays alike, so one formula
+serves a single analysis and a sweep of a hundred thousand scenarios.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .scenario import CostModel, Crossing, FailureAdjusted, ManualComparison
+
+MAX_STEPS = 20_000  # staircase steps examined for crossings; beyond it buying's trend is settled
+
+
+def instances_for(requests: Any, requests_per_instance: Any, ha: Any) -> Any:
+    """ceil(load / capacity), at least one, plus a spare when high availability is asked for."""
+    needed = np.maximum(1, np.ceil(np.asarray(requests, dtype=float) / requests_per_instance))
+    return needed + np.where(ha, 1, 0)
+
+
+def monthly_bills(
+    requests: Any,
+    api_cost_per_request: Any,
+    selfhost_variable_per_request: Any,
+    instance_monthly: Any,
+    requests_per_instance: Any,
+    ha: Any,
+    ops_monthly: Any,
+) -> tuple[Any, Any]:
+    """(API bill, self-host bill) a month. requests_per_instance=inf means one instance carries any load."""
+    api = requests * api_cost_per_request
+    instances = np.where(np.asarray(instance_monthly) > 0, instances_for(requests, requests_per_instance, ha), 0)
+    selfhost = instances * instance_monthly + ops_monthly + requests * selfhost_variable_per_request
+    return api, selfhost
+
+
+def payback_and_roi(one_time: Any, monthly_savings: Any) -> tuple[Any, Any]:
+    """Months to pay back (nan when savings <= 0) and first-year ROI (nan without a one-time cost)."""
+    one_time = np.asarray(one_time, dtype=float)
+    savings = np.asarray(monthly_savings, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        payback = np.where(savings > 0, one_time / np.where(savings > 0, savings, 1.0), np.nan)
+        roi = np.where(one_time > 0, (12 * savings - one_time) / np.where(one_time > 0, one_time, 1.0), np.nan)
+    return payback, roi
+
+
+def sweep(**inputs: Any) -> dict[str, np.ndarray]:
+    """Vectorised analysis over arrays of inputs (broadcast together).
+
+    Inputs: requests, api_cost_per_request, selfhost_variable_per_request, instance_monthly,
+    requests_per_instance (inf for no limit), ha, ops_monthly, one_time, horizon.
+    Returns the bills, savings, payback, ROI and a cost verdict (True = buying pays within the horizon).
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(inputs[k], dtype=float) for k in _SWEEP_KEYS))
+    values = dict(zip(_SWEEP_KEYS, arrays, strict=True))
+    api, selfhost = monthly_bills(
+        values["requests"],
+        values["api_cost_per_request"],
+        values["selfhost_variable_per_request"],
+        values["instance_monthly"],
+        values["requests_per_instance"],
+        values["ha"] > 0,
+        values["ops_monthly"],
+    )
+    savings = api - selfhost
+    payback, roi = payback_and_roi(values["one_time"], savings)
+    buy = (savings > 0) & (np.nan_to_num(payback, nan=np.inf) <= values["horizon"])
+    return {"api": api, "selfhost": selfhost, "savings": savings, "payback": payback, "roi": roi, "buy": buy}
+
+
+_SWEEP_KEYS = (
+    "requests",
+    "api_cost_per_request",
+    "selfhost_variable_per_request",
+    "instance_monthly",
+    "requests_per_instance",
+    "ha",
+    "ops_monthly",
+    "one_time",
+    "horizon",
+)
+
+
+def crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
+    """Every volume in [0, up_to] where the cheaper side changes; and whether the list was cut short.
+
+    Within one step of the capacity staircase both bills are straight lines, so a crossing is
+    either inside a step (buying starts to pay) or at a step's edge, where one more instance
+    makes self-hosting dearer again (buying stops paying).
+    """
+    margin = model.api_cost_per_request - model.selfhost_variable_per_request
+    found: list[Crossing] = []
+
+    def add(requests: float, direction: str) -> None:
+        found.append(
+            Crossing(
+                requests_per_month=requests,
+                tokens_per_month=requests * model.tokens_per_request,
+                direction=direction,  # type: ignore[arg-type]
+                instances=model.instances(requests),
+            )
+        )
+
+    if model.requests_per_instance is None or model.instance_monthly == 0:
+        fixed = model.selfhost_monthly(0.0)
+        if margin > 0 and fixed / margin <= up_to:
+            add(fixed / margin, "buy_starts_paying")
+        return found, False
+
+    if margin <= 0:
+        return found, False  # the API is cheaper per request: every step only widens the gap
+    step = model.requests_per_instance
+    spare = 1 if model.ha else 0
+    steps = math.ceil(up_to / step)
+    truncated = steps > MAX_STEPS
+    for n in range(1, min(steps, MAX_STEPS) + 1):
+        low, high = (n - 1) * step, min(n * step, up_to)
+        fixed = (n + spare) * model.instance_monthly + model.ops_monthly
+        if n > 1 and (low * margin - fixed) < 0 <= (low * margin - (fixed - model.instance_monthly)):
+            add(low, "buy_stops_paying")
+        point = fixed / margin
+        if low < point <= high:
+            add(point, "buy_starts_paying")
+        if n * (step * margin - model.instance_monthly) >= (1 + spare) * model.instance_monthly + model.ops_monthly:
+            # From here every further instance earns more than it costs: no more crossings.
+            break
+    return found, truncated
+
+
+def breakeven(found: list[Crossing]) -> float | None:
+    """The lowest volume at which buying starts to pay."""
+    return next((c.requests_per_month for c in found if c.direction == "buy_starts_paying"), None)
+
+
+def manual_comparison(
+    requests: float, manual_h: float, manual_rate: float, model: CostModel, oversight: float, one_time: float
+) -> ManualComparison:
+    current = manual_h * manual_rate * requests
+    future = model.selfhost_monthly(requests) + oversight
+    savings = current - future
+    payback, roi = payback_and_roi(one_time, savings)
+    margin = manual_h * manual_rate - model.selfhost_variable_per_request
+    fixed = model.selfhost_monthly(0.0) + oversight
+    return ManualComparison(
+        breakeven_tasks_per_month=fixed / margin if margin > 0 else None,
+        manual_monthly_cost=current,
+        future_monthly_cost=future,
+        monthly_savings=savings,
+        payback_months=_or_none(payback),
+        first_year_roi=_or_none(roi),
+    )
+
+
+def failure_adjusted(
+    requests: float, api_monthly: float, selfhost_monthly: float, fail_api: float, fail_ft: float, fail_cost: float
+) -> FailureAdjusted:
+    api = api_monthly + requests * fail_api * fail_cost
+    selfhost = selfhost_monthly + requests * fail_ft * fail_cost
+    per_point = requests * fail_cost
+    limit = None
+    if per_point > 0:
+        limit = fail_api + (api_monthly - selfhost_monthly) / per_point
+        limit = None if limit < 0 else min(limit, 1.0)
+    return FailureAdjusted(
+        fail_api=fail_api,
+        fail_ft=fail_ft,
+        fail_cost=fail_cost,
+        api_monthly_cost=api,
+        selfhost_monthly_cost=selfhost,
+        monthly_savings=api - selfhost,
+        breakeven_fail_ft=limit,
+    )
+
+
+def _or_none(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value

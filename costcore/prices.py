@@ -1,0 +1,220 @@
+"""API prices (genai-prices, offline) and the GPU catalogue (bundled data).
+
+genai-prices ships its price data inside the package; we only ever read that snapshot
+and never start its updater, so nothing here touches the network. It is imported lazily
+because loading its data costs about a quarter of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .scenario import PriceQuote
+
+
+class PriceError(ValueError):
+    """A model or GPU name we cannot price; the message suggests names that exist."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None):
+        super().__init__(message)
+        self.suggestions = suggestions or []
+
+
+@dataclass(frozen=True)
+class ApiModel:
+    ref: str  # "provider:model", accepted by api=
+    provider: str
+    model_id: str
+    name: str
+    price_in: float | None
+    price_out: float | None
+    tiered: bool
+
+
+@dataclass(frozen=True)
+class Gpu:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    vram_gb: float
+    bandwidth_gb_s: float
+    price_per_hour: float
+    price_source: str
+    price_date: str
+    ref_qps_7b: float
+
+
+def _genai_version() -> str:
+    from importlib.metadata import version
+
+    return version("genai-prices")
+
+
+@cache
+def _snapshot() -> Any:
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
+def _base(price: Any) -> float | None:
+    if price is None:
+        return None
+    base = getattr(price, "base", price)  # TieredPrices carry a base rate
+    return float(base)
+
+
+def _today() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@cache
+def _catalogue_index() -> dict[str, tuple[Any, Any]]:
+    """Every lower-cased model id and provider:id -> (provider, model)."""
+    index: dict[str, tuple[Any, Any]] = {}
+    for provider in _snapshot().providers:
+        for model in provider.models:
+            index.setdefault(model.id.lower(), (provider, model))
+            index[f"{provider.id}:{model.id}".lower()] = (provider, model)
+    return index
+
+
+def _normalise(name: str) -> list[str]:
+    base = name.strip().lower().replace(" ", "-").replace("_", "-")
+    candidates = [base, base.replace("/", ":"), base.replace(".", "-")]
+    return list(dict.fromkeys(candidates))
+
+
+def _lookup(name: str) -> tuple[Any, Any]:
+    """Resolve a model name, case-insensitively: genai-prices' own matching picks the
+    provider that makes the model (gpt-4o is OpenAI's, not a reseller's); "provider:model"
+    picks a provider explicitly."""
+    index = _catalogue_index()
+    for candidate in _normalise(name):
+        provider_id, ref = candidate.split(":", 1) if ":" in candidate else (None, candidate)
+        if provider_id is not None and candidate in index:
+            return index[candidate]
+        try:
+            return _snapshot().find_provider_model(ref, None, provider_id, None)
+        except LookupError:
+            pass
+        if candidate in index:
+            return index[candidate]
+    keys = [k for k in index if ":" not in k]
+    close = difflib.get_close_matches(_normalise(name)[0], keys, n=5, cutoff=0.6)
+    hint = f" Did you mean {', '.join(close)}?" if close else " Try `breakeven prices gpt` to list models."
+    raise PriceError(f"unknown API model '{name}'.{hint}", close)
+
+
+def _verified_date(*texts: str | None) -> str | None:
+    for text in texts:
+        if text:
+            found = re.findall(r"(\d{4}-\d{2}-\d{2})", text)
+            if found:
+                return max(found)
+    return None
+
+
+def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuote, Any]:
+    """The list price of an API model, and genai-prices' price object for per-request costs."""
+    provider, model = _lookup(name)
+    when = now or _today()
+    model_price = model.get_prices(when)
+    price_in = _base(getattr(model_price, "input_mtok", None))
+    price_out = _base(getattr(model_price, "output_mtok", None))
+    if price_in is None or price_out is None:
+        raise PriceError(
+            f"'{name}' ({provider.id}:{model.id}) is not priced per input and output token; "
+            "give api_price=IN/OUT per 1M instead"
+        )
+    tiers = [
+        f"{key.replace('_mtok', '')} ${float(t.price):g}/1M above {t.start:,} input tokens"
+        for key, value in vars(model_price).items()
+        if hasattr(value, "tiers")
+        for t in value.tiers
+    ]
+    url = (provider.pricing_urls or [None])[0]
+    verified = _verified_date(model.price_comments, provider.price_comments)
+    date = f"verified {verified}" if verified else f"in effect {when.date().isoformat()}"
+    quote = PriceQuote(
+        model=model.id,
+        provider=provider.id,
+        price_in=price_in,
+        price_out=price_out,
+        cache_price=_base(getattr(model_price, "cache_read_mtok", None)),
+        tiered="; ".join(tiers) or None,
+        source=f"genai-prices {_genai_version()} bundled data" + (f" ({url})" if url else ""),
+        date=date,
+    )
+    return quote, model_price
+
+
+def per_request_cost(model_price: Any, in_tokens: float, out_tokens: float, cached_share: float) -> float:
+    """The price of one request, so that tier thresholds apply to a request, never a month."""
+    from genai_prices import Usage
+
+    input_tokens = int(round(in_tokens))
+    cached = int(round(input_tokens * cached_share))
+    usage = Usage(input_tokens=input_tokens, output_tokens=int(round(out_tokens)), cache_read_tokens=cached)
+    result = model_price.calc_price(usage)
+    return float(Decimal(result["total_price"]))
+
+
+def list_api_models(filter_text: str = "", *, now: dt.datetime | None = None) -> list[ApiModel]:
+    """Token-priced chat models in the bundled catalogue whose ref contains filter_text."""
+    when = now or _today()
+    needle = filter_text.strip().lower()
+    out = []
+    for provider in _snapshot().providers:
+        for model in provider.models:
+            ref = f"{provider.id}:{model.id}"
+            if needle and needle not in ref.lower() and needle not in (model.name or "").lower():
+                continue
+            prices = model.get_prices(when)
+            price_in = _base(getattr(prices, "input_mtok", None))
+            price_out = _base(getattr(prices, "output_mtok", None))
+            if price_in is None or price_out is None:
+                continue
+            tiered = any(hasattr(v, "tiers") for v in vars(prices).values())
+            out.append(ApiModel(ref, provider.id, model.id, model.name or model.id, price_in, price_out, tiered))
+    return out
+
+
+@cache
+def list_gpus() -> tuple[Gpu, ...]:
+    raw = json.loads(resources.files("costcore").joinpath("data/gpus.json").read_text())
+    return tuple(
+        Gpu(
+            id=g["id"],
+            name=g["name"],
+            aliases=tuple(g.get("aliases", ())),
+            vram_gb=g["vram_gb"],
+            bandwidth_gb_s=g["bandwidth_gb_s"],
+            price_per_hour=g["price_per_hour"],
+            price_source=g["price_source"],
+            price_date=g["price_date"],
+            ref_qps_7b=g["ref_qps_7b"],
+        )
+        for g in raw["gpus"]
+    )
+
+
+def find_gpu(name: str) -> Gpu:
+    wanted = re.sub(r"[\s_]+", "-", name.strip().lower())
+    compact = wanted.replace("-", "")
+    for gpu in list_gpus():
+        names = (gpu.id, *gpu.aliases)
+        if wanted in names or compact in (n.replace("-", "") for n in names):
+            return gpu
+    ids = [g.id for g in list_gpus()]
+    close = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.4)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise PriceError(f"unknown GPU '{name}': {hint}known: {', '.join(ids)}", close)
