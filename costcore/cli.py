@@ -1,0 +1,138 @@
+"""`breakeven`: the command line face of the cost core.
+
+    breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
+    breakeven schema | prices [FILTER] | gpus
+
+Exit status 0 on success, 2 on bad input (the message goes to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well; keep its usage line
+        self.print_usage(sys.stderr)
+        print(f"breakeven: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="breakeven", description="Rent an LLM API per token, or fine-tune and self-host?")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    analyze = commands.add_parser("analyze", help="analyse a scenario given as key=value pairs")
+    analyze.add_argument("text", nargs="+", help="e.g. volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g")
+    analyze.add_argument("--json", action="store_true", help="print the report as JSON")
+    analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a PNG chart to FILE")
+    analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
+    analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+
+    commands.add_parser("schema", help="print the JSON Schema of a scenario")
+    prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
+    prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
+    commands.add_parser("gpus", help="list the GPU catalogue")
+    return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise _BadInput(f"--size: '{text}' is not WIDTHxHEIGHT, e.g. 800x500") from None
+    if not (100 <= width <= 4000 and 100 <= height <= 4000):
+        raise _BadInput("--size: width and height must be between 100 and 4000 pixels")
+    return width, height
+
+
+class _BadInput(Exception):
+    pass
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from costcore import GrammarError, analyze, parse
+    from costcore.prices import PriceError
+
+    size = _size(args.size) if args.chart else None
+    try:
+        report = analyze(parse(" ".join(args.text)))
+    except (GrammarError, PriceError) as exc:
+        raise _BadInput(str(exc)) from None
+    if args.chart:
+        from costcore import charts
+
+        png = getattr(charts, f"{args.chart_type}_chart")(report, width=size[0], height=size[1])
+        try:
+            args.chart.write_bytes(png)
+        except OSError as exc:
+            raise _BadInput(f"--chart: cannot write {args.chart}: {exc.strerror}") from None
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        from costcore.text import render
+
+        print(render(report))
+        if args.chart:
+            print(f"\nChart written to {args.chart}")
+    return 0
+
+
+def _schema() -> int:
+    from costcore.scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return 0
+
+
+def _prices(filter_text: str) -> int:
+    from costcore.prices import _genai_version, list_api_models
+
+    models = list_api_models(filter_text)
+    if not models:
+        raise _BadInput(f"no token-priced model matches '{filter_text}'; try a shorter filter, e.g. gpt or claude")
+    print(f"{'model (use as api=...)':<52} {'in $/1M':>9} {'out $/1M':>9}")
+    for m in models:
+        tier = "  (tiered)" if m.tiered else ""
+        print(f"{m.ref:<52} {m.price_in:>9.4g} {m.price_out:>9.4g}{tier}")
+    print(f"\n{len(models)} models. Source: genai-prices {_genai_version()} bundled data; list prices in effect today.")
+    return 0
+
+
+def _gpus() -> int:
+    from costcore.prices import list_gpus
+
+    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'$/h':>7}  source")
+    for g in list_gpus():
+        print(
+            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.price_per_hour:>7.3f}"
+            f"  {g.price_source}, {g.price_date}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _analyze(args)
+        if args.command == "schema":
+            return _schema()
+        if args.command == "prices":
+            return _prices(args.filter)
+        return _gpus()
+    except _BadInput as exc:
+        print(f"breakeven: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `breakeven prices | head`: the reader left; that is not an error
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
