@@ -42,9 +42,10 @@ def payback_and_roi(one_time: Any, monthly_savings: Any) -> tuple[Any, Any]:
     """Months to pay back (nan when savings <= 0) and first-year ROI (nan without a one-time cost)."""
     one_time = np.asarray(one_time, dtype=float)
     savings = np.asarray(monthly_savings, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    invested = one_time >= 0.01  # ROI of an investment under a cent is meaningless, not infinite
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         payback = np.where(savings > 0, one_time / np.where(savings > 0, savings, 1.0), np.nan)
-        roi = np.where(one_time > 0, (12 * savings - one_time) / np.where(one_time > 0, one_time, 1.0), np.nan)
+        roi = np.where(invested, (12 * savings - one_time) / np.where(invested, one_time, 1.0), np.nan)
     return payback, roi
 
 

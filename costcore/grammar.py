@@ -44,7 +44,7 @@ class _ValueError(ValueError):
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
 _NUMBER = re.compile(
-    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
+    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
     r"\s*(?:(?P<suffix>k|mm|m|bn|b|t)(?![a-z]))?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
@@ -502,6 +502,17 @@ _key(
     "task",
 )
 
+EXCLUSIVE: list[dict[str, str]] = [
+    dict.fromkeys(("volume", "tokens"), "how much traffic there is"),
+    dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
+    dict.fromkeys(("api", "api_price", "api_per_1k"), "what the API costs"),
+    dict.fromkeys(("complexity", "iter"), "how much re-work to expect"),
+    dict.fromkeys(("host_price", "gpu"), "how the model is hosted"),
+    dict.fromkeys(("host_price", "server"), "how the model is hosted"),
+    dict.fromkeys(("gpu_price", "server"), "what a server costs"),
+    dict.fromkeys(("ha", "uptime"), "whether to keep a spare instance"),
+]
+
 ALIASES = {
     "requests": "volume",
     "queries": "volume",
@@ -594,6 +605,12 @@ def parse(text: str, *, check_names: bool = True) -> Scenario:
             parsed = key.parse(raw)
         except _ValueError as exc:
             raise GrammarError(key.name, str(exc), key.example) from None
+        for earlier in given_by.values():
+            rivals = next((group for group in EXCLUSIVE if {earlier, key.name} <= group.keys()), None)
+            if rivals and earlier != key.name:
+                raise GrammarError(
+                    key.name, f"conflicts with `{earlier}`: both say {rivals[key.name]}; keep one", key.example
+                )
         for field in parsed:
             if field in given_by:
                 other = given_by[field]
@@ -625,7 +642,7 @@ def build(values: dict[str, Any]) -> Scenario:
 def _friendly(message: str, field: str) -> str:
     shares = {"prompt_cut", "cached_share", "fail_api", "fail_ft"}
     match = re.match(
-        r"Input should be (less than|greater than|less than or equal to|greater than or equal to) (\S+)", message
+        r"Input should be (less than or equal to|greater than or equal to|less than|greater than) (\S+)", message
     )
     if match:
         bound = float(match[2])

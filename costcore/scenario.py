@@ -252,7 +252,7 @@ class Report(BaseModel):
     api_monthly_cost: float
     selfhost_monthly_cost: float
     api_cost_per_request: float
-    selfhost_cost_per_request: float
+    selfhost_cost_per_request: float | None = Field(description="None without volume")
     selfhost_fixed_monthly: float
     selfhost_variable_per_request: float
     instances: int

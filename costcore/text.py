@@ -15,7 +15,8 @@ def render(report: Report) -> str:
         "Numbers (a month is 730 hours)",
         f"  Volume                 {count(r.requests_per_month)} requests a month ({count(r.tokens_per_month)} tokens)",
         f"  API                    {money(r.api_monthly_cost)} a month ({money(r.api_cost_per_request)} a request)",
-        f"  Self-host              {money(r.selfhost_monthly_cost)} a month ({money(r.selfhost_cost_per_request)} a request)",
+        f"  Self-host              {money(r.selfhost_monthly_cost)} a month "
+        f"({money(r.selfhost_cost_per_request)} a request)",
     ]
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.selfhost_lines]
     lines += [
