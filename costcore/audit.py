@@ -6,7 +6,11 @@ section 3). Ranges are the typical ones published for a fine-tuning project.
 
 from __future__ import annotations
 
-from .scenario import CostLine
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .scenario import Complexity, CostLine, Scenario, Task
 
 ITERATION_MULTIPLIER = {"well-defined": (2.0, 3.0), "medium": (4.0, 6.0), "novel": (8.0, 10.0)}
 
@@ -51,7 +55,10 @@ def pitfalls(
     gpu_bandwidth_gb_s: float | None,
     params_b: float,
 ) -> list[str]:
-    """The classic ways a fine-tuning budget goes wrong, each with its reason in one line."""
+    """The classic ways a fine-tuning budget goes wrong, each with its reason in one line.
+
+    gpu_bandwidth_gb_s is the memory bandwidth of the GPU chosen for the work (serving or
+    training): a slow card saves a few dollars a run and costs far more in time."""
     found = []
     if not stated_total:
         if data_h < 50:
@@ -68,3 +75,155 @@ def pitfalls(
             "costs latency and capacity; an A10G or better serves it comfortably."
         )
     return found
+
+
+# ---------------------------------------------------------------------------------------
+# The guided audit: hours by activity, in five steps
+
+
+@dataclass(frozen=True)
+class Activity:
+    key: str
+    group: str  # data, eval, infra (one-time hours) or ops (hours a month)
+    label: str
+    low: float
+    high: float
+    default: float
+
+
+ACTIVITIES: tuple[Activity, ...] = (
+    Activity("collect_h", "data", "Data collection", 10, 40, 25),
+    Activity("clean_h", "data", "Cleaning", 5, 20, 12),
+    Activity("format_h", "data", "Format conversion", 2, 8, 5),
+    Activity("review_h", "data", "Quality review", 10, 30, 20),
+    Activity("iterate_h", "data", "Iteration cycles", 20, 60, 40),
+    Activity("metrics_h", "eval", "Metrics", 2, 5, 3),
+    Activity("evalset_h", "eval", "Eval sets", 10, 20, 15),
+    Activity("pipeline_h", "eval", "Eval pipeline", 5, 15, 10),
+    Activity("analysis_h", "eval", "Analysis", 5, 10, 8),
+    Activity("server_h", "infra", "Server set-up", 5, 10, 8),
+    Activity("monitoring_h", "infra", "Monitoring", 3, 8, 5),
+    Activity("maintenance_h", "ops", "Maintenance", 2, 5, 4),
+    Activity("updates_h", "ops", "Model updates", 2, 4, 3),
+    Activity("incidents_h", "ops", "Incidents", 0, 10, 3),
+)
+GROUP_NAMES = {"data": "Data preparation", "eval": "Evaluation", "infra": "Infrastructure set-up", "ops": "Operations"}
+GROUP_KEYS = {"data": "data_h", "eval": "eval_h", "infra": "infra_h", "ops": "maint_h"}
+
+
+class AuditInput(BaseModel):
+    """The answers to the audit's five steps; None takes the typical mid-range figure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complexity: Complexity = "medium"
+    task: Task = "narrow"
+    hours: dict[str, float] = Field(default_factory=dict, description="activity key -> hours (ops: a month)")
+    rate: float = Field(default=100.0, gt=0)
+    runs: int = Field(default=5, ge=1, le=1000)
+    train: float = Field(default=50.0, ge=0, description="$ of compute a training run")
+    train_gpu: str | None = None
+    params_b: float = Field(default=7.0, gt=0)
+
+    @model_validator(mode="after")
+    def _known_activities(self) -> AuditInput:
+        known = {a.key for a in ACTIVITIES}
+        for key, value in self.hours.items():
+            if key not in known:
+                raise ValueError(f"unknown activity '{key}'")
+            if value < 0:
+                raise ValueError(f"{key}: hours cannot be negative")
+        return self
+
+    def hours_of(self, activity: Activity) -> float:
+        return self.hours.get(activity.key, activity.default)
+
+    def group_hours(self, group: str) -> float:
+        return sum(self.hours_of(a) for a in ACTIVITIES if a.group == group)
+
+
+class AuditResult(BaseModel):
+    input: AuditInput
+    lines: list[CostLine]
+    base_one_time: float
+    multiplier: tuple[float, float, float]
+    realistic_low: float
+    realistic_high: float
+    realistic_mid: float
+    ops_hours_monthly: float
+    ops_monthly_cost: float
+    training_share: float
+    pitfalls: list[str]
+
+
+def run_audit(answers: AuditInput) -> AuditResult:
+    rate = answers.rate
+    lines = [
+        CostLine(
+            name="Training compute",
+            amount=answers.train * answers.runs,
+            hidden=False,
+            detail=f"{answers.runs} run(s) x ${answers.train:,.2f}",
+        )
+    ]
+    for activity in ACTIVITIES:
+        if activity.group == "ops":
+            continue
+        hours = answers.hours_of(activity)
+        lines.append(
+            CostLine(
+                name=activity.label,
+                amount=hours * rate,
+                detail=f"{GROUP_NAMES[activity.group]}: {hours:g} h x ${rate:,.0f}/h "
+                f"(typical {activity.low:g}-{activity.high:g} h)",
+            )
+        )
+    base = sum(line.amount for line in lines)
+    low, mid, high = multiplier_for(answers.complexity)
+    ops_hours = answers.group_hours("ops")
+    bandwidth = None
+    if answers.train_gpu:
+        from .prices import find_gpu
+
+        bandwidth = find_gpu(answers.train_gpu).bandwidth_gb_s
+    found = pitfalls(
+        stated_total=False,
+        data_h=answers.group_hours("data"),
+        eval_h=answers.group_hours("eval"),
+        runs=answers.runs,
+        maint_h=ops_hours,
+        gpu_bandwidth_gb_s=bandwidth,
+        params_b=answers.params_b,
+    )
+    return AuditResult(
+        input=answers,
+        lines=lines,
+        base_one_time=base,
+        multiplier=(low, mid, high),
+        realistic_low=base * low,
+        realistic_high=base * high,
+        realistic_mid=base * mid,
+        ops_hours_monthly=ops_hours,
+        ops_monthly_cost=ops_hours * rate,
+        training_share=lines[0].amount / base if base else 0.0,
+        pitfalls=found,
+    )
+
+
+def audited_scenario(scenario: Scenario, answers: AuditInput) -> Scenario:
+    """The scenario with its one-time and operations figures replaced by the audited ones."""
+    values = scenario.model_dump(exclude_none=True)
+    for key in ("setup", "iter", "data_h", "eval_h", "infra_h", "maint_h"):
+        values.pop(key, None)
+    values.update(
+        data_h=answers.group_hours("data"),
+        eval_h=answers.group_hours("eval"),
+        infra_h=answers.group_hours("infra"),
+        maint_h=answers.group_hours("ops"),
+        rate=answers.rate,
+        runs=answers.runs,
+        train=answers.train,
+        complexity=answers.complexity,
+        task=answers.task,
+    )
+    return Scenario.model_validate(values)

@@ -1,6 +1,7 @@
 """`breakeven`: the command line face of the cost core.
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
+    breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven schema | prices [FILTER] | gpus
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a PNG chart to FILE")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
     analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+
+    audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
+    audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
+    audit.add_argument("--analysis", metavar="TEXT", help="re-run this analysis with the audited costs, side by side")
+    audit.add_argument("--json", action="store_true", help="print the audit as JSON")
+    audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg as a PNG to FILE")
+    audit.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
 
     commands.add_parser("schema", help="print the JSON Schema of a scenario")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
@@ -67,11 +75,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.chart:
         from costcore import charts
 
-        png = getattr(charts, f"{args.chart_type}_chart")(report, width=size[0], height=size[1])
-        try:
-            args.chart.write_bytes(png)
-        except OSError as exc:
-            raise _BadInput(f"--chart: cannot write {args.chart}: {exc.strerror}") from None
+        _write(args.chart, getattr(charts, f"{args.chart_type}_chart")(report, width=size[0], height=size[1]))
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
@@ -81,6 +85,46 @@ def _analyze(args: argparse.Namespace) -> int:
         if args.chart:
             print(f"\nChart written to {args.chart}")
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from costcore import GrammarError, analyze, parse
+    from costcore.audit import audited_scenario, run_audit
+    from costcore.grammar import parse_audit
+    from costcore.prices import PriceError
+
+    size = _size(args.size) if args.chart else None
+    try:
+        answers = parse_audit(" ".join(args.text))
+        result = run_audit(answers)
+        original = audited = None
+        if args.analysis:
+            scenario = parse(args.analysis)
+            original, audited = analyze(scenario), analyze(audited_scenario(scenario, answers))
+    except (GrammarError, PriceError) as exc:
+        raise _BadInput(str(exc)) from None
+    if args.chart:
+        from costcore import charts
+
+        _write(args.chart, charts.audit_iceberg_chart(result, width=size[0], height=size[1]))
+    if args.json:
+        data = {"audit": result.model_dump(mode="json")}
+        if original is not None:
+            data["original"] = original.model_dump(mode="json")
+            data["audited"] = audited.model_dump(mode="json")
+        print(json.dumps(data, indent=2))
+    else:
+        from costcore.text import render_audit
+
+        print(render_audit(result, original, audited))
+    return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise _BadInput(f"--chart: cannot write {path}: {exc.strerror}") from None
 
 
 def _schema() -> int:
@@ -121,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "audit":
+            return _audit(args)
         if args.command == "schema":
             return _schema()
         if args.command == "prices":

@@ -732,3 +732,89 @@ def to_text(scenario: Scenario) -> str:
         if value is not None:
             parts.append(render(value))
     return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# The hidden-cost audit: the same value grammar, one key per line of the audit
+
+AUDIT_EXAMPLE = "complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5 train=$40"
+
+
+def _audit_keys() -> dict[str, Key]:
+    from .audit import ACTIVITIES
+
+    keys = {
+        "complexity": KEYS["complexity"],
+        "task": KEYS["task"],
+        "rate": KEYS["rate"],
+        "runs": KEYS["runs"],
+        "train": KEYS["train"],
+        "params": KEYS["params"],
+        "train_gpu": Key("train_gpu", _name("train_gpu"), "train_gpu=a10g", "GPU the training runs on", ("train_gpu",)),
+    }
+    for activity in ACTIVITIES:
+        per = " a month" if activity.group == "ops" else ""
+        keys[activity.key] = Key(
+            activity.key,
+            _hours(activity.key, monthly=activity.group == "ops"),
+            f"{activity.key}={activity.default:g}",
+            f"{activity.label}: hours{per} (typical {activity.low:g}-{activity.high:g})",
+            (activity.key,),
+        )
+    return keys
+
+
+def parse_audit(text: str):
+    """Text to the audit's answers; GrammarError names the line at fault."""
+    from .audit import ACTIVITIES, AuditInput
+    from .prices import PriceError, find_gpu
+
+    keys = _audit_keys()
+    activity_keys = {a.key for a in ACTIVITIES}
+    values: dict[str, Any] = {}
+    hours: dict[str, float] = {}
+    for name, raw in pairs(text):
+        if name not in keys:
+            close = difflib.get_close_matches(name, list(keys), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+            raise GrammarError(name, f"unknown audit line.{hint}", keys[close[0]].example if close else AUDIT_EXAMPLE)
+        key = keys[name]
+        if name in values or name in hours:
+            raise GrammarError(name, "is given twice; keep one", key.example)
+        try:
+            parsed = key.parse(raw) if raw else None
+        except _ValueError as exc:
+            raise GrammarError(name, str(exc), key.example) from None
+        if parsed is None:
+            raise GrammarError(name, "has no value", key.example)
+        field, value = next(iter(parsed.items()))
+        if name in activity_keys:
+            hours[name] = value
+        else:
+            values[field] = value
+    if "train_gpu" in values:
+        try:
+            find_gpu(values["train_gpu"])
+        except PriceError as exc:
+            raise GrammarError("train_gpu", str(exc), keys["train_gpu"].example) from None
+    try:
+        return AuditInput(hours=hours, **values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        key = {"params_b": "params"}.get(field, field)
+        raise GrammarError(
+            key, _friendly(message, field or ""), keys[key].example if key in keys else AUDIT_EXAMPLE
+        ) from None
+
+
+def audit_to_text(answers) -> str:
+    """Canonical text of the audit's answers; parse_audit(audit_to_text(a)) == a."""
+    parts = [f"complexity={answers.complexity}", f"task={answers.task}"]
+    parts += [f"{key}={_num(value)}" for key, value in answers.hours.items()]
+    parts += [f"rate={_num(answers.rate)}/h", f"runs={answers.runs}", f"train={_num(answers.train)}"]
+    if answers.train_gpu:
+        parts.append(f"train_gpu={answers.train_gpu}")
+    parts.append(f"params={_num(answers.params_b)}B")
+    return " ".join(parts)

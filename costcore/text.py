@@ -86,3 +86,43 @@ def render(report: Report) -> str:
 def _range(r: Report) -> str:
     low, high = r.one_time_range
     return "" if low == high else f"  (realistic range {money(low)} - {money(high)})"
+
+
+def render_audit(result, original: Report | None = None, audited: Report | None = None) -> str:
+    """An audit: the realistic one-time range first, then the lines, pitfalls and the re-run verdict."""
+    from .audit import ACTIVITIES, GROUP_NAMES
+
+    a = result.input
+    low, mid, high = result.multiplier
+    lines = [
+        f"Realistic one-time cost: {money(result.realistic_low)} - {money(result.realistic_high)} "
+        f"(base {money(result.base_one_time)} x {low:g}-{high:g} for a {a.complexity} task)",
+        f"Training compute is {result.training_share:.1%} of the base; people's time is the rest.",
+        "",
+        "One-time lines",
+    ]
+    lines += [f"  {line.name:<20} {money(line.amount):>10}  {line.detail}" for line in result.lines]
+    lines.append(f"  {'Base total':<20} {money(result.base_one_time):>10}")
+    ops = [act for act in ACTIVITIES if act.group == "ops"]
+    lines += ["", f"{GROUP_NAMES['ops']}: {result.ops_hours_monthly:g} h a month = {money(result.ops_monthly_cost)}"]
+    lines += [f"  {act.label:<20} {a.hours_of(act):g} h (typical {act.low:g}-{act.high:g})" for act in ops]
+    lines += ["", "Pitfalls"] + ([f"  - {p}" for p in result.pitfalls] or ["  none found"])
+    if original is not None and audited is not None:
+        lines += [
+            "",
+            f"{'':<22} {'as analysed':>16} {'audited':>16}",
+            f"{'Verdict':<22} {original.verdict:>16} {audited.verdict:>16}",
+            f"{'One-time cost':<22} {money(original.one_time_cost):>16} {money(audited.one_time_cost):>16}",
+            f"{'Self-host a month':<22} {money(original.selfhost_monthly_cost):>16} "
+            f"{money(audited.selfhost_monthly_cost):>16}",
+            f"{'Monthly savings':<22} {money(original.monthly_savings):>16} {money(audited.monthly_savings):>16}",
+            f"{'Payback':<22} {_short_months(original.payback_months):>16} {_short_months(audited.payback_months):>16}",
+            f"{'First-year ROI':<22} {percent(original.first_year_roi):>16} {percent(audited.first_year_roi):>16}",
+            "",
+            audited.headline,
+        ]
+    return "\n".join(lines)
+
+
+def _short_months(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} months"
