@@ -72,11 +72,6 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         ft_in = in_tokens * (1 - s.prompt_cut)
     else:
         ft_in = in_tokens
-        notes.add(
-            "ft_in",
-            f"{in_tokens:g} tokens",
-            "no prompt reduction after fine-tuning assumed; set ft_in= or prompt_cut= (one team cut 2,500 to 500)",
-        )
     cached_share = s.cached_share or 0.0
 
     # --- rent side -----------------------------------------------------------------------
@@ -84,11 +79,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
 
     # --- buy side: hosting -----------------------------------------------------------------
     rate = _pick(s.rate, 100.0, "rate", "$100/h", "loaded cost of an engineering hour", notes)
-    peak = _pick(
-        s.peak, 1.0, "peak", "1x", "instances sized for the average load; set peak=3x for bursty traffic", notes
-    )
     ha = bool(s.ha)
-    params_b = _pick(s.params_b, 7.0, "params", "7B", "size of the open model you fine-tune", notes)
+    params_b = s.params_b or 7.0
     bits = s.bits or 16
     capacity_check = None
     selfhost_lines: list[CostLine] = []
@@ -99,7 +91,17 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     if s.host_price is not None:
         variable = (ft_in + out_tokens) * s.host_price / 1e6
         notes.add("host_price", f"${s.host_price:g} per 1M tokens", "per-token host of open models", custom=True)
+        if s.ft_in_tokens is None and s.prompt_cut is None:
+            notes.add(
+                "ft_in",
+                f"{in_tokens:g} tokens",
+                "no prompt reduction after fine-tuning assumed; set ft_in= or prompt_cut= (one team cut 2,500 to 500)",
+            )
     else:
+        peak = _pick(
+            s.peak, 1.0, "peak", "1x", "instances sized for the average load; set peak=3x for bursty traffic", notes
+        )
+        _pick(s.params_b, 7.0, "params", "7B", "size of the open model you fine-tune (capacity check)", notes)
         gpu = None
         if s.server_monthly is None:
             gpu = find_gpu(s.gpu or DEFAULT_GPU)
