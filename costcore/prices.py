@@ -114,13 +114,17 @@ def _lookup(name: str) -> tuple[Any, Any]:
     raise PriceError(f"unknown API model '{name}'.{hint}", close)
 
 
-def _verified_date(*texts: str | None) -> str | None:
-    for text in texts:
-        if text:
-            found = re.findall(r"(\d{4}-\d{2}-\d{2})", text)
-            if found:
-                return max(found)
-    return None
+_VERIFIED = re.compile(r"(?:verified|checked|confirmed)(?: on)? (20\d\d-\d\d-\d\d)", re.IGNORECASE)
+
+
+@cache
+def data_date() -> str | None:
+    """The newest date on which the bundled price data says a price was verified."""
+    dates = []
+    for provider in _snapshot().providers:
+        texts = [provider.price_comments, *(model.price_comments for model in provider.models)]
+        dates += [d for text in texts if text for d in _VERIFIED.findall(text)]
+    return max(dates) if dates else None
 
 
 def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuote, Any]:
@@ -142,8 +146,8 @@ def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuot
         for t in value.tiers
     ]
     url = (provider.pricing_urls or [None])[0]
-    verified = _verified_date(model.price_comments, provider.price_comments)
-    date = f"verified {verified}" if verified else f"in effect {when.date().isoformat()}"
+    as_of = data_date()
+    date = f"data as of {as_of}" if as_of else f"in effect {when.date().isoformat()}"
     quote = PriceQuote(
         model=model.id,
         provider=provider.id,

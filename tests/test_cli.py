@@ -17,7 +17,7 @@ def test_analyze_prints_the_verdict_first_then_numbers_then_assumptions():
     out = result.stdout
     assert out.splitlines()[0].startswith("Buy: self-hosting saves $10,266 a month")
     assert out.index("Numbers") < out.index("Assumptions")
-    assert "genai-prices" in out and "verified" in out
+    assert "genai-prices" in out and "data as of 20" in out
     assert "AWS g5.xlarge" in out
 
 
