@@ -1,0 +1,10 @@
+"""Slack listeners, one module per kind, each with register(app, bot)."""
+
+from . import actions, audit, commands, views
+
+
+def register(app, bot) -> None:
+    commands.register(app, bot)
+    actions.register(app, bot)
+    views.register(app, bot)
+    audit.register(app, bot)

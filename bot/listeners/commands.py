@@ -1,0 +1,146 @@
+"""`/breakeven`: an analysis, the form, help, history, show, compare, audit."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from costcore import GrammarError, Scenario, parse
+from costcore.grammar import EXAMPLE
+
+from ..form import form_view
+from ..render import compare_blocks, help_blocks, history_blocks, report_blocks
+from ..service import Bot, Where, attach_chart, publish_analysis, slack_reason, tell
+
+log = logging.getLogger("breakeven.bot")
+
+
+def where_from_command(body: dict) -> Where:
+    team = body.get("team_id") or ""
+    return Where(
+        team=team,
+        channel=body.get("channel_id") or "",
+        user=body.get("user_id") or "",
+        delivery=f"{team}:command:{body.get('trigger_id')}",
+    )
+
+
+def register(app: App, bot: Bot) -> None:
+    @app.command("/breakeven")
+    def breakeven(ack, body, client):
+        ack()
+        bot.later(handle, bot, client, body)
+
+
+def handle(bot: Bot, client: WebClient, body: dict) -> None:
+    text = (body.get("text") or "").strip()
+    where = where_from_command(body)
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if word in ("", "form"):
+        open_form(client, body.get("trigger_id"), where)
+    elif word == "help":
+        client.chat_postEphemeral(
+            channel=where.channel, user=where.user, text="How to use /breakeven", blocks=help_blocks()
+        )
+    elif word == "history":
+        history(bot, client, where, rest)
+    elif word == "show":
+        show(bot, client, where, rest)
+    elif word == "compare":
+        compare(bot, client, where, rest)
+    elif word == "audit":
+        from .audit import start_audit_from_command
+
+        start_audit_from_command(bot, client, body, where)
+    else:
+        analyse_text(bot, client, where, text)
+
+
+def analyse_text(bot: Bot, client: WebClient, where: Where, text: str) -> None:
+    try:
+        scenario = parse(text)
+    except GrammarError as exc:
+        tell(client, where, f"{exc}\nType `/breakeven help` for every key.")
+        return
+    publish_analysis(bot, client, where, scenario, kind="command", text=text)
+
+
+def open_form(
+    client: WebClient,
+    trigger_id: str | None,
+    where: Where,
+    scenario: Scenario | None = None,
+    analysis_id: int | None = None,
+) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=form_view(where.channel, scenario, analysis_id))
+    except Exception as exc:
+        tell(
+            client,
+            where,
+            f"The form could not be opened ({slack_reason(exc)}). Type the scenario instead: `/breakeven {EXAMPLE}`",
+        )
+
+
+def _ids(rest: str, wanted: int, usage: str) -> list[int] | None:
+    parts = [p.lstrip("#") for p in rest.split()]
+    if len(parts) != wanted or not all(p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
+def history(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    rest = rest.strip()
+    if rest and not rest.isdigit():
+        tell(client, where, f"`history` takes a number of analyses: `/breakeven history 10` (got '{rest}').")
+        return
+    limit = max(1, min(int(rest or 10), 50))
+    rows = bot.store.history(where.team, where.channel, limit)
+    audits = bot.store.audits(where.team, where.channel, limit)
+    client.chat_postEphemeral(
+        channel=where.channel,
+        user=where.user,
+        text="Recent analyses in this channel",
+        blocks=history_blocks(rows, audits),
+    )
+
+
+def show(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    ids = _ids(rest, 1, "show ID")
+    if ids is None:
+        tell(client, where, "`show` takes one analysis number: `/breakeven show 12` (`/breakeven history` lists them).")
+        return
+    found = bot.store.analysis(where.team, where.channel, ids[0])
+    if found is None:
+        tell(client, where, f"There is no analysis #{ids[0]} in this channel. `/breakeven history` lists them.")
+        return
+    from costcore import Report
+
+    report = Report.model_validate(found.report)
+    response = client.chat_postMessage(
+        channel=where.channel, text=report.headline, blocks=report_blocks(report, found.id)
+    )
+    attach_chart(client, where, report, found.id, response["ts"])
+
+
+def compare(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    ids = _ids(rest, 2, "compare ID ID")
+    if ids is None:
+        tell(client, where, "`compare` takes two analysis numbers: `/breakeven compare 12 15`.")
+        return
+    found = [bot.store.analysis(where.team, where.channel, i) for i in ids]
+    missing = [str(i) for i, a in zip(ids, found, strict=True) if a is None]
+    if missing:
+        tell(
+            client,
+            where,
+            f"There is no analysis #{', #'.join(missing)} in this channel. `/breakeven history` lists them.",
+        )
+        return
+    first, second = found
+    client.chat_postMessage(
+        channel=where.channel, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second)
+    )

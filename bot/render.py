@@ -1,0 +1,282 @@
+"""Reports as Block Kit, within Slack's limits (50 blocks, 3,000 characters a section)."""
+
+from __future__ import annotations
+
+from costcore.format import count, money, months, percent
+from costcore.grammar import EXAMPLE, KEYS
+from costcore.scenario import Report
+
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+
+WHATIF_DOUBLE = "whatif_double"
+WHATIF_HALF = "whatif_half"
+EDIT = "edit_assumptions"
+AUDIT = "audit_start"
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]}
+
+
+def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text[:75]},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _chunks(lines: list[str], limit: int = SECTION_LIMIT) -> list[str]:
+    """Lines grouped into texts that each fit a section."""
+    chunks, current = [], ""
+    for line in lines:
+        line = line[: limit - 1]
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def key_numbers(report: Report) -> list[str]:
+    be = (
+        "never"
+        if report.breakeven_requests_per_month is None
+        else (f"{count(report.breakeven_requests_per_month)} req/mo")
+    )
+    return [
+        f"*Rent (API)*\n{money(report.api_monthly_cost)} a month",
+        f"*Buy (self-host)*\n{money(report.selfhost_monthly_cost)} a month",
+        f"*Monthly savings*\n{money(report.monthly_savings)}",
+        f"*One-time cost*\n{money(report.one_time_cost)}",
+        f"*Break-even*\n{be}",
+        f"*Payback*\n{months(report.payback_months)}",
+        f"*First-year ROI*\n{percent(report.first_year_roi)}",
+        f"*Volume*\n{count(report.requests_per_month)} req/mo, {report.instances} instance(s)",
+    ]
+
+
+def assumption_lines(report: Report) -> list[str]:
+    lines = []
+    for a in report.assumptions:
+        mark = " _(yours)_" if a.custom else ""
+        source = f" — {a.source}" if a.source and not a.custom else ""
+        note = f": {a.note}" if a.note else ""
+        lines.append(f"• `{a.key}` = {a.value}{mark}{note}{source}")
+    return lines
+
+
+def report_blocks(
+    report: Report, analysis_id: int | None, *, chart_note: str | None = None, buttons: bool = True
+) -> list[dict]:
+    """The verdict message: headline first, the numbers, why, assumptions, what-if buttons."""
+    emoji = {"BUY": ":white_check_mark:", "RENT": ":cloud:", "HYBRID": ":left_right_arrow:"}[report.verdict]
+    blocks: list[dict] = [
+        _section(f"{emoji} *{report.headline}*"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in key_numbers(report)]},
+    ]
+    reasons = [f"• {r}" for r in report.reasons]
+    if report.manual:
+        m = report.manual
+        reasons.append(
+            f"• By hand today {money(m.manual_monthly_cost)} a month; with the model "
+            f"{money(m.future_monthly_cost)}; first-year ROI {percent(m.first_year_roi)}."
+        )
+    if report.failure:
+        f = report.failure
+        limit = "never" if f.breakeven_fail_ft is None else f"{f.breakeven_fail_ft:.1%}"
+        reasons.append(
+            f"• Failure-adjusted: API {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
+            f"a month; buying stops paying at a {limit} fine-tuned failure rate."
+        )
+    reasons.append(f"• Moves the answer most: *{report.sensitivity.most_influential}*.")
+    hidden = [line for line in report.hidden_costs if line.hidden]
+    if hidden:
+        reasons.append("• Hidden one-time costs: " + ", ".join(f"{line.name} {money(line.amount)}" for line in hidden))
+    blocks += [_section(text) for text in _chunks(["*Why*", *reasons])]
+    if report.pitfalls:
+        blocks += [_section(text) for text in _chunks(["*Pitfalls*", *(f"• {p}" for p in report.pitfalls)])]
+    assumptions = _chunks(["*Assumptions* (change any with `key=value`)", *assumption_lines(report)])
+    blocks += [_section(text) for text in assumptions[:6]]
+    if buttons and analysis_id is not None:
+        value = str(analysis_id)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "analysis_actions",
+                "elements": [
+                    _button(WHATIF_DOUBLE, "What if volume x2", value),
+                    _button(WHATIF_HALF, "What if volume x0.5", value),
+                    _button(EDIT, "Edit assumptions", value, "primary"),
+                    _button(AUDIT, "Hidden-cost audit", value),
+                ],
+            }
+        )
+    footer = f"Analysis #{analysis_id} · `/breakeven show {analysis_id}`" if analysis_id is not None else ""
+    if chart_note:
+        footer = f"{footer} · {chart_note}" if footer else chart_note
+    if footer:
+        blocks.append(_context(footer))
+    return blocks[:MAX_BLOCKS]
+
+
+def error_blocks(message: str) -> list[dict]:
+    return [_section(f":warning: {message}")]
+
+
+HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?*
+• `/breakeven {EXAMPLE}`: analyse a scenario (key=value pairs)
+• `/breakeven volume=50k/day api=gpt-4o-mini host_price=0.2 prompt_cut=80%`: a per-token host of open models
+• `/breakeven volume=10000 manual_h=3min manual_rate=$50/h server=$400`: against doing the task by hand
+• `/breakeven` or `/breakeven form`: a guided form
+• `/breakeven history [N]`: this channel's recent analyses (only you see it)
+• `/breakeven show ID`, `/breakeven compare ID ID`
+• `/breakeven audit`: a guided hidden-cost audit
+Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
+
+
+def help_blocks() -> list[dict]:
+    keys = [f"`{k.name}` {k.help} (`{k.example}`)" for k in KEYS.values()]
+    return [_section(HELP), *(_section(text) for text in _chunks(["*Keys*", *keys]))]
+
+
+def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
+    if not rows and not audits:
+        return [_section("No analyses in this channel yet. Try `/breakeven " + EXAMPLE + "`")]
+    lines = ["*Recent analyses in this channel*"]
+    for a in rows:
+        r = a.report
+        be = r.get("breakeven_requests_per_month")
+        be_text = "never" if be is None else count(be)
+        lines.append(
+            f"`#{a.id}` {a.created[:16].replace('T', ' ')} <@{a.user}> *{a.verdict}*: "
+            f"API {money(r['api_monthly_cost'])} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
+            f"break-even {be_text}, payback {months(r.get('payback_months'))}"
+        )
+    if audits:
+        lines.append("*Hidden-cost audits*")
+        for audit in audits:
+            res = audit["result"]
+            tied = f" for #{audit['analysis_id']}" if audit["analysis_id"] else ""
+            lines.append(
+                f"`audit {audit['id']}`{tied} {audit['created'][:16].replace('T', ' ')} <@{audit['user']}>: "
+                f"{money(res['realistic_low'])} - {money(res['realistic_high'])} one-time"
+            )
+    return [_section(text) for text in _chunks(lines)][:MAX_BLOCKS]
+
+
+def compare_blocks(first, second) -> list[dict]:
+    a, b = first.report, second.report
+
+    def row(label: str, key: str, fmt) -> str:
+        return f"*{label}*: #{first.id} {fmt(a.get(key))} · #{second.id} {fmt(b.get(key))}"
+
+    lines = [
+        f"*Comparing #{first.id} and #{second.id}*",
+        f"*Verdict*: #{first.id} {a['verdict']} · #{second.id} {b['verdict']}",
+        row("Volume", "requests_per_month", lambda v: f"{count(v)} req/mo"),
+        row("Rent (API)", "api_monthly_cost", money),
+        row("Buy (self-host)", "selfhost_monthly_cost", money),
+        row("Monthly savings", "monthly_savings", money),
+        row("One-time cost", "one_time_cost", money),
+        row("Break-even", "breakeven_requests_per_month", lambda v: "never" if v is None else f"{count(v)} req/mo"),
+        row("Payback", "payback_months", months),
+        row("First-year ROI", "first_year_roi", percent),
+    ]
+    return [
+        _section("\n".join(lines)),
+        _context(f"#{first.id}: {a['headline'][:900]}\n#{second.id}: {b['headline'][:900]}"),
+    ]
+
+
+def audit_blocks(
+    result,
+    original: Report | None = None,
+    audited: Report | None = None,
+    audit_id: int | None = None,
+    chart_note: str | None = None,
+) -> list[dict]:
+    """An audit's answer: the realistic range first, then the lines, pitfalls, and the re-run verdict."""
+    low, _mid, high = result.multiplier
+    complexity = result.input.complexity
+    blocks = [
+        _section(
+            f":ice_cube: *Realistic one-time cost: {money(result.realistic_low)} - {money(result.realistic_high)}* "
+            f"(base {money(result.base_one_time)} x {low:g}-{high:g} for a {complexity} task). "
+            f"Training compute is {result.training_share:.1%} of the base; people's time is the rest."
+        ),
+    ]
+    lines = [f"• {line.name}: {money(line.amount)} ({line.detail})" for line in result.lines]
+    lines.append(f"• Operations: {result.ops_hours_monthly:g} h a month = {money(result.ops_monthly_cost)} a month")
+    blocks += [_section(text) for text in _chunks(["*Lines*", *lines])]
+    pitfalls = [f"• {p}" for p in result.pitfalls] or ["• None found: this budget covers the usual traps."]
+    blocks += [_section(text) for text in _chunks(["*Pitfalls*", *pitfalls])]
+    if original is not None and audited is not None:
+
+        def pair(label: str, a: str, b: str) -> str:
+            return f"*{label}*: {a} → {b}"
+
+        blocks.append(
+            _section(
+                "\n".join(
+                    [
+                        "*As analysed → audited*",
+                        pair("Verdict", original.verdict, audited.verdict),
+                        pair("One-time cost", money(original.one_time_cost), money(audited.one_time_cost)),
+                        pair(
+                            "Self-host a month",
+                            money(original.selfhost_monthly_cost),
+                            money(audited.selfhost_monthly_cost),
+                        ),
+                        pair("Monthly savings", money(original.monthly_savings), money(audited.monthly_savings)),
+                        pair("Payback", months(original.payback_months), months(audited.payback_months)),
+                        pair("First-year ROI", percent(original.first_year_roi), percent(audited.first_year_roi)),
+                        f"_{audited.headline}_",
+                    ]
+                )
+            )
+        )
+    footer = f"Audit {audit_id}" if audit_id is not None else ""
+    if chart_note:
+        footer = f"{footer} · {chart_note}" if footer else chart_note
+    if footer:
+        blocks.append(_context(footer))
+    return blocks[:MAX_BLOCKS]
+
+
+def home_view(has_draft: bool) -> dict:
+    blocks = [
+        _section(
+            "*breakeven*: rent an LLM API per token, or fine-tune and self-host a small open model?\n"
+            f"Type `/breakeven {EXAMPLE}` in a channel, or `/breakeven form` for a guided form."
+        ),
+        _section(
+            "*Hidden-cost audit*: most of a fine-tuning project's cost is people's time. Walk through it in "
+            "five short steps before you trust a buy verdict."
+        ),
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [
+                _button(
+                    "audit_home",
+                    "Resume my audit draft" if has_draft else "Start a hidden-cost audit",
+                    "resume" if has_draft else "new",
+                    "primary",
+                )
+            ],
+        },
+    ]
+    return {"type": "home", "blocks": blocks}

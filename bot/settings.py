@@ -1,0 +1,77 @@
+"""Settings from the environment (and a .env file). Secrets stay SecretStr: never logged or shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_NAMES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "breakeven_db": "BREAKEVEN_DB",
+    "port": "PORT",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr = Field(default=SecretStr(""))
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    breakeven_db: Path = Path("breakeven.db")
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        # WebClient joins method names onto the base URL: without the slash the last part is lost.
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def check(self) -> None:
+        if not self.socket_mode and not self.slack_signing_secret.get_secret_value():
+            raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
+
+
+class SettingsError(Exception):
+    """One line naming the setting at fault."""
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = ENV_NAMES.get(field, field.upper())
+        problem = "is missing" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} {problem}") from None
+    settings.check()
+    return settings
