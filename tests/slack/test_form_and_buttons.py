@@ -142,7 +142,7 @@ def test_what_if_buttons_reply_in_the_thread(bot_server, slack):
             lambda: [
                 c
                 for c in slack.called("chat.postMessage")
-                if c["args"].get("thread_ts") == message_ts and volume in str(c["args"])
+                if c["args"].get("thread_ts") == message_ts and volume in str(c["args"])  # noqa: B023 - waited on here
             ],
             what=f"the {action} reply",
         )[0]["args"]
