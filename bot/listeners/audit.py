@@ -57,8 +57,10 @@ def register(app: App, bot: Bot) -> None:
             return
         if state.step < len(STEP_TITLES) - 1:
             state.step += 1
+            # Saved in order, before the ack (a millisecond): a later step must never be overwritten
+            # by an earlier one finishing late on the worker pool.
+            bot.store.save_draft(team, user, state.dump())
             ack(response_action="update", view=audit_view(state))
-            bot.later(bot.store.save_draft, team, user, state.dump())
             return
         ack()
         delivery = f"{team}:audit:{view.get('id')}:{view.get('hash')}"
@@ -66,9 +68,9 @@ def register(app: App, bot: Bot) -> None:
 
     @app.view_closed(CALLBACK_ID)
     def closed(ack, body, view):
-        ack()
         team, user = _team_user(body)
-        bot.later(bot.store.save_draft, team, user, view.get("private_metadata") or "{}")
+        bot.store.save_draft(team, user, view.get("private_metadata") or "{}")
+        ack()
 
     @app.event("app_home_opened")
     def home(event, body, client):
