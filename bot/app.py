@@ -8,6 +8,7 @@ the pool, so Slack's 3-second limit is never at risk.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 
@@ -96,6 +97,10 @@ def main() -> int:
     except SettingsError as exc:
         print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
+    # The secrets live in `settings` from here on; Bolt would otherwise read them from the
+    # environment a second time (and warn that the token is given twice).
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        os.environ.pop(name, None)
     try:
         app, _bot = build_app(settings)
     except Exception as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL

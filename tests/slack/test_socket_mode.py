@@ -1,0 +1,80 @@
+"""Socket Mode: the bot connects to a local WebSocket server speaking Slack's envelope protocol."""
+
+import json
+import threading
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from websockets.sync.server import serve
+
+from bot.app import build_app
+from bot.settings import load_settings
+
+from .conftest import TOKEN
+from .test_commands import TEXT
+
+
+class EnvelopeServer:
+    """Sends envelopes to whoever connects, and records what comes back."""
+
+    def __init__(self, envelopes):
+        self.envelopes = envelopes
+        self.received: list[dict] = []
+        self.server = serve(self._session, "127.0.0.1", 0)
+        self.port = self.server.socket.getsockname()[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _session(self, websocket):
+        websocket.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}))
+        for envelope in self.envelopes:
+            websocket.send(json.dumps(envelope))
+        try:
+            for message in websocket:
+                self.received.append(json.loads(message))
+        except Exception:
+            pass
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    envelope = {
+        "envelope_id": "env-1",
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/breakeven",
+            "text": TEXT,
+            "trigger_id": "trig-socket",
+            "api_app_id": "A1",
+            "response_url": "http://127.0.0.1:1/x",
+        },
+    }
+    sockets = EnvelopeServer([envelope])
+    slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
+    settings = load_settings(
+        slack_bot_token=TOKEN,
+        slack_app_token="xapp-1-test",
+        slack_api_url=slack.url,
+        breakeven_db=tmp_path / "b.db",
+        slack_signing_secret="",
+    )
+    assert settings.socket_mode
+    app, bot = build_app(settings)
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    handler.connect()
+    try:
+        slack.wait_for(lambda: any(m.get("envelope_id") == "env-1" for m in sockets.received), what="the ack")
+        slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=15, what="the chart")
+        post = slack.called("chat.postMessage")[0]["args"]
+        assert "Buy: self-hosting saves $10,266 a month" in str(post["blocks"][0])
+        opened = slack.called("apps.connections.open")[0]
+        assert opened["authorization"] == "Bearer xapp-1-test"
+    finally:
+        handler.close()
+        sockets.close()
+        bot.executor.shutdown(wait=True)
