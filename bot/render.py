@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
+
 from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
 from costcore.scenario import Report
@@ -147,9 +150,14 @@ HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?
 Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
 
 
-def help_blocks() -> list[dict]:
+@cache
+def _help_blocks() -> tuple[dict, ...]:
     keys = [f"`{k.name}` {k.help} (`{k.example}`)" for k in KEYS.values()]
-    return [_section(HELP), *(_section(text) for text in _chunks(["*Keys*", *keys]))]
+    return (_section(HELP), *(_section(text) for text in _chunks(["*Keys*", *keys])))
+
+
+def help_blocks() -> list[dict]:
+    return copy.deepcopy(list(_help_blocks()))
 
 
 def history_blocks(rows: list, audits: list[dict]) -> list[dict]:

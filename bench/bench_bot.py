@@ -1,0 +1,206 @@
+"""Benchmarks of the Slack app on this machine. Prints figures against the goals; asserts nothing.
+
+    python bench/bench_bot.py [--memory-commands 1000]
+
+Both apps run as their own process under uvicorn with the ASGI adapter, answering signed
+requests on 127.0.0.1, with a fake Slack Web API (tests/slack/fake_slack.py) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.slack.fake_slack import FakeSlack  # noqa: E402
+
+SECRET = "bench-secret"
+TOKEN = "xoxb-bench-token"
+TEXT = "volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g"
+
+TRIVIAL = """
+import sys, uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_sdk import WebClient
+app = App(client=WebClient(token="xoxb-x", base_url=sys.argv[2]), signing_secret=sys.argv[3],
+          process_before_response=True, token_verification_enabled=False)
+@app.command("/breakeven")
+def ack_only(ack):
+    ack()
+uvicorn.run(SlackRequestHandler(app), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # the trivial app has no /healthz: any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def signed_command(port: int, text: str, trigger: str) -> float:
+    body = urlencode(
+        {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/breakeven",
+            "text": text,
+            "trigger_id": trigger,
+            "response_url": "http://127.0.0.1:1/x",
+        }
+    ).encode()
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+        },
+    )
+    start_time = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        assert response.status == 200
+    return time.perf_counter() - start_time
+
+
+def throughput(port: int, text: str, n: int, clients: int = 8) -> tuple[float, float]:
+    with ThreadPoolExecutor(clients) as pool:
+        started = time.perf_counter()
+        latencies = list(
+            pool.map(lambda i: signed_command(port, text, f"t-{port}-{i}-{time.monotonic_ns()}"), range(n))
+        )
+        elapsed = time.perf_counter() - started
+    return n / elapsed, statistics.quantiles(latencies, n=100)[98]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--memory-commands", type=int, default=1000)
+    args = parser.parse_args()
+
+    slack = FakeSlack()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_"))}
+    trivial_port, bot_port = free_port(), free_port()
+    trivial = start([sys.executable, "-c", TRIVIAL, str(trivial_port), slack.url, SECRET], env, trivial_port)
+    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"breakeven-bench-{os.getpid()}"
+    workdir.mkdir(exist_ok=True)
+    bot_env = {
+        **env,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.url,
+        "PORT": str(bot_port),
+        "BREAKEVEN_DB": str(workdir / "bench.db"),
+    }
+    bot = start([sys.executable, "-m", "bot.app"], bot_env, bot_port)
+    try:
+        base_rate, base_p99 = throughput(trivial_port, "help", args.requests)
+        rate, p99 = throughput(bot_port, "help", args.requests)
+        print(f"ack-only Bolt app            {base_rate:8.0f} acks/s   p99 {base_p99 * 1000:6.1f} ms")
+        print(
+            f"breakeven (/breakeven help)  {rate:8.0f} acks/s   p99 {p99 * 1000:6.1f} ms   "
+            f"goal >= {base_rate / 2:.0f}/s {verdict(rate >= base_rate / 2)}, p99 < 100 ms {verdict(p99 < 0.1)}"
+        )
+
+        # 20 simultaneous analyses, each rendering and uploading its chart.
+        slack.calls.clear()
+        sent = time.perf_counter()
+        with ThreadPoolExecutor(20) as pool:
+            acks = list(pool.map(lambda i: signed_command(bot_port, TEXT, f"burst-{i}"), range(20)))
+        slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) >= 20, timeout=60, what="20 charts")
+        all_posted = time.perf_counter() - sent
+        print(
+            f"20 simultaneous analyses     slowest ack {max(acks) * 1000:6.1f} ms (goal < 500 ms "
+            f"{verdict(max(acks) < 0.5)}), all 20 charts posted in {all_posted:4.2f} s "
+            f"(goal < 6 s {verdict(all_posted < 6)})"
+        )
+
+        # One command at a time, idle in between: command to chart posted.
+        times = []
+        for i in range(20):
+            before = len(slack.called("files.completeUploadExternal"))
+            sent = time.perf_counter()
+            signed_command(bot_port, TEXT, f"idle-{i}")
+            slack.wait_for(
+                lambda before=before: len(slack.called("files.completeUploadExternal")) > before,
+                timeout=30,
+                what="the chart",
+            )
+            times.append(time.perf_counter() - sent)
+        p95 = statistics.quantiles(times, n=20)[18]
+        print(f"idle command to chart posted p95 {p95 * 1000:6.0f} ms (goal < 1 s {verdict(p95 < 1)})")
+
+        # Resident memory after many analyses, and whether it keeps growing.
+        n = args.memory_commands
+        marks = []
+        for chunk in range(4):
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda i, c=chunk: signed_command(bot_port, TEXT, f"mem-{c}-{i}"), range(n // 4)))
+            target = (chunk + 1) * (n // 4)
+            slack.wait_for(
+                lambda t=target: len([c for c in slack.calls if c["method"] == "chat.postMessage"]) >= t + 40,
+                timeout=600,
+                what="the analyses",
+            )
+            marks.append(rss_mb(bot.pid))
+        growth = marks[-1] - marks[1]
+        print(
+            f"resident memory after {n} analyses: {marks[-1]:.0f} MB (quarters: "
+            f"{', '.join(f'{m:.0f}' for m in marks)} MB; goal < 200 MB {verdict(marks[-1] < 200)}, "
+            f"growth over the last three quarters {growth:+.0f} MB)"
+        )
+    finally:
+        for process in (trivial, bot):
+            process.terminate()
+            process.wait(timeout=20)
+        slack.close()
+
+
+if __name__ == "__main__":
+    main()
