@@ -62,9 +62,17 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         process_before_response=True,
         token_verification_enabled=True,
     )
-    bot = Bot(store=store or Store(settings.breakeven_db))
+    bot = Bot(store=store or Store(settings.breakeven_db), settings=settings)
     register(app, bot)
     return app, bot
+
+
+def start_scheduler(app: App, bot: Bot) -> None:
+    """Weekly summaries, in-process: one cron job per channel that asked for them."""
+    from .weekly import build_scheduler
+
+    bot.scheduler = build_scheduler(app.client, bot.store, bot.settings)
+    bot.scheduler.start()
 
 
 def asgi(app: App, path: str = "/slack/events"):
@@ -109,6 +117,7 @@ def main() -> int:
             f"breakeven-bot: cannot start with SLACK_BOT_TOKEN at {settings.slack_api_url}: {message}", file=sys.stderr
         )
         return 2
+    start_scheduler(app, _bot)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -41,6 +41,8 @@ class Bot:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="breakeven-work")
     )
+    settings: Any = None
+    scheduler: Any = None  # APScheduler, when the weekly summaries run in this process
 
     def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run slow work after the ack; failures are logged with the listener's context, never lost silently."""

@@ -14,6 +14,8 @@ ENV_NAMES = {
     "slack_api_url": "SLACK_API_URL",
     "breakeven_db": "BREAKEVEN_DB",
     "port": "PORT",
+    "openai_admin_key": "OPENAI_ADMIN_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
 }
 
 
@@ -26,6 +28,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     breakeven_db: Path = Path("breakeven.db")
     port: int = Field(default=3000, ge=1, le=65535)
+    openai_admin_key: SecretStr | None = None
+    openai_base_url: str | None = None
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -69,6 +69,34 @@ def m002_audits(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_spend_and_weekly(db: sqlite_utils.Database) -> None:
+    db["spend"].create(
+        {
+            "team": str,
+            "day": str,
+            "provider": str,
+            "model": str,
+            "source": str,
+            "cost": float,
+            "input_tokens": int,
+            "output_tokens": int,
+            "requests": int,
+            "updated": str,
+        },
+        pk=("team", "day", "provider", "model", "source"),
+    )
+    db["weekly_channels"].create(
+        {"team": str, "channel": str, "day": str, "time": str, "tz": str, "quiet": int, "updated": str},
+        pk=("team", "channel"),
+    )
+    # One row per team, channel and ISO week: the exactly-once guard of the weekly summary.
+    db["weekly_posts"].create(
+        {"team": str, "channel": str, "week": str, "status": str, "claimed": str, "ts": str, "sides": str},
+        pk=("team", "channel", "week"),
+    )
+
+
 @dataclass(frozen=True)
 class Analysis:
     id: int
@@ -233,3 +261,123 @@ class Store:
 
     def drop_draft(self, team: str, user: str) -> None:
         self.db.execute("DELETE FROM audit_drafts WHERE team = ? AND user = ?", [team, user])
+
+    def all_reports(self, team: str, channel: str) -> list[dict]:
+        rows = self.db.query(
+            "SELECT id, report FROM analyses WHERE team = ? AND channel = ? ORDER BY id", [team, channel]
+        )
+        return [{"id": row["id"], "report": json.loads(row["report"])} for row in rows]
+
+    # --- spend -----------------------------------------------------------------------------
+
+    def save_spend(self, team: str, rows: list) -> int:
+        """Insert or replace rows (SpendRow) in one transaction: re-importing the same data changes nothing."""
+        stamp = now_iso()
+        records = [
+            {
+                "team": team,
+                "day": r.day.isoformat(),
+                "provider": r.provider,
+                "model": r.model,
+                "source": r.source,
+                "cost": r.cost,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "requests": r.requests,
+                "updated": stamp,
+            }
+            for r in rows
+        ]
+        columns = list(records[0]) if records else []
+        sql = f"INSERT OR REPLACE INTO spend ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        connection = self.db.conn
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(sql, [list(r.values()) for r in records])
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return len(records)
+
+    def spend(self, team: str, since: str) -> list:
+        from costcore.spend import SpendRow
+
+        rows = self.db.query("SELECT * FROM spend WHERE team = ? AND day >= ? ORDER BY day", [team, since])
+        return [
+            SpendRow(
+                day=r["day"],
+                provider=r["provider"],
+                model=r["model"],
+                cost=r["cost"],
+                input_tokens=r["input_tokens"],
+                output_tokens=r["output_tokens"],
+                requests=r["requests"],
+                source=r["source"],
+            )
+            for r in rows
+        ]
+
+    # --- weekly summaries ------------------------------------------------------------------
+
+    def set_weekly_channel(self, team: str, channel: str, day: str, time: str, tz: str, quiet: bool) -> None:
+        self.db["weekly_channels"].upsert(
+            {
+                "team": team,
+                "channel": channel,
+                "day": day,
+                "time": time,
+                "tz": tz,
+                "quiet": int(quiet),
+                "updated": now_iso(),
+            },
+            pk=("team", "channel"),
+        )
+
+    def weekly_channels(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM weekly_channels"))
+
+    def weekly_channel(self, team: str, channel: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM weekly_channels WHERE team = ? AND channel = ?", [team, channel]))
+        return rows[0] if rows else None
+
+    def claim_week(self, team: str, channel: str, week: str, *, stale_after_s: int = 600) -> bool:
+        """Claim the week's summary for this channel; False if it was posted, or is being posted, already.
+
+        The claim is a row in the database, so two processes, a restart, the scheduler and the CLI
+        all see it. A failed post, or a claim left by a process that died mid-post, may be retaken.
+        """
+        stamp = now_iso()
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO weekly_posts (team, channel, week, status, claimed) VALUES (?, ?, ?, 'posting', ?)",
+            [team, channel, week, stamp],
+        )
+        if cursor.rowcount == 1:
+            return True
+        stale = datetime.fromtimestamp(datetime.now(UTC).timestamp() - stale_after_s, UTC).isoformat(timespec="seconds")
+        cursor = self.db.execute(
+            "UPDATE weekly_posts SET status = 'posting', claimed = ? WHERE team = ? AND channel = ? AND week = ? "
+            "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
+            [stamp, team, channel, week, stale],
+        )
+        return cursor.rowcount == 1
+
+    def finish_week(
+        self, team: str, channel: str, week: str, *, ok: bool, ts: str | None = None, sides: dict | None = None
+    ) -> None:
+        self.db.execute(
+            "UPDATE weekly_posts SET status = ?, ts = ?, sides = ? WHERE team = ? AND channel = ? AND week = ?",
+            ["posted" if ok else "failed", ts, json.dumps(sides or {}), team, channel, week],
+        )
+
+    def last_sides(self, team: str, channel: str, before_week: str) -> dict[int, bool]:
+        rows = list(
+            self.db.query(
+                "SELECT sides FROM weekly_posts WHERE team = ? AND channel = ? AND week < ? AND status = 'posted' "
+                "ORDER BY week DESC LIMIT 1",
+                [team, channel, before_week],
+            )
+        )
+        if not rows or not rows[0]["sides"]:
+            return {}
+        return {int(k): v for k, v in json.loads(rows[0]["sides"]).items()}

@@ -2,6 +2,7 @@
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
+    breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
     breakeven schema | prices [FILTER] | gpus
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
     audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg as a PNG to FILE")
     audit.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+
+    spend = commands.add_parser("spend", help="real spend: import a CSV or sync the OpenAI costs API")
+    spend_actions = spend.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    importer = spend_actions.add_parser("import", help="import FILE.csv (generic or OpenAI's cost export)")
+    importer.add_argument("file", type=Path)
+    syncer = spend_actions.add_parser("sync", help="fetch spend from a provider's API (OPENAI_ADMIN_KEY)")
+    syncer.add_argument("provider", choices=["openai"])
+    syncer.add_argument("--days", type=int, default=35, help="days back to fetch (default 35)")
+    weekly = commands.add_parser("weekly", help="post the weekly spend summary once (or --dry-run to files)")
+    weekly.add_argument("--dry-run", action="store_true", help="write the message and chart to --out instead")
+    weekly.add_argument("--channel", help="Slack channel id (default: every channel that asked)")
+    weekly.add_argument("--out", type=Path, default=Path("."), help="folder for --dry-run files")
+    for stateful in (importer, syncer, weekly):
+        stateful.add_argument(
+            "--team",
+            default=os.environ.get("BREAKEVEN_TEAM", "default"),
+            help="Slack team id the spend belongs to (BREAKEVEN_TEAM)",
+        )
+        stateful.add_argument("--db", help="SQLite file (BREAKEVEN_DB, default ./breakeven.db)")
 
     commands.add_parser("schema", help="print the JSON Schema of a scenario")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
@@ -165,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command in ("spend", "weekly"):
+            from bot.cli import run  # the stateful commands: database and network live in bot/
+
+            return run(args)
         if args.command == "audit":
             return _audit(args)
         if args.command == "schema":

@@ -51,6 +51,10 @@ def handle(bot: Bot, client: WebClient, body: dict) -> None:
         show(bot, client, where, rest)
     elif word == "compare":
         compare(bot, client, where, rest)
+    elif word == "spend":
+        spend(bot, client, where, rest)
+    elif word == "weekly":
+        weekly(bot, client, where, rest)
     elif word == "audit":
         from .audit import start_audit_from_command
 
@@ -143,4 +147,52 @@ def compare(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     first, second = found
     client.chat_postMessage(
         channel=where.channel, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second)
+    )
+
+
+def spend(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    from costcore.format import money
+    from costcore.spend import SPEND_EXAMPLE, parse_spend_add
+
+    verb, _, args = rest.strip().partition(" ")
+    if verb != "add":
+        tell(
+            client,
+            where,
+            f"`spend` records spend by hand: `/breakeven {SPEND_EXAMPLE}`. "
+            "CSV files and the OpenAI costs API: `breakeven spend import|sync` on the command line.",
+        )
+        return
+    try:
+        row = parse_spend_add(args)
+    except GrammarError as exc:
+        tell(client, where, str(exc))
+        return
+    bot.store.save_spend(where.team, [row])
+    client.chat_postEphemeral(
+        channel=where.channel,
+        user=where.user,
+        text=f"Recorded {money(row.cost)} of {row.provider} {row.model} on {row.day}.",
+    )
+
+
+def weekly(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    from ..weekly import parse_weekly, schedule_channel
+
+    try:
+        options = parse_weekly(rest)
+    except GrammarError as exc:
+        tell(client, where, str(exc))
+        return
+    bot.store.set_weekly_channel(
+        where.team, options["channel"], options["day"], options["time"], options["tz"], options["quiet"]
+    )
+    if bot.scheduler is not None:
+        schedule_channel(bot.scheduler, client, bot.store, bot.settings, {"team": where.team, **options})
+    quiet = " Quiet weeks post nothing." if options["quiet"] else ""
+    client.chat_postEphemeral(
+        channel=where.channel,
+        user=where.user,
+        text=f"Weekly spend summary for <#{options['channel']}> every {options['day'].title()} at "
+        f"{options['time']} {options['tz']}.{quiet}",
     )

@@ -1,0 +1,93 @@
+"""The CLI's commands that keep state: spend import/sync and the weekly summary.
+
+They live beside the bot, not in costcore, because they touch the database and the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+
+def _store(db: str | None):
+    from .store import Store
+
+    return Store(db or os.environ.get("BREAKEVEN_DB") or "breakeven.db")
+
+
+def spend_import(path: Path, team: str, db: str | None) -> str:
+    from costcore.spend import SpendCsvError, parse_csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        rows = parse_csv(text, source=f"csv:{path.name}")
+    except SpendCsvError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    written = _store(db).save_spend(team, rows)
+    total = sum(r.cost for r in rows)
+    return f"Imported {written} rows ({total:,.2f} USD, {min(r.day for r in rows)} to {max(r.day for r in rows)})."
+
+
+def spend_sync(team: str, db: str | None, days: int) -> str:
+    from .spend import SyncError, sync_openai
+
+    key = os.environ.get("OPENAI_ADMIN_KEY")
+    if not key:
+        raise ValueError("OPENAI_ADMIN_KEY is not set: an organization admin key (sk-admin-...) is needed")
+    try:
+        written = sync_openai(_store(db), team, key, os.environ.get("OPENAI_BASE_URL") or None, days=days)
+    except SyncError as exc:
+        raise ValueError(str(exc)) from None
+    return f"Synced {written} rows of OpenAI spend (last {days} days)."
+
+
+def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: Path) -> str:
+    from .weekly import post_weekly_summary
+
+    store = _store(db)
+    now = dt.datetime.now(dt.UTC)
+    if dry_run:
+        out.mkdir(parents=True, exist_ok=True)
+        result = post_weekly_summary(None, store, team, channel or "", now, dry_run_dir=out)
+        return f"{result.text}\n\nWritten to {out}/weekly-{result.week}.txt and .png"
+    from .app import web_client
+    from .settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise ValueError(str(exc)) from None
+    client = web_client(settings)
+    targets = [
+        (r["team"], r["channel"], bool(r["quiet"]))
+        for r in store.weekly_channels()
+        if (channel is None or r["channel"] == channel)
+    ]
+    if channel and not targets:
+        targets = [(team, channel, False)]
+    if not targets:
+        raise ValueError("no channel asked for weekly summaries: give --channel C123 or use `/breakeven weekly`")
+    lines = []
+    for target_team, target_channel, quiet in targets:
+        result = post_weekly_summary(client, store, target_team, target_channel, now, quiet=quiet)
+        lines.append(f"{target_channel} {result.week}: {result.status}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        if args.command == "spend" and args.action == "import":
+            print(spend_import(args.file, args.team, args.db))
+        elif args.command == "spend":
+            print(spend_sync(args.team, args.db, args.days))
+        else:
+            print(weekly(args.team, args.channel, args.db, args.dry_run, args.out))
+    except ValueError as exc:
+        print(f"breakeven: {exc}", file=sys.stderr)
+        return 2
+    return 0
