@@ -10,8 +10,15 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 @pytest.mark.parametrize("name", ["manifest-socket-mode.yaml", "manifest-http.yaml"])
 def test_manifest_has_the_command_scopes_and_events(name):
     text = (DEPLOY / name).read_text()
-    for needed in ("command: /breakeven", "- commands", "- chat:write", "- files:write", "- app_home_opened",
-                   "home_tab_enabled: true", "interactivity:"):
+    for needed in (
+        "command: /breakeven",
+        "- commands",
+        "- chat:write",
+        "- files:write",
+        "- app_home_opened",
+        "home_tab_enabled: true",
+        "interactivity:",
+    ):
         assert needed in text, needed
     socket = "socket_mode_enabled: true" in text
     assert socket == (name == "manifest-socket-mode.yaml")
@@ -22,6 +29,5 @@ def test_manifest_has_the_command_scopes_and_events(name):
 
 def test_env_example_names_every_setting():
     text = (DEPLOY / "env.example").read_text()
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "BREAKEVEN_DB",
-                 "PORT"):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "BREAKEVEN_DB", "PORT"):
         assert name in text
