@@ -109,7 +109,12 @@ def post_report(
     analysis_id: int,
     *,
     on_failure: Callable[[], None] | None = None,
+    record_ts: bool = True,
 ) -> str | None:
+    """Post the verdict, then its chart; the user is told if the post finally fails.
+
+    record_ts=False re-renders a stored analysis without moving its thread (what-ifs answer in
+    the thread of the first post)."""
     blocks = report_blocks(report, analysis_id)
     try:
         response = client.chat_postMessage(
@@ -118,14 +123,12 @@ def post_report(
     except Exception as exc:
         if on_failure:
             on_failure()
-        tell(
-            client,
-            where,
-            f"The analysis could not be posted ({slack_reason(exc)}); nothing was saved. Please try again in a minute.",
-        )
+        saved = "nothing was saved" if on_failure else "it is still in the history"
+        tell(client, where, f"The analysis could not be posted ({slack_reason(exc)}); {saved}. Try again in a minute.")
         return None
     ts = response["ts"]
-    bot.store.set_message_ts(analysis_id, ts)
+    if record_ts:
+        bot.store.set_message_ts(analysis_id, ts)
     attach_chart(client, where, report, analysis_id, ts)
     return ts
 

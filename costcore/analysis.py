@@ -285,7 +285,15 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     def verdict_on_cost(sv: float, pb: float | None) -> str:
         return decide(savings=sv, payback=pb, horizon=horizon, constraints=constraints, baseline="api")[0]
 
-    sens = sensitivity.analyse(model, requests, one_time, horizon, verdict_on_cost)
+    if baseline == "manual" and manual is not None:
+        # Against manual work, "renting" is paying people per task: weigh that, oversight included.
+        per_task = s.manual_h * (s.manual_rate or rate)
+        against_manual = model.model_copy(
+            update={"api_cost_per_request": per_task, "ops_monthly": model.ops_monthly + (s.oversight or 0.0)}
+        )
+        sens = sensitivity.analyse(against_manual, requests, one_time, horizon, verdict_on_cost, rent="Manual work")
+    else:
+        sens = sensitivity.analyse(model, requests, one_time, horizon, verdict_on_cost)
     headline_be = manual.breakeven_tasks_per_month if baseline == "manual" and manual else be_requests
     headline = _headline(
         verdict, decision_savings, headline_be, decision_payback, baseline, failure is not None, reasons

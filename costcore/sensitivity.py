@@ -26,8 +26,10 @@ def analyse(
     one_time: float,
     horizon: float,
     decide: Callable[[float, float | None], str] | None = None,
+    rent: str = "API",
 ) -> Sensitivity:
-    """decide(savings, payback) -> verdict; by default on cost alone."""
+    """decide(savings, payback) -> verdict; by default on cost alone. `rent` names what buying is
+    weighed against (the API, or manual work priced per task as model.api_cost_per_request)."""
     decide = decide or (lambda s, p: cost_verdict(s, p, horizon))
 
     def what_if(name: str, changed: CostModel) -> WhatIf:
@@ -35,7 +37,10 @@ def analyse(
         return WhatIf(name=name, monthly_savings=savings, payback_months=payback, verdict=decide(savings, payback))
 
     what_ifs = [
-        what_if("API prices -50%", model.model_copy(update={"api_cost_per_request": model.api_cost_per_request / 2})),
+        what_if(
+            f"{rent} prices -50%" if rent == "API" else f"{rent} -50%",
+            model.model_copy(update={"api_cost_per_request": model.api_cost_per_request / 2}),
+        ),
         what_if(
             "Infrastructure x2",
             model.model_copy(
@@ -52,7 +57,7 @@ def analyse(
     variations: list[tuple[str, Callable[[float], tuple[CostModel, float, float]]]] = [
         ("Volume", lambda f: (model, requests * f, one_time)),
         (
-            "API price",
+            f"{rent} price" if rent == "API" else f"{rent} cost",
             lambda f: (
                 model.model_copy(update={"api_cost_per_request": model.api_cost_per_request * f}),
                 requests,

@@ -99,6 +99,10 @@ def test_d_task_assistant(capsys):
     assert round(manual["payback_months"], 2) == 0.29
     assert round(manual["first_year_roi"] * 100) == 4024
     assert data["headline"].startswith("Buy: self-hosting saves $24,400 a month")
+    # The sensitivity weighs the same comparison: manual work, not an API the user never named.
+    assert data["sensitivity"]["base_net"] == cent(12 * 24_400 - 7_100)
+    what_ifs = {w["name"]: w["monthly_savings"] for w in data["sensitivity"]["what_ifs"]}
+    assert what_ifs["Manual work -50%"] == cent(12_500 - 600)
 
 
 # E. Failure-adjusted cost at 50,000 queries a month, a failure costing $0.50.

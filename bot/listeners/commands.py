@@ -11,8 +11,8 @@ from costcore import GrammarError, Scenario, parse
 from costcore.grammar import EXAMPLE
 
 from ..form import form_view
-from ..render import compare_blocks, help_blocks, history_blocks, report_blocks
-from ..service import Bot, Where, attach_chart, publish_analysis, slack_reason, tell
+from ..render import compare_blocks, help_blocks, history_blocks
+from ..service import Bot, Where, post_report, publish_analysis, slack_reason, tell
 
 log = logging.getLogger("breakeven.bot")
 
@@ -123,11 +123,7 @@ def show(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         return
     from costcore import Report
 
-    report = Report.model_validate(found.report)
-    response = client.chat_postMessage(
-        channel=where.channel, text=report.headline, blocks=report_blocks(report, found.id)
-    )
-    attach_chart(client, where, report, found.id, response["ts"])
+    post_report(bot, client, where, Report.model_validate(found.report), found.id, record_ts=False)
 
 
 def compare(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
@@ -145,9 +141,12 @@ def compare(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         )
         return
     first, second = found
-    client.chat_postMessage(
-        channel=where.channel, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second)
-    )
+    try:
+        client.chat_postMessage(
+            channel=where.channel, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second)
+        )
+    except Exception as exc:
+        tell(client, where, f"The comparison could not be posted ({slack_reason(exc)}); please try again.")
 
 
 def spend(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
