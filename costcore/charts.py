@@ -14,8 +14,9 @@ from collections.abc import Iterable
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
+from .economics import monthly_bills
 from .format import count, money
 from .scenario import CostLine, Report
 
@@ -83,8 +84,15 @@ def breakeven_chart(report: Report, width: int = 800, height: int = 500) -> byte
         if last - first < 300:
             edges = np.arange(max(first, 1), last + 1) * model.requests_per_instance
             volumes = np.sort(np.concatenate([volumes, edges, edges * (1 + 1e-9)]))
-    api = volumes * model.api_cost_per_request
-    buy = np.array([model.selfhost_monthly(v) for v in volumes])
+    api, buy = monthly_bills(
+        volumes,
+        model.api_cost_per_request,
+        model.selfhost_variable_per_request,
+        model.instance_monthly,
+        model.requests_per_instance or np.inf,
+        model.ha,
+        model.ops_monthly,
+    )
 
     figure, axes = _figure(width, height)
     axes.plot(volumes, api, color=API_COLOUR, linewidth=2.5, label="Rent (API)")
@@ -94,11 +102,22 @@ def breakeven_chart(report: Report, width: int = 800, height: int = 500) -> byte
     # Minor ticks on log axes are most of the render time and unreadable at preview size.
     axes.xaxis.set_minor_locator(NullLocator())
     axes.yaxis.set_minor_locator(NullLocator())
-    for crossing in report.crossings[:12]:
-        x = crossing.requests_per_month
-        if low <= x <= high:
-            colour = GOOD if crossing.direction == "buy_starts_paying" else API_COLOUR
-            axes.plot([x], [model.api_monthly(x)], marker="o", markersize=9, color=colour, zorder=5)
+    for direction, colour in (("buy_starts_paying", GOOD), ("buy_stops_paying", API_COLOUR)):
+        xs = [
+            c.requests_per_month
+            for c in report.crossings
+            if c.direction == direction and low <= c.requests_per_month <= high
+        ]
+        if xs:
+            axes.plot(
+                xs,
+                [model.api_monthly(x) for x in xs],
+                linestyle="none",
+                marker="o",
+                markersize=9,
+                color=colour,
+                zorder=5,
+            )
     first_be = report.breakeven_requests_per_month
     if first_be and low <= first_be <= high:
         axes.annotate(
@@ -154,6 +173,7 @@ def cumulative_chart(report: Report, width: int = 800, height: int = 500) -> byt
     else:
         axes.text(0.02, 0.95, "no payback within the horizon", transform=axes.transAxes, va="top", fontsize=11)
     _money_axis(axes.yaxis)
+    axes.yaxis.set_major_locator(MaxNLocator(6))
     axes.set_xlim(0, horizon)
     axes.set_ylim(bottom=0)
     axes.set_xlabel("Months")
@@ -227,6 +247,7 @@ def tornado_chart(report: Report, width: int = 800, height: int = 500) -> bytes:
     axes.axvline(base, color="black", linewidth=1.5)
     axes.axvline(0, color=API_COLOUR, linewidth=1, linestyle=":")
     axes.set_yticks(range(len(cases)), [c.name for c in reversed(cases)])
+    axes.xaxis.set_major_locator(MaxNLocator(6))  # fewer labels: legible at preview size, and faster
     _money_axis(axes.xaxis)
     axes.set_xlabel("First-year net benefit of buying (each input -50% / +50%)")
     flips = any(c.flips for c in cases)
