@@ -69,9 +69,17 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
 
 def start_scheduler(app: App, bot: Bot) -> None:
     """Weekly summaries, in-process: one cron job per channel that asked for them."""
-    from .weekly import build_scheduler
+    from .weekly import build_scheduler, parse_weekly
 
-    bot.scheduler = build_scheduler(app.client, bot.store, bot.settings)
+    settings = bot.settings
+    if settings is not None and settings.weekly_channel:
+        options = parse_weekly(f"{settings.weekly_channel} {settings.weekly_schedule}")
+        team = app.client.auth_test()["team_id"]
+        if bot.store.weekly_channel(team, options["channel"]) is None:
+            bot.store.set_weekly_channel(
+                team, options["channel"], options["day"], options["time"], options["tz"], options["quiet"]
+            )
+    bot.scheduler = build_scheduler(app.client, bot.store, settings)
     bot.scheduler.start()
 
 

@@ -16,6 +16,8 @@ ENV_NAMES = {
     "port": "PORT",
     "openai_admin_key": "OPENAI_ADMIN_KEY",
     "openai_base_url": "OPENAI_BASE_URL",
+    "weekly_channel": "WEEKLY_CHANNEL",
+    "weekly_schedule": "WEEKLY_SCHEDULE",
 }
 
 
@@ -30,6 +32,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     openai_admin_key: SecretStr | None = None
     openai_base_url: str | None = None
+    weekly_channel: str | None = None  # a channel id that always gets the weekly summary
+    weekly_schedule: str = "mon 09:00 UTC"  # day time timezone, as in `/breakeven weekly`
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -58,6 +62,21 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @field_validator("weekly_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from costcore.grammar import GrammarError
+
+        from .weekly import parse_weekly
+
+        try:
+            parse_weekly(f"C0000000 {value}")
+        except GrammarError as exc:
+            raise ValueError(
+                f"'{value}' is not 'day time timezone', e.g. 'mon 09:00 Europe/Paris': {exc.problem}"
+            ) from None
+        return value
 
     def check(self) -> None:
         if not self.socket_mode and not self.slack_signing_secret.get_secret_value():

@@ -221,3 +221,34 @@ def test_scheduler_fires_on_the_channels_day_and_time_and_posts_once(slack, stor
         assert job.func(*job.args).status == "posted"
         assert job.func(*job.args).status == "skipped"  # a second firing in the same week
     assert len(slack.called("chat.postMessage")) == 1
+
+
+def test_weekly_channel_from_settings_is_scheduled_at_start(slack, tmp_path, monkeypatch):
+    from bot.app import build_app, start_scheduler
+    from bot.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        slack_bot_token="xoxb-t",
+        slack_signing_secret="s",
+        slack_api_url=slack.url,
+        breakeven_db=tmp_path / "s.db",
+        weekly_channel="C0424242",
+        weekly_schedule="fri 17:00 UTC",
+    )
+    app, bot = build_app(settings)
+    start_scheduler(app, bot)
+    try:
+        job = bot.scheduler.get_job("weekly:T1:C0424242")  # T1: the team auth.test names
+        assert job.trigger.get_next_fire_time(None, NOW).isoformat() == "2026-11-27T17:00:00+00:00"
+    finally:
+        bot.scheduler.shutdown(wait=False)
+        bot.executor.shutdown()
+
+
+def test_a_bad_weekly_schedule_setting_is_named(tmp_path, monkeypatch):
+    from bot.settings import SettingsError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError, match="WEEKLY_SCHEDULE"):
+        load_settings(slack_bot_token="xoxb-t", slack_signing_secret="s", weekly_schedule="someday")
