@@ -28,17 +28,19 @@ def register(app: App, bot: Bot) -> None:
     @app.action(RESUME)
     def resume(ack, body, client):
         ack()
-        bot.later(open_audit, bot, client, body, resume_draft=True)
+        bot.later(open_audit, bot, client, body, resume_draft=True, channel=body["actions"][0].get("value"))
 
     @app.action(START_OVER)
     def start_over(ack, body, client):
         ack()
-        bot.later(open_audit, bot, client, body, resume_draft=False)
+        bot.later(open_audit, bot, client, body, resume_draft=False, channel=body["actions"][0].get("value"))
 
     @app.action(HOME)
     def from_home(ack, body, client):
         ack()
-        bot.later(open_audit, bot, client, body, resume_draft=body["actions"][0].get("value") == "resume")
+        # From the Home tab there is no channel: the answer goes to the user's DM with the app.
+        resume_draft = body["actions"][0].get("value") == "resume"
+        bot.later(open_audit, bot, client, body, resume_draft=resume_draft, channel=None)
 
     @app.action(BACK_ACTION)
     def back(ack, body, client):
@@ -147,18 +149,15 @@ def start_for_analysis(bot: Bot, client: WebClient, body: dict) -> None:
     _open(client, body.get("trigger_id"), state, where)
 
 
-def open_audit(bot: Bot, client: WebClient, body: dict, *, resume_draft: bool) -> None:
+def open_audit(bot: Bot, client: WebClient, body: dict, *, resume_draft: bool, channel: str | None) -> None:
+    """Open the audit fresh or from the user's draft; it answers in `channel`, or the user's DM."""
     team, user = _team_user(body)
-    channel = (body.get("channel") or {}).get("id") or body["actions"][0].get("value") or ""
-    if channel in ("new", "resume"):
-        channel = ""
     where = Where(team=team, channel=channel or user, user=user, delivery="")
     draft = bot.store.draft(team, user) if resume_draft else None
-    state = AuditState.load(draft) if draft else AuditState(channel=where.channel)
-    if not state.channel:
-        state.channel = where.channel
     if not resume_draft:
         bot.store.drop_draft(team, user)
+    state = AuditState.load(draft) if draft else AuditState()
+    state.channel = state.channel or where.channel
     _open(client, body.get("trigger_id"), state, where)
 
 
