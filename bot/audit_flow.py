@@ -8,7 +8,7 @@ so every step can be rebuilt from the view Slack sends back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from costcore.audit import ACTIVITIES, AuditInput
 from costcore.grammar import GrammarError, audit_to_text, parse_audit
@@ -202,7 +202,7 @@ def read_step(state: AuditState, values: dict) -> tuple[AuditState, dict[str, st
         element = elements.get("value") or {}
         if element.get("type") in ("static_select", "radio_buttons"):
             chosen = (element.get("selected_option") or {}).get("value")
-            if chosen and chosen != "none":
+            if chosen:
                 pairs[block_id] = chosen
         else:
             text = (element.get("value") or "").strip()
@@ -223,17 +223,12 @@ def read_step(state: AuditState, values: dict) -> tuple[AuditState, dict[str, st
     for key, value in pairs.items():
         merged = _replace(merged, key, value)
     new_answers = parse_audit(merged)
-    return AuditState(
-        step=state.step,
-        answers=audit_to_text(new_answers),
-        channel=state.channel,
-        thread_ts=state.thread_ts,
-        analysis_id=state.analysis_id,
-    ), {}
+    return replace(state, answers=audit_to_text(new_answers)), {}
 
 
 def _replace(text: str, key: str, value: str) -> str:
-    """The audit text with key set to value (a value may not contain spaces in the modal's text)."""
+    """The audit text with key set to value ("none" removes it); spaces inside a value are dropped."""
     kept = [part for part in text.split() if not part.startswith(f"{key}=")]
-    value = value.replace(" ", "")
-    return " ".join([*kept, f"{key}={value}"])
+    if value == "none":
+        return " ".join(kept)
+    return " ".join([*kept, f"{key}={value.replace(' ', '')}"])
