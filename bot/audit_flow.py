@@ -132,6 +132,15 @@ def step_blocks(step: int, answers: AuditInput) -> list[dict]:
             )
         return blocks
     gpu_options = [("", "Not decided")] + [(g.id, f"{g.name} (${g.price_per_hour:g}/h)") for g in list_gpus()]
+    gpu_select = {
+        "type": "static_select",
+        "action_id": "value",
+        "placeholder": _plain("Choose a GPU"),
+        "options": [_option(v or "none", t) for v, t in gpu_options],
+    }
+    chosen = next((o for o in gpu_select["options"] if o["value"] == answers.train_gpu), None)
+    if chosen:
+        gpu_select["initial_option"] = chosen
     return [
         _text_input("rate", "Hourly rate ($ an hour)", _num(answers.rate), "Loaded cost of an engineer's hour."),
         _text_input("runs", "Training runs planned", str(answers.runs), "Plan 5-10: first runs rarely work."),
@@ -142,12 +151,7 @@ def step_blocks(step: int, answers: AuditInput) -> list[dict]:
             "optional": True,
             "label": _plain("GPU for training"),
             "hint": _plain("A slow card saves a few dollars a run and costs days."),
-            "element": {
-                "type": "static_select",
-                "action_id": "value",
-                "placeholder": _plain("Choose a GPU"),
-                "options": [_option(v or "none", t) for v, t in gpu_options],
-            },
+            "element": gpu_select,
         },
     ]
 
