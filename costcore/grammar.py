@@ -103,7 +103,7 @@ def _split_rate(rest: str) -> tuple[str, str | None]:
     return rest, None
 
 
-def _monthly(value: float, period: str | None, key: str) -> float:
+def _monthly(value: float, period: str | None) -> float:
     if period is None:
         return value
     factor = _per_factor(period)
@@ -123,7 +123,7 @@ def _unit_is(unit: str, *names: str) -> bool:
 def _volume(text: str) -> dict[str, Any]:
     value, rest = number(text)
     unit, period = _split_rate(rest)
-    monthly = _monthly(value, period, "volume")
+    monthly = _monthly(value, period)
     if _unit_is(unit, "token", "tok"):
         return {"tokens_per_month": monthly}
     if unit and not _unit_is(
@@ -138,7 +138,7 @@ def _tokens_volume(text: str) -> dict[str, Any]:
     unit, period = _split_rate(rest)
     if unit and not _unit_is(unit, "token", "tok"):
         raise _ValueError(f"unknown unit '{unit}'; tokens= counts tokens (e.g. tokens=50M/day)")
-    return {"tokens_per_month": _monthly(value, period, "tokens")}
+    return {"tokens_per_month": _monthly(value, period)}
 
 
 def _token_count(field: str) -> Callable[[str], dict[str, Any]]:
@@ -178,9 +178,9 @@ def _money(field: str, *, per: str | None = None, to_month: bool = False) -> Cal
         if unit:
             raise _ValueError(f"unexpected '{unit}' after the amount")
         if to_month:
-            return {field: _monthly(value, period, field)}
+            return {field: _monthly(value, period)}
         if per == "h" and period is not None:
-            monthly = _monthly(value, period, field)
+            monthly = _monthly(value, period)
             return {field: monthly / HOURS_PER_MONTH}
         if period is not None and per is None:
             raise _ValueError(f"'{field}' is a one-off amount; drop '/{period}'")
@@ -232,7 +232,7 @@ def _hours(field: str, *, monthly: bool = False) -> Callable[[str], dict[str, An
         if period is not None:
             if not monthly:
                 raise _ValueError(f"drop '/{period}': this is a number of hours")
-            hours = _monthly(hours, period, field)
+            hours = _monthly(hours, period)
         return {field: hours}
 
     return parse

@@ -89,7 +89,7 @@ def open_form(
         )
 
 
-def _ids(rest: str, wanted: int, usage: str) -> list[int] | None:
+def _ids(rest: str, wanted: int) -> list[int] | None:
     parts = [p.lstrip("#") for p in rest.split()]
     if len(parts) != wanted or not all(p.isdigit() for p in parts):
         return None
@@ -113,7 +113,7 @@ def history(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 
 def show(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
-    ids = _ids(rest, 1, "show ID")
+    ids = _ids(rest, 1)
     if ids is None:
         tell(client, where, "`show` takes one analysis number: `/breakeven show 12` (`/breakeven history` lists them).")
         return
@@ -127,7 +127,7 @@ def show(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 
 def compare(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
-    ids = _ids(rest, 2, "compare ID ID")
+    ids = _ids(rest, 2)
     if ids is None:
         tell(client, where, "`compare` takes two analysis numbers: `/breakeven compare 12 15`.")
         return
