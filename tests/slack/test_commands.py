@@ -2,6 +2,7 @@
 
 import sqlite3
 import time
+from pathlib import Path
 
 from .blockkit import check_blocks
 from .conftest import TOKEN
@@ -36,6 +37,9 @@ def test_command_posts_the_verdict_and_uploads_the_chart_in_its_thread(bot_serve
     # The token goes to Slack in the Authorization header, and nowhere else.
     assert slack.called("chat.postMessage")[0]["authorization"] == f"Bearer {TOKEN}"
     assert TOKEN not in everything
+    db = Path(bot_server.bot.store.path)
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))  # with the WAL
+    assert TOKEN.encode() not in stored and b"test-signing-secret" not in stored
 
 
 def test_custom_prices_are_marked(bot_server, slack):
