@@ -104,11 +104,17 @@ def fetch_openai(client, start: dt.date, end: dt.date) -> list[SpendRow]:
 
 
 def sync_openai(
-    store, team: str, admin_key: str, base_url: str | None, *, days: int = 35, today: dt.date | None = None
+    store,
+    team: str,
+    admin_key: str,
+    base_url: str | None,
+    *,
+    days: int = 35,
+    today: dt.date | None = None,
+    timeout: float = 30.0,
 ) -> int:
     """Fetch the last `days` days and store them (idempotent). Returns the number of rows written."""
     today = today or dt.datetime.now(dt.UTC).date()
-    rows = fetch_openai(
-        openai_client(admin_key, base_url), today - dt.timedelta(days=days), today + dt.timedelta(days=1)
-    )
+    client = openai_client(admin_key, base_url, timeout=timeout)
+    rows = fetch_openai(client, today - dt.timedelta(days=days), today + dt.timedelta(days=1))
     return store.save_spend(team, rows) if rows else 0

@@ -20,6 +20,7 @@ class FakeOpenAI:
         self.days = days
         self.requests: list[tuple[str, dict, str]] = []
         self.failures: dict[tuple[str, str | None], list[tuple[int, dict]]] = {}
+        self.hang = threading.Event()  # set at close: a hung request ends then
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +37,10 @@ class FakeOpenAI:
                 key = (url.path.rsplit("/", 1)[-1], query.get("page"))
                 if fake.failures.get(key):
                     status, headers = fake.failures[key].pop(0)
+                    if status == 0:  # hang past the client's timeout, then drop the connection
+                        fake.hang.wait(5)
+                        self.close_connection = True
+                        return
                     self._send(status, {"error": {"message": "try again", "type": "server_error"}}, headers)
                     return
                 self._send(200, fake.page(url.path, query.get("page")))
@@ -56,6 +61,7 @@ class FakeOpenAI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def fail(self, endpoint: str, page: str | None, status: int, headers: dict | None = None, times: int = 1):
+        """The next `times` requests of that page answer `status`; status 0 hangs (a timeout)."""
         self.failures.setdefault((endpoint, page), []).extend([(status, headers or {})] * times)
 
     def page(self, path: str, page: str | None) -> dict:
@@ -100,5 +106,6 @@ class FakeOpenAI:
         }
 
     def close(self):
+        self.hang.set()
         self.server.shutdown()
         self.server.server_close()

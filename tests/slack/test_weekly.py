@@ -53,6 +53,16 @@ def test_sync_follows_every_page_and_survives_a_failed_page(store, openai_fake):
     assert spend_count(store) == 7
 
 
+def test_sync_survives_a_page_that_times_out(store, openai_fake):
+    openai_fake.fail("costs", "p2", 0)  # hangs past the timeout once
+    written = sync_openai(
+        store, "T1", "sk-admin-test", openai_fake.url, days=10, today=dt.date(2026, 11, 23), timeout=0.5
+    )
+    assert written == 7
+    pages = [(path.rsplit("/", 1)[-1], query.get("page")) for path, query, _ in openai_fake.requests]
+    assert pages.count(("costs", "p2")) == 2
+
+
 def test_a_sync_that_finally_fails_writes_nothing(store, openai_fake):
     from bot.spend import SyncError
 
