@@ -3,7 +3,8 @@
     python bench/bench_bot.py [--memory-commands 1000]
 
 Both apps run as their own process under uvicorn with the ASGI adapter, answering signed
-requests on 127.0.0.1, with a fake Slack Web API (tests/slack/fake_slack.py) on 127.0.0.1.
+requests on 127.0.0.1; the fake Slack Web API (tests/slack/fake_slack.py) runs in a third process,
+so that neither the load generator nor the apps share an interpreter lock with it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
 import os
 import statistics
 import subprocess
@@ -24,7 +26,6 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN = "xoxb-bench-token"
@@ -114,6 +115,42 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+class RemoteFake:
+    """The fake Slack in its own process; its call counts read over HTTP (/stats)."""
+
+    def __init__(self, workdir: Path, env: dict):
+        url_file = workdir / "fake-url"
+        url_file.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.slack.fake_slack", str(url_file)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while not url_file.exists() or not url_file.read_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Slack did not start")
+            time.sleep(0.05)
+        self.url = url_file.read_text()
+
+    def count(self, method: str) -> int:
+        with urllib.request.urlopen(self.url.replace("/api/", "/stats"), timeout=10) as response:
+            return json.loads(response.read()).get(method, 0)
+
+    def wait_for(self, method: str, at_least: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count(method) < at_least:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {at_least} {method}")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -124,12 +161,12 @@ def main() -> None:
     parser.add_argument("--memory-commands", type=int, default=1000)
     args = parser.parse_args()
 
-    slack = FakeSlack()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_"))}
-    trivial_port, bot_port = free_port(), free_port()
-    trivial = start([sys.executable, "-c", TRIVIAL, str(trivial_port), slack.url, SECRET], env, trivial_port)
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"breakeven-bench-{os.getpid()}"
     workdir.mkdir(exist_ok=True)
+    slack = RemoteFake(workdir, env)
+    trivial_port, bot_port = free_port(), free_port()
+    trivial = start([sys.executable, "-c", TRIVIAL, str(trivial_port), slack.url, SECRET], env, trivial_port)
     bot_env = {
         **env,
         "SLACK_BOT_TOKEN": TOKEN,
@@ -149,11 +186,11 @@ def main() -> None:
         )
 
         # 20 simultaneous analyses, each rendering and uploading its chart.
-        slack.calls.clear()
+        charts = slack.count("files.completeUploadExternal")
         sent = time.perf_counter()
         with ThreadPoolExecutor(20) as pool:
             acks = list(pool.map(lambda i: signed_command(bot_port, TEXT, f"burst-{i}"), range(20)))
-        slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) >= 20, timeout=60, what="20 charts")
+        slack.wait_for("files.completeUploadExternal", charts + 20, timeout=60)
         all_posted = time.perf_counter() - sent
         print(
             f"20 simultaneous analyses     slowest ack {max(acks) * 1000:6.1f} ms (goal < 500 ms "
@@ -164,14 +201,10 @@ def main() -> None:
         # One command at a time, idle in between: command to chart posted.
         times = []
         for i in range(20):
-            before = len(slack.called("files.completeUploadExternal"))
+            before = slack.count("files.completeUploadExternal")
             sent = time.perf_counter()
             signed_command(bot_port, TEXT, f"idle-{i}")
-            slack.wait_for(
-                lambda before=before: len(slack.called("files.completeUploadExternal")) > before,
-                timeout=30,
-                what="the chart",
-            )
+            slack.wait_for("files.completeUploadExternal", before + 1, timeout=30)
             times.append(time.perf_counter() - sent)
         p95 = statistics.quantiles(times, n=20)[18]
         print(f"idle command to chart posted p95 {p95 * 1000:6.0f} ms (goal < 1 s {verdict(p95 < 1)})")
@@ -179,15 +212,11 @@ def main() -> None:
         # Resident memory after many analyses, and whether it keeps growing.
         n = args.memory_commands
         marks = []
+        posted = slack.count("chat.postMessage")
         for chunk in range(4):
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda i, c=chunk: signed_command(bot_port, TEXT, f"mem-{c}-{i}"), range(n // 4)))
-            target = (chunk + 1) * (n // 4)
-            slack.wait_for(
-                lambda t=target: len([c for c in slack.calls if c["method"] == "chat.postMessage"]) >= t + 40,
-                timeout=600,
-                what="the analyses",
-            )
+            slack.wait_for("chat.postMessage", posted + (chunk + 1) * (n // 4), timeout=600)
             marks.append(rss_mb(bot.pid))
         growth = marks[-1] - marks[1]
         print(

@@ -30,6 +30,16 @@ class FakeSlack:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_GET(self):
+                """/stats: calls so far by method, for a fake running in another process."""
+                with fake._lock:
+                    counts: dict[str, int] = {}
+                    for call in fake.calls:
+                        if not call["failed"]:
+                            counts[call["method"]] = counts.get(call["method"], 0) + 1
+                    counts["uploads"] = len(fake.uploads)
+                self._reply(200, json.dumps(counts).encode(), "application/json")
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -134,3 +144,12 @@ class FakeSlack:
                 return value
             time.sleep(0.02)
         raise AssertionError(f"timed out waiting for {what}; calls: {[c['method'] for c in self.calls]}")
+
+
+if __name__ == "__main__":  # run alone: python -m tests.slack.fake_slack PORTFILE
+    import sys
+
+    server = FakeSlack()
+    with open(sys.argv[1], "w") as out:
+        out.write(server.url)
+    threading.Event().wait()
