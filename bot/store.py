@@ -171,24 +171,29 @@ class Store:
         parent_id: int | None = None,
     ) -> int | None:
         """Insert the analysis unless this delivery was already seen: its id, or None for a repeat."""
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO analyses (team, channel, user, created, kind, text, scenario, report, verdict, "
-            "headline, delivery, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                team,
-                channel,
-                user,
-                now_iso(),
-                kind,
-                text,
-                json.dumps(scenario),
-                json.dumps(report),
-                report["verdict"],
-                report["headline"],
-                delivery,
-                parent_id,
-            ],
+        return self._insert_once(
+            "analyses",
+            {
+                "team": team,
+                "channel": channel,
+                "user": user,
+                "created": now_iso(),
+                "kind": kind,
+                "text": text,
+                "scenario": json.dumps(scenario),
+                "report": json.dumps(report),
+                "verdict": report["verdict"],
+                "headline": report["headline"],
+                "delivery": delivery,
+                "parent_id": parent_id,
+            },
         )
+
+    def _insert_once(self, table: str, values: dict[str, Any]) -> int | None:
+        """INSERT OR IGNORE against the table's unique delivery key: the new row id, or None if it existed."""
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cursor = self.db.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def set_message_ts(self, analysis_id: int, ts: str) -> None:
@@ -229,12 +234,19 @@ class Store:
         answers: str,
         result: dict,
     ) -> int | None:
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO audits (team, channel, user, created, analysis_id, answers, result, delivery) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [team, channel, user, now_iso(), analysis_id, answers, json.dumps(result), delivery],
+        return self._insert_once(
+            "audits",
+            {
+                "team": team,
+                "channel": channel,
+                "user": user,
+                "created": now_iso(),
+                "analysis_id": analysis_id,
+                "answers": answers,
+                "result": json.dumps(result),
+                "delivery": delivery,
+            },
         )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def set_audit_ts(self, audit_id: int, ts: str) -> None:
         self.db.execute("UPDATE audits SET message_ts = ? WHERE id = ?", [ts, audit_id])
