@@ -104,7 +104,10 @@ def report_blocks(
             f"• Failure-adjusted: API {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
             f"a month; buying stops paying at a {limit} fine-tuned failure rate."
         )
-    reasons.append(f"• Moves the answer most: *{report.sensitivity.most_influential}*.")
+    what_ifs = "; ".join(
+        f"{w.name}: {money(w.monthly_savings)} a month, {w.verdict}" for w in report.sensitivity.what_ifs
+    )
+    reasons.append(f"• What if: {what_ifs}. Moves the answer most: *{report.sensitivity.most_influential}*.")
     hidden = [line for line in report.hidden_costs if line.hidden]
     if hidden:
         reasons.append("• Hidden one-time costs: " + ", ".join(f"{line.name} {money(line.amount)}" for line in hidden))
