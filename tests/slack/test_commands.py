@@ -28,6 +28,7 @@ def test_command_posts_the_verdict_and_uploads_the_chart_in_its_thread(bot_serve
     everything = str(post["blocks"])
     assert "genai-prices" in everything and "data as of" in everything  # price source and date
     assert "What if volume x2" in everything and "Edit assumptions" in everything
+    assert "API prices -50%: $4,516 a month, BUY" in everything  # the sensitivity what-ifs
     # The chart lands in the verdict's thread, and the PNG bytes arrived.
     assert any(data.startswith(PNG) for data in slack.uploads)
     complete = upload[0]["args"]
