@@ -1,20 +1,173 @@
-"""Spend sources that need the outside world: the OpenAI organization costs and usage API.
+"""Spend in SQLite, and the sources that need the outside world.
 
-Costs (by line item) and completions usage (by model) are fetched day by day through the openai
-SDK with an admin key, every page followed; the SDK retries rate limits (honouring Retry-After),
-server errors and timeouts. Rows are written only when every page has arrived.
+Storage: every function takes a `sqlite_utils.Database` (the bot's `Store` is accepted too: its
+`.db` is this thread's connection) and creates its own tables through its own migration set,
+"breakeven-spend". One row per team, day, provider, model and source: importing the same data
+again replaces it, never doubles it. A batch is written in one transaction, or not at all.
+
+The OpenAI organization costs and usage API: costs (by line item) and completions usage (by
+model), day by day through the openai SDK with an admin key, every page followed; the SDK
+retries rate limits (honouring Retry-After), server errors, dropped connections and timeouts.
+Rows are written only when every page has arrived.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
 
-from costcore.spend import SpendRow
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from costcore.format import money
+from costcore.spend import API_SOURCE, SpendRow, parse_csv
 
 log = logging.getLogger("breakeven.spend")
-SOURCE = "openai-api"
+SOURCE = API_SOURCE
+migrations = Migrations("breakeven-spend")
+
+
+@migrations()
+def m001_spend_and_weekly(db: sqlite_utils.Database) -> None:
+    # The same tables, columns and keys as bot/store.py's m003 once created: a database that already
+    # has them carries on with its rows (if_not_exists), a new one gets them from here.
+    db["spend"].create(
+        {
+            "team": str,
+            "day": str,
+            "provider": str,
+            "model": str,
+            "source": str,
+            "cost": float,
+            "input_tokens": int,
+            "output_tokens": int,
+            "requests": int,
+            "updated": str,
+        },
+        pk=("team", "day", "provider", "model", "source"),
+        if_not_exists=True,
+    )
+    db["weekly_channels"].create(
+        {"team": str, "channel": str, "day": str, "time": str, "tz": str, "quiet": int, "updated": str},
+        pk=("team", "channel"),
+        if_not_exists=True,
+    )
+    # One row per team, channel and ISO week: the exactly-once guard of the weekly summary.
+    db["weekly_posts"].create(
+        {"team": str, "channel": str, "week": str, "status": str, "claimed": str, "ts": str, "sides": str},
+        pk=("team", "channel", "week"),
+        if_not_exists=True,
+    )
+
+
+_ready: weakref.WeakSet = weakref.WeakSet()
+
+
+def database(source) -> sqlite_utils.Database:
+    """A sqlite_utils.Database (or the bot's Store) with this module's tables in place."""
+    db = source if isinstance(source, sqlite_utils.Database) else source.db
+    if db not in _ready:
+        if db.execute("PRAGMA busy_timeout").fetchone()[0] == 0:
+            db.execute("PRAGMA busy_timeout = 30000")  # two processes: wait for the other's write
+        with transaction(db):
+            migrations.apply(db)
+        _ready.add(db)
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database):
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; joins a transaction already open."""
+    connection = db.conn
+    if connection.in_transaction:
+        yield connection
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+COLUMNS = ("team", "day", "provider", "model", "source", "cost", "input_tokens", "output_tokens", "requests")
+
+
+def save_spend(db, team: str, rows: list[SpendRow]) -> int:
+    """Insert or replace rows in one transaction; the number written."""
+    db = database(db)
+    stamp = now_iso()
+    values = [
+        [team, r.day.isoformat(), r.provider, r.model, r.source, r.cost, r.input_tokens, r.output_tokens, r.requests]
+        + [stamp]
+        for r in rows
+    ]
+    sql = (
+        f"INSERT OR REPLACE INTO spend ({', '.join(COLUMNS)}, updated) "
+        f"VALUES ({', '.join('?' for _ in range(len(COLUMNS) + 1))})"
+    )
+    with transaction(db) as connection:
+        connection.executemany(sql, values)
+    return len(values)
+
+
+def load_spend(db, team: str, since: dt.date | str, until: dt.date | str | None = None) -> list[SpendRow]:
+    """The team's rows from since (inclusive) to until (inclusive), oldest first."""
+    db = database(db)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM spend WHERE team = ? AND day >= ?"
+    params = [team, str(since)]
+    if until is not None:
+        sql += " AND day <= ?"
+        params.append(str(until))
+    return [
+        SpendRow(**{k: v for k, v in row.items() if k != "team"})
+        for row in db.query(sql + " ORDER BY day, provider, model", params)
+    ]
+
+
+def add_manual(db, team: str, row: SpendRow) -> str:
+    """`/breakeven spend add ...`: store the row; the reply for the user (says what it replaced)."""
+    db = database(db)
+    with transaction(db) as connection:
+        before = connection.execute(
+            "SELECT cost FROM spend WHERE team = ? AND day = ? AND provider = ? AND model = ? AND source = ?",
+            [team, row.day.isoformat(), row.provider, row.model, row.source],
+        ).fetchone()
+        save_spend(db, team, [row])
+    text = f"Recorded {money(row.cost)} of {row.provider} {row.model} on {row.day}"
+    if before is not None and before[0] != row.cost:
+        text += f" (it replaces the {money(before[0])} recorded for that day earlier)"
+    elif before is not None:
+        text += " (already recorded: nothing changed)"
+    return text + "."
+
+
+def import_csv(db, team: str, path: Path | str) -> str:
+    """`breakeven spend import FILE.csv`: the whole file, or nothing (SpendCsvError names the line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}). Nothing was imported.") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    rows = parse_csv(text)  # every row checked before anything is written
+    written = save_spend(db, team, rows)
+    first, last = min(r.day for r in rows), max(r.day for r in rows)
+    return f"Imported {written} rows from {path.name}: {money(sum(r.cost for r in rows))}, {first} to {last}."
+
+
+# ---------------------------------------------------------------------------------------
+# The OpenAI organization costs and usage API
 
 
 class SyncError(RuntimeError):
@@ -67,7 +220,7 @@ def fetch_openai(client, start: dt.date, end: dt.date) -> list[SpendRow]:
                 for result in bucket.results:
                     model = (getattr(result, "line_item", None) or "unattributed").split(",")[0].strip()
                     amount = getattr(result, "amount", None)
-                    costs[(day, model)] += float(getattr(amount, "value", 0) or 0)
+                    costs[(day, model or "unattributed")] += float(getattr(amount, "value", 0) or 0)
         for page in _pages(
             usage_api.completions,
             start_time=start_time,
@@ -80,11 +233,13 @@ def fetch_openai(client, start: dt.date, end: dt.date) -> list[SpendRow]:
                 day = dt.datetime.fromtimestamp(bucket.start_time, dt.UTC).date()
                 for result in bucket.results:
                     totals = usage[(day, getattr(result, "model", None) or "unattributed")]
-                    totals[0] += result.input_tokens
-                    totals[1] += result.output_tokens
-                    totals[2] += result.num_model_requests
+                    totals[0] += result.input_tokens or 0
+                    totals[1] += result.output_tokens or 0
+                    totals[2] += result.num_model_requests or 0
     except openai.APIError as exc:
-        raise SyncError(f"OpenAI costs API: {exc.__class__.__name__}: {getattr(exc, 'message', exc)}") from None
+        status = getattr(exc, "status_code", None)
+        what = f"HTTP {status}" if status else exc.__class__.__name__
+        raise SyncError(f"OpenAI costs API: {what} after retries: {getattr(exc, 'message', exc)}") from None
     rows = []
     for day, model in sorted(set(costs) | set(usage)):
         tokens_in, tokens_out, requests = usage.get((day, model), (0, 0, 0))
@@ -93,7 +248,7 @@ def fetch_openai(client, start: dt.date, end: dt.date) -> list[SpendRow]:
                 day=day,
                 provider="openai",
                 model=model,
-                cost=round(costs.get((day, model), 0.0), 6),
+                cost=round(max(costs.get((day, model), 0.0), 0.0), 6),
                 input_tokens=tokens_in,
                 output_tokens=tokens_out,
                 requests=requests,
@@ -104,17 +259,22 @@ def fetch_openai(client, start: dt.date, end: dt.date) -> list[SpendRow]:
 
 
 def sync_openai(
-    store,
+    db,
     team: str,
     admin_key: str,
-    base_url: str | None,
+    base_url: str | None = None,
     *,
     days: int = 35,
     today: dt.date | None = None,
     timeout: float = 30.0,
+    max_retries: int = 4,
 ) -> int:
-    """Fetch the last `days` days and store them (idempotent). Returns the number of rows written."""
+    """`breakeven spend sync openai`: fetch the last `days` days and store them (idempotent).
+    The number of rows written; SyncError (nothing written) when a page fails after the retries."""
     today = today or dt.datetime.now(dt.UTC).date()
-    client = openai_client(admin_key, base_url, timeout=timeout)
-    rows = fetch_openai(client, today - dt.timedelta(days=days), today + dt.timedelta(days=1))
-    return store.save_spend(team, rows) if rows else 0
+    client = openai_client(admin_key, base_url, timeout=timeout, max_retries=max_retries)
+    try:
+        rows = fetch_openai(client, today - dt.timedelta(days=days), today + dt.timedelta(days=1))
+    finally:
+        client.close()
+    return save_spend(db, team, rows) if rows else 0

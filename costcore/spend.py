@@ -1,13 +1,20 @@
 """Real spend: rows of (day, provider, model, cost, tokens, requests), parsed from text and CSV,
 and the weekly summary's arithmetic. Pure: no database, no network.
 
-CSV formats accepted (the header row decides):
+CSV formats accepted (the header row decides; header names are case-insensitive, extra columns
+are ignored, a UTF-8 byte-order mark is fine):
 
-* generic: `day,provider,model,cost,input_tokens,output_tokens,requests` (`date` for `day`;
-  the last three columns optional; `cost` may be written `$1,200.50`).
-* OpenAI's cost export (Usage, Export, Cost data, grouped by line item, 1-day interval):
-  `start_time,end_time,amount_value,amount_currency,line_item,project_id,...`; the model is the
-  line item's first part (`gpt-4o-2024-08-06, input` -> `gpt-4o-2024-08-06`).
+* generic: `day,provider,model,cost[,input_tokens,output_tokens,requests]`. `date` may stand for
+  `day` (YYYY-MM-DD); `cost` in US dollars, written `1200.50`, `$1,200.50` or `1.2k`; the last
+  three columns are optional whole numbers (`2.5M` is fine). Rows with the same day, provider
+  and model add up.
+* OpenAI's costs (Usage, Cost, Export; the organization costs API's fields, flattened):
+  `start_time,amount_value,line_item[,end_time,amount_currency,project_id,...]`, one row per day
+  and line item. `start_time` is Unix seconds (or `start_time_iso`, an ISO date or time, instead);
+  `amount_currency` must be `usd` when present; the model is the line item's first part
+  (`gpt-4o-2024-08-06, input` -> `gpt-4o-2024-08-06`), and a model's line items add up.
+
+A bad row rejects the whole file: SpendCsvError names its line and column.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
@@ -38,28 +46,42 @@ class SpendRow(BaseModel):
 
 
 SPEND_EXAMPLE = "spend add $1,200 openai gpt-4o 2026-11-20 in=30M out=6M requests=40k"
+SPEND_KEYS = {"in": "input tokens", "out": "output tokens", "tokens": "input tokens", "requests": "requests"}
 
 
 def parse_spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
-    """`$1,200 openai gpt-4o 2026-11-20 [tokens=...|in=... out=...] [requests=...]`."""
+    """`$1,200 openai gpt-4o [2026-11-20] [in=30M out=6M | tokens=36M] [requests=40k]`.
+
+    The day defaults to today. `tokens=` alone counts as input tokens. GrammarError names the
+    part that was wrong (amount, day, or the key) and shows an example that works.
+    """
+    text = re.sub(r"\s*=\s*", "=", text.strip())
     words = text.split()
     positional = [w for w in words if "=" not in w]
     options = " ".join(w for w in words if "=" in w)
     if len(positional) not in (3, 4):
-        raise GrammarError(None, "give the amount, the provider, the model and optionally the day", SPEND_EXAMPLE)
+        raise GrammarError(
+            None,
+            "give the amount, the provider, the model and optionally the day (YYYY-MM-DD)"
+            + (f"; got {len(positional)} words: '{' '.join(positional)}'" if positional else ""),
+            SPEND_EXAMPLE,
+        )
     try:
         cost, rest = number(positional[0])
     except ValueError as exc:
         raise GrammarError("amount", str(exc), SPEND_EXAMPLE) from None
     if rest:
         raise GrammarError("amount", f"'{positional[0]}' is not an amount in dollars", SPEND_EXAMPLE)
-    day = today or dt.date.today()
+    today = today or dt.date.today()
+    day = today
     if len(positional) == 4:
         try:
             day = dt.date.fromisoformat(positional[3])
         except ValueError:
             raise GrammarError("day", f"'{positional[3]}' is not a date like 2026-11-20", SPEND_EXAMPLE) from None
-    values = {"in": 0.0, "out": 0.0, "tokens": 0.0, "requests": 0.0}
+        if day > today + dt.timedelta(days=1):
+            raise GrammarError("day", f"{day} is in the future: record spend once it happened", SPEND_EXAMPLE)
+    values = dict.fromkeys(SPEND_KEYS, 0.0)
     for key, raw in pairs(options):
         if key not in values:
             raise GrammarError(key, "unknown; use in=, out=, tokens= or requests=", SPEND_EXAMPLE)
@@ -68,16 +90,17 @@ def parse_spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
         except ValueError as exc:
             raise GrammarError(key, str(exc), SPEND_EXAMPLE) from None
         if unit and unit.lower() not in ("tokens", "tok", "requests", "req"):
-            raise GrammarError(key, f"unexpected '{unit}'", SPEND_EXAMPLE)
-    input_tokens = values["in"] or values["tokens"]
+            raise GrammarError(key, f"unexpected '{unit}' after the number", SPEND_EXAMPLE)
+    if values["tokens"] and (values["in"] or values["out"]):
+        raise GrammarError("tokens", "give either tokens= or in= and out=, not both", SPEND_EXAMPLE)
     return SpendRow(
         day=day,
         provider=positional[1].lower(),
         model=positional[2],
         cost=cost,
-        input_tokens=int(input_tokens),
-        output_tokens=int(values["out"]),
-        requests=int(values["requests"]),
+        input_tokens=round(values["in"] or values["tokens"]),
+        output_tokens=round(values["out"]),
+        requests=round(values["requests"]),
     )
 
 
@@ -89,18 +112,20 @@ class SpendCsvError(ValueError):
 
 
 GENERIC = ("day", "provider", "model", "cost")
-OPENAI = ("start_time", "amount_value", "line_item")
+OPENAI = ("amount_value", "line_item")
 
 
 def parse_csv(text: str, *, source: str = "csv") -> list[SpendRow]:
     """Every row of the file, or SpendCsvError naming the first bad line and column."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise SpendCsvError(1, None, f"not a CSV file ({exc})") from None
     if "date" in header and "day" not in header:
-        reader.fieldnames = ["day" if h == "date" else h for h in header]
-        header = reader.fieldnames
-    if all(c in header for c in OPENAI):
+        header = ["day" if h == "date" else h for h in header]
+    reader.fieldnames = header
+    if all(c in header for c in OPENAI) and ("start_time" in header or "start_time_iso" in header):
         convert, fmt = _openai_row, "openai"
     elif all(c in header for c in GENERIC):
         convert, fmt = _generic_row, "generic"
@@ -112,10 +137,17 @@ def parse_csv(text: str, *, source: str = "csv") -> list[SpendRow]:
             "requests] or OpenAI's cost export (start_time,amount_value,line_item,...)",
         )
     rows = []
-    for line, record in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-            continue
-        rows.append(convert(line, record, f"{source}:{fmt}"))
+    line = 1
+    try:
+        for record in reader:
+            line = reader.line_num
+            if None in record:  # more cells than the header has columns
+                raise SpendCsvError(line, None, f"{len(header) + len(record[None])} cells for {len(header)} columns")
+            if not any((v or "").strip() for v in record.values()):
+                continue
+            rows.append(convert(line, record, f"{source}:{fmt}"))
+    except csv.Error as exc:
+        raise SpendCsvError(reader.line_num or line, None, f"unreadable CSV ({exc})") from None
     if not rows:
         raise SpendCsvError(1, None, "the file has a header but no rows")
     return _merge(rows)
@@ -134,8 +166,10 @@ def _amount(line: int, record: dict, column: str, *, whole: bool = False, requir
         return 0.0
     try:
         value, rest = number(_cell(line, record, column))
-    except ValueError:
-        value, rest = math.nan, raw
+    except ValueError as exc:
+        if raw.startswith("-"):
+            raise SpendCsvError(line, column, f"'{raw}' is negative") from None
+        value, rest = math.nan, str(exc)
     if rest or math.isnan(value):
         raise SpendCsvError(line, column, f"'{raw}' is not a number")
     if whole and value != int(value):
@@ -160,16 +194,28 @@ def _generic_row(line: int, record: dict, source: str) -> SpendRow:
     )
 
 
+def _openai_day(line: int, record: dict) -> dt.date:
+    if (record.get("start_time") or "").strip():
+        stamp = _amount(line, record, "start_time", whole=True)
+        return dt.datetime.fromtimestamp(stamp, dt.UTC).date()
+    raw = _cell(line, record, "start_time_iso")
+    try:
+        stamp = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise SpendCsvError(line, "start_time_iso", f"'{raw}' is not a date or time") from None
+    return (stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp).date()
+
+
 def _openai_row(line: int, record: dict, source: str) -> SpendRow:
-    stamp = _amount(line, record, "start_time", whole=True)
+    day = _openai_day(line, record)
     currency = (record.get("amount_currency") or "usd").strip().lower()
     if currency != "usd":
         raise SpendCsvError(line, "amount_currency", f"'{currency}' is not usd")
-    line_item = _cell(line, record, "line_item")
+    line_item = (record.get("line_item") or "").strip()
     return SpendRow(
-        day=dt.datetime.fromtimestamp(stamp, dt.UTC).date(),
+        day=day,
         provider="openai",
-        model=line_item.split(",")[0].strip(),
+        model=line_item.split(",")[0].strip() or "unattributed",
         cost=_amount(line, record, "amount_value"),
         source=source,
     )
@@ -198,13 +244,23 @@ def _merge(rows: list[SpendRow]) -> list[SpendRow]:
 # ---------------------------------------------------------------------------------------
 # The weekly summary
 
+API_SOURCE = "openai-api"  # rows fetched from the OpenAI costs API (bot.spend)
+EXPORT_SOURCE = "csv:openai"  # rows imported from OpenAI's cost export: the same money
+
 
 def report_week(now: dt.datetime) -> tuple[dt.date, dt.date, str]:
-    """The last complete ISO week before now: (monday, sunday, '2026-W47')."""
+    """The last complete ISO week before now, in now's timezone: (monday, sunday, '2026-W47')."""
     this_monday = now.date() - dt.timedelta(days=now.date().weekday())
     monday = this_monday - dt.timedelta(days=7)
     year, week, _ = monday.isocalendar()
     return monday, monday + dt.timedelta(days=6), f"{year}-W{week:02d}"
+
+
+def without_double_counting(rows: list[SpendRow]) -> list[SpendRow]:
+    """OpenAI's cost export and its costs API report the same money: on a day the API covers, the
+    export's rows are dropped. Manual entries and other files always count."""
+    api_days = {r.day for r in rows if r.source == API_SOURCE}
+    return [r for r in rows if not (r.source.endswith(EXPORT_SOURCE) and r.day in api_days)]
 
 
 @dataclass
@@ -221,14 +277,25 @@ class Mover:
 
 @dataclass
 class Distance:
+    """Where one saved analysis stands at the real volume of the week."""
+
     analysis_id: int
     verdict: str
-    breakeven_requests_per_month: float | None
+    api_model: str | None
+    breakeven_requests_per_month: float | None  # the nearest break-even volume (None: buying never pays)
     real_requests_per_month: float
-    real_api_monthly: float
-    selfhost_monthly: float
-    past_breakeven: bool
+    volume_estimated: bool  # no request counts recorded: the volume is spend / the analysis' $ a request
+    api_monthly: float  # this volume at the analysis' API price
+    selfhost_monthly: float  # this volume self-hosted, as the analysis costed it
+    past_breakeven: bool  # self-hosting this volume costs less than the API
     crossed: bool  # changed side since the last summary
+
+    @property
+    def gap(self) -> float | None:
+        """Requests a month to go (positive) or past (negative) the break-even."""
+        if self.breakeven_requests_per_month is None:
+            return None
+        return self.breakeven_requests_per_month - self.real_requests_per_month
 
 
 @dataclass
@@ -242,11 +309,16 @@ class WeeklySummary:
     input_tokens: int
     output_tokens: int
     requests: int
+    month_start: dt.date
+    month_through: dt.date  # month to date counts the days up to and including this one
     month_to_date: float
     month_end_forecast: float
     daily: dict[dt.date, dict[str, float]]  # day -> provider -> cost
     daily_requests: dict[dt.date, int]
     distances: list[Distance]
+    selfhost_daily: dict[dt.date, float] | None = None  # each day's volume self-hosted (latest analysis)
+    selfhost_basis: int | None = None  # the analysis id selfhost_daily comes from
+    providers: list[str] = field(default_factory=list)
 
     @property
     def change(self) -> float:
@@ -257,23 +329,42 @@ class WeeklySummary:
         return None if self.last_week_total == 0 else self.change / self.last_week_total
 
 
+def _nearest_breakeven(report: dict, requests: float, past: bool) -> float | None:
+    """The break-even volume nearest on the way: the next one up when below it, the one passed when above.
+    With capacity steps the self-hosted bill is a staircase and there may be several."""
+    starts = sorted(
+        c["requests_per_month"] for c in report.get("crossings") or [] if c.get("direction") == "buy_starts_paying"
+    )
+    if past:
+        passed = [c for c in starts if c <= requests]
+        return passed[-1] if passed else report.get("breakeven_requests_per_month")
+    ahead = [c for c in starts if c > requests]
+    return ahead[0] if ahead else report.get("breakeven_requests_per_month")
+
+
 def summarise(
     rows: list[SpendRow],
     now: dt.datetime,
     analyses: list[dict] | None = None,
     previous_sides: dict[int, bool] | None = None,
 ) -> WeeklySummary:
-    """The week's figures. analyses: [{"id", "report"}] saved in the channel (report as JSON dicts)."""
+    """The figures of the last complete week before now (in the channel's timezone).
+
+    analyses: [{"id", "report"}] saved in the channel, reports as JSON dicts; previous_sides:
+    {analysis id: past break-even?} as of the last summary, for the crossing alerts.
+    """
     from .scenario import CostModel
 
+    rows = without_double_counting(rows)
     monday, sunday, week = report_week(now)
     last_monday = monday - dt.timedelta(days=7)
-    this, last = defaultdict(float), defaultdict(float)
+    this: dict[tuple[str, str], float] = defaultdict(float)
+    last: dict[tuple[str, str], float] = defaultdict(float)
     daily: dict[dt.date, dict[str, float]] = {monday + dt.timedelta(days=i): defaultdict(float) for i in range(7)}
-    daily_requests = {day: 0 for day in daily}
+    daily_requests = dict.fromkeys(daily, 0)
     tokens_in = tokens_out = requests = 0
-    today = now.date()
-    month_start = today.replace(day=1)
+    through = now.date() - dt.timedelta(days=1)  # the last complete day
+    month_start = through.replace(day=1)
     mtd = 0.0
     for row in rows:
         key = (row.provider, row.model)
@@ -286,49 +377,68 @@ def summarise(
             requests += row.requests
         elif last_monday <= row.day < monday:
             last[key] += row.cost
-        if month_start <= row.day < today:
+        if month_start <= row.day <= through:
             mtd += row.cost
-    days_elapsed = (today - month_start).days
-    next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
-    days_in_month = (next_month - month_start).days
-    forecast = mtd / days_elapsed * days_in_month if days_elapsed else 0.0
+    days_elapsed = (through - month_start).days + 1
+    days_in_month = ((month_start + dt.timedelta(days=32)).replace(day=1) - month_start).days
+    forecast = mtd / days_elapsed * days_in_month
     movers = [Mover(p, m, this.get((p, m), 0.0), last.get((p, m), 0.0)) for p, m in set(this) | set(last)]
+    movers = [m for m in movers if m.change != 0]
     movers.sort(key=lambda mv: (-abs(mv.change), mv.provider, mv.model))
+    total = sum(this.values())
 
     distances = []
-    real_monthly_requests = requests * DAYS_PER_MONTH / 7
-    real_api_monthly = sum(this.values()) * DAYS_PER_MONTH / 7
-    for analysis in analyses or []:
+    selfhost_daily = selfhost_basis = None
+    for analysis in sorted(analyses or [], key=lambda a: a["id"]):
         report = analysis["report"]
         model = CostModel.model_validate(report["cost_model"])
-        be = report.get("breakeven_requests_per_month")
-        past = be is not None and real_monthly_requests >= be
+        estimated = requests == 0 and total > 0 and model.api_cost_per_request > 0
+        per_request = model.api_cost_per_request if estimated else None
+        real = (total / per_request if per_request else requests) * DAYS_PER_MONTH / 7
+        past = model.selfhost_monthly(real) < model.api_monthly(real)
         before = (previous_sides or {}).get(analysis["id"])
         distances.append(
             Distance(
                 analysis_id=analysis["id"],
-                verdict=report["verdict"],
-                breakeven_requests_per_month=be,
-                real_requests_per_month=real_monthly_requests,
-                real_api_monthly=real_api_monthly,
-                selfhost_monthly=model.selfhost_monthly(real_monthly_requests),
+                verdict=str(report.get("verdict", "")),
+                api_model=(report.get("api_price") or {}).get("model"),
+                breakeven_requests_per_month=_nearest_breakeven(report, real, past),
+                real_requests_per_month=real,
+                volume_estimated=estimated,
+                api_monthly=model.api_monthly(real),
+                selfhost_monthly=model.selfhost_monthly(real),
                 past_breakeven=past,
                 crossed=before is not None and before != past,
             )
         )
+        # The chart's self-hosted line: each day's volume, a month of it costed by the latest
+        # analysis, divided back to a day (so the fixed server cost is spread evenly).
+        selfhost_basis = analysis["id"]
+        selfhost_daily = {
+            day: model.selfhost_monthly(
+                (sum(daily[day].values()) / per_request if per_request else daily_requests[day]) * DAYS_PER_MONTH
+            )
+            / DAYS_PER_MONTH
+            for day in daily
+        }
     return WeeklySummary(
         week=week,
         monday=monday,
         sunday=sunday,
-        total=sum(this.values()),
+        total=total,
         last_week_total=sum(last.values()),
         movers=movers[:5],
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         requests=requests,
+        month_start=month_start,
+        month_through=through,
         month_to_date=mtd,
         month_end_forecast=forecast,
         daily={d: dict(v) for d, v in daily.items()},
         daily_requests=daily_requests,
         distances=distances,
+        selfhost_daily=selfhost_daily,
+        selfhost_basis=selfhost_basis,
+        providers=sorted({p for costs in daily.values() for p in costs}),
     )

@@ -138,3 +138,67 @@ def test_distance_to_break_even_and_the_crossing_alert():
     assert distance.selfhost_monthly == pytest.approx(300)
     again = summarise(spend_rows(), NOW, [{"id": 7, "report": report}], previous_sides={7: True})
     assert not again.distances[0].crossed
+
+
+def test_on_the_first_of_the_month_the_month_just_ended_is_reported_whole():
+    rows = [SpendRow(day=dt.date(2026, 11, d), provider="openai", model="gpt-4o", cost=10) for d in range(1, 31)]
+    summary = summarise(rows, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+    assert (summary.month_start, summary.month_through) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert summary.month_to_date == pytest.approx(300) and summary.month_end_forecast == pytest.approx(300)
+
+
+def test_the_charts_self_hosted_line_spreads_the_latest_analysis_over_the_days():
+    old = analyze(parse("volume=100k api_per_1k=1 server=$600 maint_h=0")).model_dump(mode="json")
+    latest = analyze(parse("volume=100k api_per_1k=1 server=$300 maint_h=0")).model_dump(mode="json")
+    summary = summarise(spend_rows(), NOW, [{"id": 3, "report": latest}, {"id": 2, "report": old}])
+    assert summary.selfhost_basis == 3
+    # One $300-a-month server, whatever the day's 10k requests: $300 / (365 / 12) = $9.86 a day.
+    assert summary.selfhost_daily[dt.date(2026, 11, 16)] == pytest.approx(300 / (365 / 12))
+
+
+def test_with_a_capacity_staircase_the_nearest_break_even_is_reported():
+    report = {
+        "verdict": "RENT",
+        "breakeven_requests_per_month": 125_000,
+        "crossings": [  # $100 servers of 200k requests a month each, against $0.0008 a request
+            {"requests_per_month": 125_000, "direction": "buy_starts_paying"},
+            {"requests_per_month": 200_000, "direction": "buy_stops_paying"},
+            {"requests_per_month": 250_000, "direction": "buy_starts_paying"},
+        ],
+        "cost_model": {
+            "api_cost_per_request": 0.0008,
+            "selfhost_variable_per_request": 0,
+            "instance_monthly": 100,
+            "requests_per_instance": 200_000,
+            "ha": False,
+            "ops_monthly": 0,
+            "tokens_per_request": 1000,
+        },
+    }
+    rows = [SpendRow(day=d, provider="openai", model="m", cost=1, requests=7_000) for d in report_days()]
+    # 7k a day = 212,917 a month: two servers ($200) against $170 on the API; the next step up is 250k.
+    (distance,) = summarise(rows, NOW, [{"id": 1, "report": report}]).distances
+    assert (distance.selfhost_monthly, round(distance.api_monthly)) == (200, 170)
+    assert not distance.past_breakeven and distance.breakeven_requests_per_month == 250_000
+
+
+def report_days():
+    return [dt.date(2026, 11, 16) + dt.timedelta(days=i) for i in range(7)]
+
+
+@pytest.mark.parametrize(
+    "text, key, problem",
+    [
+        ("$5 openai gpt-4o 2027-01-01", "day", "in the future"),
+        ("$5 openai gpt-4o tokens=1M in=1M", "tokens", "either tokens= or in="),
+        ("$5 openai gpt-4o in=1M/day", "in", "unexpected"),
+    ],
+)
+def test_spend_add_refuses_the_future_and_ambiguous_tokens(text, key, problem):
+    with pytest.raises(GrammarError) as caught:
+        parse_spend_add(text, today=dt.date(2026, 11, 24))
+    assert caught.value.key == key and problem in str(caught.value)
+
+
+def test_spend_add_takes_spaces_around_equals():
+    assert parse_spend_add("$5 openai gpt-4o requests = 2k", today=dt.date(2026, 11, 24)).requests == 2000
