@@ -130,9 +130,9 @@ def bench_charts() -> None:
 
 
 def bench_cli() -> None:
-    command = [sys.executable, "-m", "costcore.cli", "analyze", "volume=2M/month", "api=gpt-4o", "--json"]
+    command = [sys.executable, "-m", "breakeven", "analyze", "volume=2M/month", "api=gpt-4o", "--json"]
     if not (ROOT / "costcore" / "cli.py").exists():
-        print("(d) CLI analyze --json: costcore/cli.py not there yet, skipped")
+        print("(d) CLI analyze --json: breakeven/cli.py not there yet, skipped")
         return
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = 7

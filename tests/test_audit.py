@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from breakeven.cli import main
 from costcore import GrammarError, analyze, parse
 from costcore.audit import ACTIVITIES, AuditInput, audited_scenario, run_audit
-from costcore.cli import main
 from costcore.grammar import audit_to_text, parse_audit
 
 

@@ -8,7 +8,7 @@ import pytest
 
 
 def breakeven(*args):
-    return subprocess.run([sys.executable, "-m", "costcore.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "breakeven", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_analyze_prints_the_verdict_first_then_numbers_then_assumptions():

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from breakeven.cli import main
 from costcore import analyze, parse
-from costcore.cli import main
 
 cent = pytest.approx
 

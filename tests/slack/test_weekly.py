@@ -11,8 +11,8 @@ import time_machine
 from bot.spend import sync_openai
 from bot.store import Store
 from bot.weekly import post_weekly_summary
+from breakeven.cli import main as cli
 from costcore import analyze, parse
-from costcore.cli import main as cli
 
 from .blockkit import check_blocks
 from .fake_openai import FakeOpenAI
@@ -182,7 +182,7 @@ def test_cli_import_and_dry_run(tmp_path):
     db = str(tmp_path / "cli.db")
     bad = tmp_path / "bad.csv"
     bad.write_text("day,provider,model,cost\n2026-11-17,openai,gpt-4o,5\n2026-11-18,openai,gpt-4o,oops\n")
-    run = [sys.executable, "-m", "costcore.cli"]
+    run = [sys.executable, "-m", "breakeven"]
     result = subprocess.run([*run, "spend", "import", str(bad), "--db", db], capture_output=True, text=True)
     assert result.returncode == 2 and "line 3, column 'cost'" in result.stderr
     assert not (tmp_path / "cli.db").exists()  # the file is checked whole before anything is written

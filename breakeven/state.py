@@ -1,6 +1,7 @@
 """The CLI's commands that keep state: spend import/sync and the weekly summary.
 
-They live beside the bot, not in costcore, because they touch the database and the network.
+The database and the network code they use live in bot/ (store, spend sources, weekly summary);
+costcore stays pure.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 
 def _store(db: str | None):
-    from .store import Store
+    from bot.store import Store
 
     return Store(db or os.environ.get("BREAKEVEN_DB") or "breakeven.db")
 
@@ -34,7 +35,7 @@ def spend_import(path: Path, team: str, db: str | None) -> str:
 
 
 def spend_sync(team: str, db: str | None, days: int) -> str:
-    from .spend import SyncError, sync_openai
+    from bot.spend import SyncError, sync_openai
 
     key = os.environ.get("OPENAI_ADMIN_KEY")
     if not key:
@@ -47,7 +48,7 @@ def spend_sync(team: str, db: str | None, days: int) -> str:
 
 
 def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: Path) -> str:
-    from .weekly import post_weekly_summary
+    from bot.weekly import post_weekly_summary
 
     store = _store(db)
     now = dt.datetime.now(dt.UTC)
@@ -55,8 +56,8 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
         out.mkdir(parents=True, exist_ok=True)
         result = post_weekly_summary(None, store, team, channel or "", now, dry_run_dir=out)
         return f"{result.text}\n\nWritten to {out}/weekly-{result.week}.txt and .png"
-    from .app import web_client
-    from .settings import SettingsError, load_settings
+    from bot.app import web_client
+    from bot.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()

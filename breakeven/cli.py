@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "analyze":
             return _analyze(args)
         if args.command in ("spend", "weekly"):
-            from bot.cli import run  # the stateful commands: database and network live in bot/
+            from .state import run  # the stateful commands: the database and the network, through bot/
 
             return run(args)
         if args.command == "audit":
