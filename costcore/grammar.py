@@ -502,6 +502,14 @@ _key(
     "task",
 )
 
+_key(
+    "measured",
+    _name("measured"),
+    "measured=support-bot-nov",
+    "a saved measurement (`breakeven measure --save NAME`): its in, out, capacity and failure rates",
+    "measured",
+)
+
 EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("volume", "tokens"), "how much traffic there is"),
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
@@ -719,6 +727,7 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("privacy", lambda v: f"privacy={'yes' if v else 'no'}"),
     ("latency_ms", lambda v: f"latency={_num(v)}ms"),
     ("task", lambda v: f"task={v}"),
+    ("measured", lambda v: f"measured={v}"),
 ]
 
 
@@ -729,7 +738,7 @@ def to_text(scenario: Scenario) -> str:
         parts.append(f"api_price={_num(scenario.api_price_in)}/{_num(scenario.api_price_out)}")
     for field, render in _TO_TEXT:
         value = getattr(scenario, field)
-        if value is not None:
+        if value is not None and field not in scenario.provenance:  # measured figures come from measured=
             parts.append(render(value))
     return " ".join(parts)
 

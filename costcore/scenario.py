@@ -86,6 +86,12 @@ class Scenario(BaseModel):
     latency_ms: float | None = Field(default=None, gt=0)
     task: Task | None = None
 
+    # Figures measured rather than assumed: `measured=NAME` names a saved measurement; whoever
+    # holds the measurements (the CLI, the bot) fills the fields it measured and records, in
+    # provenance, field -> "measured NAME on DATE", so the report can mark them.
+    measured: str | None = Field(default=None, min_length=1, max_length=80)
+    provenance: dict[str, str] = Field(default_factory=dict)
+
     @model_validator(mode="after")
     def _one_way_each(self) -> Scenario:
         def given(*names: str) -> list[str]:
