@@ -128,7 +128,10 @@ class OpenModel:
 
 
 class Serving(BaseModel):
-    """What one serving instance carries for a request shape; every number finite."""
+    """What one serving instance carries for a request shape; every number finite. `fits` is True for
+    every result: a model that cannot be served as asked raises ServingError instead. max_concurrency
+    is the default limit (memory and the engine's cap); an explicit concurrency may pass the engine's
+    cap, up to what memory holds."""
 
     model: str
     params_b: float
@@ -373,7 +376,7 @@ def _what_fits(model: OpenModel, gpu: Gpu, bits: int, kv_bits: int, seq: float) 
     ideas = []
     for smaller in (8, 4):
         if smaller < bits:
-            n = next((k for k in TP_SIZES if _fits(model, gpu, smaller, min(kv_bits, 16), k, seq)), None)
+            n = next((k for k in TP_SIZES if _fits(model, gpu, smaller, kv_bits, k, seq)), None)
             if n:
                 ideas.append(f"bits={smaller} on {n} x {gpu.name}")
     others = []
@@ -485,6 +488,11 @@ def size(
         limited_by = "asked" if asked <= memory_limit else "memory"
         if asked > memory_limit:
             notes.append(f"Memory holds at most {memory_limit:,} requests at once, so {asked:,} were not possible.")
+        elif asked > cap:
+            notes.append(
+                f"{asked:,} requests at once is above serving engines' usual cap of {cap:,}; "
+                "raise the engine's limit (vLLM: --max-num-seqs) to match."
+            )
         point = inst.point(c)
     else:
         point = inst.point(max_conc)
