@@ -3,7 +3,7 @@
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
-    breakeven schema | prices [FILTER] | gpus
+    breakeven keys | schema | prices [FILTER] | gpus
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
 """
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="analyse a scenario given as key=value pairs")
     analyze.add_argument("text", nargs="+", help="e.g. volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g")
     analyze.add_argument("--json", action="store_true", help="print the report as JSON")
-    analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a PNG chart to FILE")
+    analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
     analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
 
@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
     audit.add_argument("--analysis", metavar="TEXT", help="re-run this analysis with the audited costs, side by side")
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
-    audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg as a PNG to FILE")
+    audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg to FILE (.png, .svg, .pdf)")
     audit.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
 
     spend = commands.add_parser("spend", help="real spend: import a CSV or sync the OpenAI costs API")
@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         stateful.add_argument("--db", help="SQLite file (BREAKEVEN_DB, default ./breakeven.db)")
 
-    commands.add_parser("schema", help="print the JSON Schema of a scenario")
+    commands.add_parser("keys", help="list every key of the grammar: its meaning, an example and its range")
+    commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
     commands.add_parser("gpus", help="list the GPU catalogue")
@@ -89,6 +90,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from costcore.prices import PriceError
 
     size = _size(args.size) if args.chart else None
+    fmt = _chart_format(args.chart) if args.chart else None
     try:
         report = analyze(parse(" ".join(args.text)))
     except (GrammarError, PriceError) as exc:
@@ -96,7 +98,8 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.chart:
         from costcore import charts
 
-        _write(args.chart, getattr(charts, f"{args.chart_type}_chart")(report, width=size[0], height=size[1]))
+        draw = getattr(charts, f"{args.chart_type}_chart")
+        _write(args.chart, charts.render(draw, report, width=size[0], height=size[1], fmt=fmt))
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
@@ -115,6 +118,7 @@ def _audit(args: argparse.Namespace) -> int:
     from costcore.prices import PriceError
 
     size = _size(args.size) if args.chart else None
+    fmt = _chart_format(args.chart) if args.chart else None
     try:
         answers = parse_audit(" ".join(args.text))
         result = run_audit(answers)
@@ -127,7 +131,7 @@ def _audit(args: argparse.Namespace) -> int:
     if args.chart:
         from costcore import charts
 
-        _write(args.chart, charts.audit_iceberg_chart(result, width=size[0], height=size[1]))
+        _write(args.chart, charts.render(charts.audit_iceberg_chart, result, width=size[0], height=size[1], fmt=fmt))
     if args.json:
         data = {"audit": result.model_dump(mode="json")}
         if original is not None:
@@ -141,6 +145,14 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chart_format(path: Path) -> str:
+    formats = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None:
+        raise _BadInput(f"--chart: '{path.name}' must end in .png, .svg or .pdf (the file's format follows its name)")
+    return fmt
+
+
 def _write(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
@@ -149,9 +161,25 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _schema() -> int:
-    from costcore.scenario import Scenario
+    from costcore.grammar import schema
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json.dumps(schema(), indent=2))
+    return 0
+
+
+def _keys() -> int:
+    from costcore.grammar import ALIASES, KEYS, key_range
+
+    print(f"{'key':<13} {'example':<26} meaning (range)")
+    for key in KEYS.values():
+        limits = key_range(key.name)
+        print(f"{key.name:<13} {key.example:<26} {key.help}" + (f" ({limits})" if limits else ""))
+    aliases = ", ".join(f"{alias}={target}" for alias, target in sorted(ALIASES.items()))
+    print(f"\nAlso accepted: {aliases}.")
+    print(
+        "Numbers: 10k, 2.5M, $1,200, 80%; rates /day, /month, /h (a day rate is 8 working hours); units tokens/day, "
+        "tok/s, qps, 3min."
+    )
     return 0
 
 
@@ -200,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return _audit(args)
         if args.command == "schema":
             return _schema()
+        if args.command == "keys":
+            return _keys()
         if args.command == "prices":
             return _prices(args.filter)
         return _gpus()
