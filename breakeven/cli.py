@@ -198,14 +198,20 @@ def _prices(filter_text: str) -> int:
 
 
 def _gpus() -> int:
-    from costcore.prices import list_gpus
+    import datetime as dt
 
-    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'$/h':>7}  source")
+    from costcore.prices import PRICE_MAX_AGE_MONTHS, list_gpus, price_is_stale
+
+    today = dt.date.today()
+    old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"
+    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'TFLOPs':>7} {'$/h':>7}  price date, source")
     for g in list_gpus():
+        dated = g.price_date + (old if price_is_stale(g.price_date, today) else "")
         print(
-            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.price_per_hour:>7.3f}"
-            f"  {g.price_source}, {g.price_date}"
+            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.tflops_16:>7g} "
+            f"{g.price_per_hour:>7.3f}  {dated}, {g.price_source}"
         )
+    print(f"TFLOPs: dense 16-bit tensor. Prices dated more than {PRICE_MAX_AGE_MONTHS} months before {today} say so.")
     return 0
 
 
