@@ -57,7 +57,7 @@ def privacy(s: Scenario, rent: RentSide, buy: BuySide, template: Template | None
         )
     why = f" ({template.privacy.detail})" if template is not None and s.privacy is False else ""
     if s.privacy is False:
-        api = f"allowed: requests go to {who} under its data terms{why}"
+        api = f"allowed{why}: requests go to {who}"
     else:
         api = f"each request goes to {who} under its data terms; privacy=yes if the data may not leave"
     return Factor(

@@ -45,7 +45,8 @@ def next_step(
     quoted = f'"{analysis_text}"' if analysis_text else '"..."'
 
     if verdict in ("BUY", "HYBRID"):
-        part = "For the narrow part you would self-host: " if verdict == "HYBRID" else ""
+        audit = "run the hidden-cost audit before committing"
+        audit = f"For the narrow part you would self-host, {audit}" if verdict == "HYBRID" else audit.capitalize()
         if runs is None:
             plan = f"plan {PLANNED_RUNS[0]}-{PLANNED_RUNS[1]} training runs (first attempts rarely work)"
         elif runs < PLANNED_RUNS[0]:
@@ -60,8 +61,8 @@ def next_step(
         return NextStep(
             situation="buy",
             action=(
-                f"{part}run the hidden-cost audit before committing: it prices the {money(one_time)} one-time cost "
-                f"line by line and flags the usual traps. Then {plan}, and {evaluation}."
+                f"{audit}: it prices the {money(one_time)} one-time cost line by line and flags the usual traps. "
+                f"Then {plan}, and {evaluation}."
             ),
             commands=[f"breakeven audit --analysis {quoted}", "Slack: the Hidden-cost audit button on this reply"],
         )

@@ -62,8 +62,8 @@ class Template(BaseModel):
 
     @property
     def source(self) -> str:
-        """Where the figures come from, as the assumptions show it."""
-        return "; ".join(f"{s.title}, {s.url} ({s.date})" for s in self.sources)
+        """Where the figures come from, as the assumptions show it (the titles are on the report's template)."""
+        return "; ".join(f"{s.url} ({s.date})" for s in self.sources)
 
 
 class TemplateError(ValueError):
