@@ -3,7 +3,7 @@
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
-    breakeven keys | schema | prices [FILTER] | gpus
+    breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
 """
@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         stateful.add_argument("--db", help="SQLite file (BREAKEVEN_DB, default ./breakeven.db)")
 
     commands.add_parser("keys", help="list every key of the grammar: its meaning, an example and its range")
+    templates = commands.add_parser("templates", help="list the use-case templates to start from (use=NAME)")
+    templates.add_argument("--json", action="store_true", help="print the catalogue as JSON, sources included")
     commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
@@ -183,6 +185,32 @@ def _keys() -> int:
     return 0
 
 
+def _templates(as_json: bool) -> int:
+    from costcore.format import count
+    from costcore.templates import catalogue
+
+    if as_json:
+        print(json.dumps([t.model_dump(mode="json") for t in catalogue()], indent=2))
+        return 0
+    print(f"{'use=':<24} {'requests a month':<22} {'in/out tokens':<14} {'complexity':<13} {'latency':<12} privacy")
+    for t in catalogue():
+        v = t.volume
+        volume = f"{count(v.typical)} ({count(v.low)}-{count(v.high)})"
+        privacy = "required" if t.privacy.required else "no"
+        print(
+            f"{t.name:<24} {volume:<22} {f'{t.in_tokens:g}/{t.out_tokens:g}':<14} {t.complexity:<13} "
+            f"{t.latency.need:<12} {privacy}"
+        )
+        print(f"{'':<24} {t.title}: {t.example}")
+        print(f"{'':<24} {t.rationale}")
+        for s in t.sources:
+            print(f"{'':<24} Source: {s.title} ({s.date}) {s.url}")
+    print(
+        "\nStart from one and override any figure: breakeven analyze use=support-chatbot volume=2M growth=10%/month"
+    )
+    return 0
+
+
 def _prices(filter_text: str) -> int:
     from costcore.prices import _genai_version, list_api_models
 
@@ -230,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             return _schema()
         if args.command == "keys":
             return _keys()
+        if args.command == "templates":
+            return _templates(args.json)
         if args.command == "prices":
             return _prices(args.filter)
         return _gpus()
