@@ -8,6 +8,8 @@ buying pays           the hidden-cost audit first, then 5-10 training runs again
 
 from __future__ import annotations
 
+import math
+
 from .format import count, money
 from .scenario import ConstraintCheck, Growth, NextStep
 
@@ -20,10 +22,12 @@ def _crosses(growth: Growth | None, horizon: float) -> bool:
     return growth is not None and growth.first_paying_month is not None and growth.first_paying_month <= horizon
 
 
-def _month_reaching(growth: Growth | None, requests: float) -> int | None:
-    if growth is None:
+def _month_reaching(growth: Growth | None, today: float, wanted: float) -> int | None:
+    """The month the growth path first reaches `wanted` a month (within 120 months and its cap)."""
+    if growth is None or growth.rate_per_month <= 0 or today <= 0 or wanted > growth.cap_requests_per_month:
         return None
-    return next((m.month for m in growth.months if m.requests >= requests), None)
+    month = 1 + max(0, math.ceil(math.log(wanted / today) / math.log(1 + growth.rate_per_month) - 1e-12))
+    return month if month <= 120 else None
 
 
 def next_step(
@@ -115,7 +119,7 @@ def next_step(
             commands=commands,
         )
     revisit = breakeven / NEAR
-    when = _month_reaching(growth, revisit)
+    when = _month_reaching(growth, requests, revisit)
     at = f" (month {when} at this growth)" if when else ""
     return NextStep(
         situation="far",
