@@ -212,6 +212,8 @@ def test_sensitivity_weighs_growth_only_when_it_is_given():
 def test_growth_reads_rates_and_factors(text, monthly):
     scenario = parse(f"volume=1M growth={text}")
     assert scenario.growth == pytest.approx(monthly, rel=1e-12)
+    if "month" in text:
+        assert scenario.growth == monthly  # a monthly rate is taken as given, to the last digit
     assert parse(to_text(scenario)) == scenario
 
 
@@ -271,37 +273,47 @@ def test_the_factors_cover_the_six_considerations_in_every_format():
 
 
 @pytest.mark.parametrize(
-    "name, before, after",
+    "name, before, after, column",
     [
-        ("Privacy", "", "privacy=yes"),
-        ("Privacy", "privacy=no", "host_price=0.2"),
-        ("Latency", "", "latency=2s"),
-        ("Latency", "latency=2s", "latency=20s"),
-        ("Control over model changes", "", "params=3B"),
-        ("Vendor dependence", "", "api=claude-3-5-haiku"),
-        ("Upkeep burden", "maint_h=2", "maint_h=20"),
-        ("Quality on varied work", "task=narrow", "task=varied"),
-        ("Quality on varied work", "task=narrow", "task=mixed"),
+        ("Privacy", "", "privacy=yes", "api"),
+        ("Privacy", "privacy=no", "host_price=0.2", "selfhost"),
+        ("Latency", "", "latency=2s", "both"),
+        ("Latency", "latency=2s", "latency=20s", "both"),
+        ("Control over model changes", "", "params=3B", "selfhost"),
+        ("Control over model changes", "", "api=claude-3-5-haiku", "api"),
+        ("Vendor dependence", "", "api=claude-3-5-haiku", "api"),
+        ("Vendor dependence", "", "gpu_price=$2/h", "selfhost"),
+        ("Upkeep burden", "maint_h=2", "maint_h=20", "selfhost"),
+        ("Quality on varied work", "task=narrow", "task=varied", "both"),
+        ("Quality on varied work", "task=narrow", "task=mixed", "both"),
+        ("Quality on varied work", "task=narrow complexity=well-defined", "task=narrow complexity=novel", "selfhost"),
     ],
 )
-def test_each_row_changes_with_the_input_that_drives_it(name, before, after):
-    if "api=" in after:
-        base = BASE.replace("api=gpt-4o-mini", after)
-        first, second = factor(run(BASE), name), factor(run(base), name)
-    else:
-        first, second = factor(run(f"{BASE} {before}"), name), factor(run(f"{BASE} {after}"), name)
-    assert (first.api, first.selfhost) != (second.api, second.selfhost)
+def test_each_row_changes_with_the_input_that_drives_it(name, before, after, column):
+    def scenario(extra):
+        given = dict(pair.split("=", 1) for pair in f"{BASE} {extra}".split())
+        return " ".join(f"{key}={value}" for key, value in given.items())
+
+    first, second = factor(run(scenario(before)), name), factor(run(scenario(after)), name)
+    for side in ("api", "selfhost") if column == "both" else (column,):
+        assert getattr(first, side) != getattr(second, side), side
 
 
 def test_rows_follow_the_reports_own_checks_and_figures():
     private = run(BASE + " privacy=yes")
-    assert factor(private, "Privacy").favours == "selfhost"
+    assert factor(private, "Privacy").favours == "selfhost" and "ruled out" in factor(private, "Privacy").api
+    assert factor(run(BASE), "Privacy").favours == "neither"
     varied = run(BASE + " task=varied")
     assert factor(varied, "Quality on varied work").favours == "api"
-    bounded = run(BASE + " latency=2s")
-    met = {c.option: c.met for c in bounded.constraints if c.name == "latency"}
-    expected = "neither" if met["api"] == met["selfhost"] else ("api" if met["api"] else "selfhost")
-    assert factor(bounded, "Latency").favours == expected
+    mixed = factor(run(BASE + " task=mixed"), "Quality on varied work")
+    assert mixed.favours == "api" and "split the work" in mixed.selfhost
+    assert "8-10x re-work" in factor(run(BASE + " task=narrow complexity=novel"), "Quality on varied work").selfhost
+    # A measured 5 s API against a 3.5 s bound, and a small quantised model on a fast GPU.
+    bounded = run("volume=500k api=gpt-4o-mini gpu=h100 params=1B bits=4 out=400 latency=3.5s api_latency=5s")
+    checks = {c.option: c for c in bounded.constraints if c.name == "latency"}
+    assert not checks["api"].met and checks["selfhost"].met
+    row = factor(bounded, "Latency")
+    assert row.favours == "selfhost" and checks["api"].detail in row.api and checks["selfhost"].detail in row.selfhost
     upkeep = factor(run(BASE + " maint_h=7 rate=$150/h"), "Upkeep burden")
     assert "7 h a month ($1,050)" in upkeep.selfhost
     vendor = factor(run(BASE), "Vendor dependence")
@@ -322,7 +334,7 @@ def test_far_from_break_even_keep_renting_import_spend_and_revisit_at_a_volume()
     assert report.verdict == "RENT" and step.situation == "far"
     assert step.revisit_requests_per_month == pytest.approx(report.breakeven_requests_per_month / 2)
     assert "breakeven spend import FILE.csv" in step.commands and "Slack: /breakeven spend add" in step.commands
-    assert render(report).rstrip().splitlines()[-3].strip() == step.action
+    assert render(report).splitlines()[-4:] == ["Next step", f"  {step.action}", *(f"    {c}" for c in step.commands)]
 
 
 def test_near_break_even_a_parallel_test_measured_side_by_side():
@@ -373,7 +385,7 @@ def test_the_three_situations_give_three_different_steps():
 
 
 def test_a_constraint_that_rules_out_self_hosting_keeps_renting_without_a_test():
-    step = run("volume=2M api=gpt-4o-mini in=1500 gpu_price=$1/h capacity=20qps task=varied").next_step
+    step = run("volume=3M api=gpt-4o-mini in=1500 gpu_price=$1/h capacity=20qps task=varied").next_step
     assert step.situation == "far" and "ruled out (task)" in step.action
 
 
