@@ -22,11 +22,6 @@ MAX_MONTHS = 120
 MAX_REQUESTS = 1e12  # the volume bound of a Scenario
 
 
-def monthly_rate(factor: float, months: float) -> float:
-    """The monthly rate that multiplies volume by `factor` over `months` (3x a year -> 9.59% a month)."""
-    return factor ** (1 / months) - 1
-
-
 def cap(model: CostModel, requests: float, max_instances: int, max_monthly: float) -> float:
     """The most volume the path may reach: never a fleet or a bill the analysis would refuse."""
     limits = [MAX_REQUESTS]
