@@ -14,6 +14,7 @@ from .scenario import Complexity, CostLine, Scenario, Task
 
 __all__ = ["ACTIVITIES", "GROUP_KEYS", "GROUP_NAMES", "AuditInput", "AuditResult", "multiplier_for", "run_audit"]
 
+
 def pitfalls(
     *,
     stated_total: bool,
