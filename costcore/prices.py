@@ -49,7 +49,6 @@ class Gpu:
     price_per_hour: float
     price_source: str
     price_date: str  # YYYY-MM
-    ref_qps_7b: float
     # Dense tensor throughput (no 2:4 sparsity), TFLOPs: 16-bit, 8-bit (FP8 where the GPU has it, else INT8),
     # 4-bit only where a 4-bit float format exists. Read by costcore.serving.
     tflops_16: float = 0.0
@@ -212,7 +211,6 @@ def list_gpus() -> tuple[Gpu, ...]:
             price_per_hour=g["price_per_hour"],
             price_source=g["price_source"],
             price_date=g["price_date"],
-            ref_qps_7b=g["ref_qps_7b"],
             tflops_16=g["tflops_16"],
             tflops_8=g.get("tflops_8"),
             tflops_4=g.get("tflops_4"),

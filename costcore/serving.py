@@ -32,9 +32,8 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
 from .prices import Gpu, find_gpu, list_gpus
+from .scenario import Serving
 
 # --- Calibrated and named constants -------------------------------------------------------------
 # Efficiencies are shares of datasheet peaks that real servers reach. They were fitted together to the
@@ -107,7 +106,12 @@ BOUNDS = ("memory bandwidth", "compute", "KV cache memory")
 
 
 class ServingError(ValueError):
-    """The model cannot be served as asked; the message names the sizes in GB and what would fit."""
+    """The model cannot be served as asked; the message names the sizes in GB and what would fit,
+    and `suggestions` holds each fitting alternative as grammar text (`bits=8 gpus=2`)."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None):
+        super().__init__(message)
+        self.suggestions = suggestions or []
 
 
 @dataclass(frozen=True)
@@ -125,43 +129,6 @@ class OpenModel:
     aliases: tuple[str, ...] = ()
     generic: bool = False
     caveat: str = ""  # shown in the notes of every sizing of this model
-
-
-class Serving(BaseModel):
-    """What one serving instance carries for a request shape; every number finite. `fits` is True for
-    every result: a model that cannot be served as asked raises ServingError instead. max_concurrency
-    is the default limit (memory and the engine's cap); an explicit concurrency may pass the engine's
-    cap, up to what memory holds."""
-
-    model: str
-    params_b: float
-    bits: int
-    kv_bits: int
-    gpu: str
-    gpu_id: str
-    gpus_per_instance: int
-    fits: bool
-    weights_gb: float
-    kv_gb_per_request: float
-    kv_gb_available: float
-    max_concurrency: int
-    concurrency: int
-    decode_tok_s_per_stream: float
-    output_tok_s: float
-    requests_per_s: float
-    ttft_ms: float
-    latency_ms: float
-    bound: Literal["memory bandwidth", "compute", "KV cache memory"]
-    instances: int
-    source: Literal["model", "measured"]
-    latency_bound_ms: float | None = None
-    meets_latency: bool | None = None
-    in_tokens: float
-    out_tokens: float
-    peak_qps: float
-    ha: bool
-    notes: list[str] = Field(default_factory=list)
-    summary: str
 
 
 # --- Catalogue -------------------------------------------------------------------------------------
@@ -372,21 +339,23 @@ def _secs(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.1f} s"
 
 
-def _what_fits(model: OpenModel, gpu: Gpu, bits: int, kv_bits: int, seq: float) -> list[str]:
+def _what_fits(model: OpenModel, gpu: Gpu, bits: int, kv_bits: int, seq: float) -> list[tuple[str, str]]:
+    """Each alternative that fits, as (words, grammar text)."""
     ideas = []
     for smaller in (8, 4):
         if smaller < bits:
             n = next((k for k in TP_SIZES if _fits(model, gpu, smaller, kv_bits, k, seq)), None)
             if n:
-                ideas.append(f"bits={smaller} on {n} x {gpu.name}")
+                ideas.append((f"bits={smaller} on {n} x {gpu.name}", f"bits={smaller} gpus={n}"))
     others = []
     for other in list_gpus():
         if other.id == gpu.id:
             continue
         n = next((k for k in TP_SIZES if _fits(model, other, bits, kv_bits, k, seq)), None)
         if n:
-            others.append((n * other.price_per_hour, f"{n} x {other.name} (gpu={other.id}, gpus={n})"))
-    ideas += [text for _, text in sorted(others)[:2]]
+            words = f"{n} x {other.name} (gpu={other.id}, gpus={n})"
+            others.append((n * other.price_per_hour, words, f"gpu={other.id} gpus={n}"))
+    ideas += [(words, text) for _, words, text in sorted(others)[:2]]
     return ideas
 
 
@@ -394,7 +363,7 @@ def _no_fit_message(model: OpenModel, gpu: Gpu, bits: int, kv_bits: int, n: int,
     weights = model.params_b * bits / 8
     kv_one = 2 * model.layers * model.kv_heads * model.head_dim * kv_bits / 8 * max(seq, 1.0) / GB
     usable = _usable_gb(gpu, n)
-    ideas = _what_fits(model, gpu, bits, kv_bits, seq)
+    ideas = [words for words, _ in _what_fits(model, gpu, bits, kv_bits, seq)]
     how = "as asked (gpus=" + str(n) + ")" if asked else "even with 8 GPUs working as one"
     hint = f" What fits: {'; '.join(ideas)}." if ideas else " Nothing in the catalogue fits; use a smaller model."
     return (
@@ -448,12 +417,18 @@ def size(
         if gpus not in TP_SIZES:
             raise ServingError(f"gpus per instance must be 1, 2, 4 or 8 (tensor parallelism), not {gpus!r}")
         if not _fits(m, g, bits, kvb, gpus, seq):
-            raise ServingError(_no_fit_message(m, g, bits, kvb, gpus, seq, asked=True))
+            raise ServingError(
+                _no_fit_message(m, g, bits, kvb, gpus, seq, asked=True),
+                [text for _, text in _what_fits(m, g, bits, kvb, seq)],
+            )
         n = gpus
     else:
         n = next((k for k in TP_SIZES if _fits(m, g, bits, kvb, k, seq)), 0)
         if not n:
-            raise ServingError(_no_fit_message(m, g, bits, kvb, 8, seq, asked=False))
+            raise ServingError(
+                _no_fit_message(m, g, bits, kvb, 8, seq, asked=False),
+                [text for _, text in _what_fits(m, g, bits, kvb, seq)],
+            )
         if n > 1:
             notes.append(
                 f"The model does not fit one {g.name}, so each instance uses {n} of them working as one "

@@ -300,7 +300,6 @@ def test_every_gpu_has_flops_a_dated_price_and_sources():
         assert gpu.vram_gb > 0 and gpu.bandwidth_gb_s > 0 and gpu.price_per_hour > 0, gpu.id
         assert YYYY_MM.fullmatch(gpu.price_date), gpu.id
         assert "http" in gpu.price_source and "http" in gpu.spec_source, gpu.id
-        assert gpu.ref_qps_7b > 0  # still read by analysis.py
 
 
 def test_every_reference_row_has_a_source_a_date_and_a_known_shape():
