@@ -202,7 +202,8 @@ def _growth_applies(s: Scenario, requests: float, ledger: Ledger) -> bool:
 def _growth_notes(path: Growth, ledger: Ledger) -> None:
     if path.rate_per_month == 0:
         ledger.note("growth=0: volume stays flat over the projected months (the same as no growth, over 24 months)")
-    if path.capped_from_month is not None:
+    capped = path.capped_from_month
+    if capped is not None and (capped <= len(path.months) or (path.payback_month or capped + 1) > capped):
         ledger.note(
             f"growth= is held from month {path.capped_from_month} at {count(path.cap_requests_per_month)} requests a "
             "month, the most this tool sizes (its fleet, bill or volume limit): compounding is capped there"

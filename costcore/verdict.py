@@ -198,7 +198,7 @@ def _growth_headline(verdict: str, c: Comparison, horizon: float, g: Growth, aga
         if c.savings > 0
         else f"today it costs {money(-c.savings)} a month more"
     )
-    if verdict == "BUY" and g.payback_month is not None:
+    if verdict == "BUY" and growth_path.verdict(g.payback_months, horizon) == "BUY":
         return f"Buy: with {volume}, self-hosting pays back in month {g.payback_month}{against}; {today}; {be_text}"
     if verdict == "RENT":
         prefix = "Keep doing it by hand" if c.baseline == "manual" else "Rent"

@@ -166,6 +166,12 @@ def test_flat_growth_pays_back_exactly_when_the_flat_analysis_does():
     assert any("growth=0" in note for note in path.notes)
 
 
+def test_a_buy_forced_by_privacy_does_not_claim_the_growth_path_pays_back():
+    report = run("use=patient-message-triage growth=10%/month")
+    assert report.verdict == "BUY" and report.growth.payback_months > report.horizon_months
+    assert report.headline.startswith("Buy: Data may not leave the company")
+
+
 def test_growth_with_no_volume_is_answered_with_a_note():
     report = run("volume=0 api=gpt-4o-mini growth=10%/month")
     assert report.growth is None
