@@ -944,7 +944,7 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("maint_h", lambda v: f"maint_h={_num(v)}"),
     ("oversight", lambda v: f"oversight={_num(v)}/month"),
     ("horizon", lambda v: f"horizon={_num(v)}"),
-    ("growth", lambda v: f"growth={_num(v)}/month"),
+    ("growth", lambda v: _growth_text(v)),
     ("manual_h", lambda v: f"manual_h={_num(v)}h"),
     ("manual_rate", lambda v: f"manual_rate={_num(v)}/h"),
     ("fail_api", lambda v: f"fail_api={_num(v)}"),
@@ -956,6 +956,12 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
 ]
+
+
+def _growth_text(rate: float) -> str:
+    """10%/month where that reads back exactly, else the fraction (parse(to_text(s)) == s)."""
+    percent = _num(rate * 100)
+    return f"growth={percent}%/month" if float(percent) / 100 == rate else f"growth={_num(rate)}/month"
 
 
 def to_text(scenario: Scenario) -> str:
