@@ -69,7 +69,8 @@ def growth_reason(comparison: Comparison, g: Growth, horizon: float) -> str:
             f"back {back}, beyond the {horizon:g}-month horizon."
         )
     later = f"; buying would start paying in month {first}" if first is not None else ""
-    return f"Even with {volume}, {against} stays cheaper every month of the {horizon:g}-month horizon{later}."
+    even = "Even with" if g.rate_per_month > 0 else "With"
+    return f"{even} {volume}, {against} stays cheaper every month of the {horizon:g}-month horizon{later}."
 
 
 def _ruled_out(check: ConstraintCheck) -> str:
