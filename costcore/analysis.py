@@ -21,6 +21,7 @@ could not be used (the report's notes).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from . import growth as growth_path
 from . import sensitivity, templates
@@ -36,7 +37,7 @@ from .next_step import next_step
 from .one_time import one_time_cost
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
-from .verdict import cost_verdict, decide
+from .verdict import decide
 from .workload import workload
 
 MAX_MONTHLY = 1e12  # no team spends a trillion dollars a month: such a figure is a typo
@@ -89,18 +90,11 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         _growth_notes(path, ledger)
     decision = decide(comparison, checks, horizon, s.task, growth=path)
 
-    def on_cost(savings: float, payback: float | None) -> str:
-        if path is not None:
-            return growth_path.verdict(payback, horizon)
-        return cost_verdict(savings, payback, horizon)
-
-    today = on_cost(comparison.savings, comparison.payback if path is None else path.payback_months)
-
     def verdict_on_cost(savings: float, payback: float | None) -> str:
-        # A what-if keeps the constraints: only cost moves.
-        if decision.verdict != today:
-            return decision.verdict
-        return on_cost(savings, payback)
+        # A what-if moves the cost only: the same constraints decide as they did for the report. With
+        # growth, `payback` is counted along the path, and the path's payback is what decides.
+        on_path = None if path is None else path.model_copy(update={"payback_months": payback})
+        return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task, on_path).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
     sens = sensitivity.analyse(

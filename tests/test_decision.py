@@ -203,6 +203,17 @@ def test_sensitivity_weighs_growth_only_when_it_is_given():
     assert report.sensitivity.base_net == pytest.approx(report.growth.totals_12.net)
 
 
+def test_with_growth_each_what_if_is_judged_on_its_own_path():
+    report = run(GROWING)
+    verdicts = {w.name: w.verdict for w in report.sensitivity.what_ifs}
+    assert verdicts["API prices -50%"] == "RENT"  # the path at half the API price never pays back in 24 months
+    for w in report.sensitivity.what_ifs:
+        paid = w.payback_months is not None and w.payback_months <= report.horizon_months
+        assert w.verdict == ("BUY" if paid else "RENT"), w
+    private = run(GROWING + " privacy=yes")  # the API ruled out: buying, whatever the cost
+    assert {w.verdict for w in private.sensitivity.what_ifs} == {"BUY"}
+
+
 @pytest.mark.parametrize(
     "text, monthly",
     [
