@@ -30,6 +30,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlite_utils.migrations import Migrations
 
 from costcore.measured import Measurement, resolve_measured
@@ -58,9 +59,12 @@ class Endpoint:
     model: str
     key: str | None = field(default=None, repr=False)
     key_source: str = "no key"  # where the key came from, for messages: "OPENAI_API_KEY", "--key-env VLLM_KEY"
+    name: str | None = None  # an admin's name for it (the bot shows names, not internal URLs)
 
     @property
     def label(self) -> str:
+        if self.name:
+            return self.name
         return "api" if self.kind == "api" and self.url is None else safe_url(self.url or "")
 
 
@@ -103,6 +107,63 @@ def _client(endpoint: Endpoint, request_timeout: float):
         if parts.query:  # e.g. ?api-version=...: sent with every request, never shown
             kwargs["default_query"] = dict(parse_qsl(parts.query))
     return openai.OpenAI(**kwargs)
+
+
+class MeasureEndpoint(BaseModel):
+    """An endpoint `/breakeven measure NAME` may measure (BREAKEVEN_ENDPOINTS): only an admin sets these."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    model: str = Field(min_length=1)
+    key_env: str | None = None  # the environment variable holding its key; never the key itself
+    api: bool = False  # the provider's API: priced from the catalogue, its figures are in, out and fail_api
+    prompts: Path | None = None  # a JSONL file of the team's prompts; synthetic prompts otherwise
+    gpu: str | None = None  # the hardware behind a self-hosted endpoint, for its cost a request
+    gpus: int = Field(default=1, ge=1, le=64)
+    gpu_price: float | None = Field(default=None, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+            raise ValueError("must be an http(s) URL such as http://10.0.0.5:8000/v1")
+        return value
+
+    @field_validator("gpu")
+    @classmethod
+    def _gpu(cls, value: str | None) -> str | None:
+        from costcore.prices import PriceError, find_gpu
+
+        if value is not None:
+            try:
+                find_gpu(value)
+            except PriceError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+def parse_endpoints(value: Any) -> dict[str, MeasureEndpoint]:
+    """BREAKEVEN_ENDPOINTS: a JSON object of name -> {url, model, key_env, ...}; ValueError names the entry."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError('is not JSON: {"name": {"url": "http://...:8000/v1", "model": "..."}}') from None
+    if not isinstance(value, dict):
+        raise ValueError('must be a JSON object: {"name": {"url": "...", "model": "..."}}')
+    checked = {}
+    for name, entry in value.items():
+        try:
+            checked[str(name)] = MeasureEndpoint.model_validate(entry)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "entry"
+            problem = str(error["msg"]).removeprefix("Value error, ")
+            problem = "is missing" if error["type"] == "missing" else problem
+            hint = " (each endpoint needs url and model)" if error["type"] == "missing" else ""
+            raise ValueError(f"'{name}': {where} {problem}{hint}") from None
+    return checked
 
 
 # ---------------------------------------------------------------------------------------
@@ -508,7 +569,7 @@ def measure(
     check_options(endpoints, options)
     stop = stop or threading.Event()
     deadline = time.monotonic() + options.run_timeout
-    per_run = options.requests or len(prompts.prompts)
+    per_run = options.requests or min(len(prompts.prompts), options.max_requests)
     clients = {}
     usage_option = {}
     for endpoint in endpoints:
@@ -885,7 +946,7 @@ def with_measurement(store: Any, team: str, scenario: Scenario) -> Scenario:
 def short_label(row: dict) -> str:
     """'127.0.0.1:8000 my-model' or 'api gpt-4o-mini'."""
     where = row["endpoint"]
-    if where != "api":
+    if "://" in where:
         where = urlsplit(where).netloc or where
     return f"{where} {row['model']}"
 
