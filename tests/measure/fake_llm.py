@@ -40,14 +40,18 @@ class FakeLLM:
         wrong_every: int = 0,
         usage: bool = True,
         mode: str = "ok",  # "ok", "html" (a web page, not the API), "no-models" (/v1/models is 404)
+        prompt_extra_tokens: int = 0,  # another tokenizer or template: input tokens = words + this
+        batch_penalty: float = 0.0,  # like a GPU: each other stream in flight slows every stream by this share
     ) -> None:
         self.models = models
         self.ttft, self.token_delay, self.out_tokens = ttft, token_delay, out_tokens
         self.error_every, self.error_status = error_every, error_status
         self.hang_every, self.empty_every, self.wrong_every = hang_every, empty_every, wrong_every
         self.usage, self.mode = usage, mode
+        self.prompt_extra_tokens, self.batch_penalty = prompt_extra_tokens, batch_penalty
         self.requests: list[dict] = []
         self.chat_count = 0
+        self.completed = 0  # chat requests answered to the end
         self.in_flight = 0
         self.max_in_flight = 0
         self.released = threading.Event()  # set at close: a hung request ends then
@@ -65,7 +69,7 @@ class FakeLLM:
                 fake._record(self, None)
                 if fake.mode == "html":
                     return self._send(200, b"<html><body>Welcome</body></html>", "text/html")
-                if self.path.rstrip("/").endswith("/v1/models") and fake.mode != "no-models":
+                if self.path.split("?")[0].rstrip("/").endswith("/v1/models") and fake.mode != "no-models":
                     data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]
                     return self._json(200, {"object": "list", "data": data})
                 self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
@@ -76,7 +80,7 @@ class FakeLLM:
                 fake._record(self, body)
                 if fake.mode == "html":
                     return self._send(200, b"<html><body>Welcome</body></html>", "text/html")
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                if not self.path.split("?")[0].rstrip("/").endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "not found"}})
                 if body.get("model") not in fake.models:
                     return self._json(
@@ -146,12 +150,12 @@ class FakeLLM:
                 time.sleep(fake.ttft)
                 for i, piece in enumerate(pieces):
                     if i:
-                        time.sleep(fake.token_delay)
+                        time.sleep(fake.token_delay * (1 + fake.batch_penalty * (fake.in_flight - 1)))
                     event(choice({"content": piece}))
                 event(choice({}, "stop"))
                 options = body.get("stream_options") or {}
                 if fake.usage and options.get("include_usage"):
-                    prompt = count_words(messages)
+                    prompt = count_words(messages) + fake.prompt_extra_tokens
                     usage = {
                         "prompt_tokens": prompt,
                         "completion_tokens": len(pieces),
@@ -161,6 +165,8 @@ class FakeLLM:
                 event("[DONE]")
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
+                with fake._lock:
+                    fake.completed += 1
 
             def _json(self, status: int, payload: dict) -> None:
                 self._send(status, json.dumps(payload).encode(), "application/json")
