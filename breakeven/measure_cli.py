@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     except (_Bad, MeasureError) as exc:
         print(f"breakeven: {exc}", file=sys.stderr)
         return 2
-    per_run = options.requests or len(prompts.prompts)
+    per_run = options.requests or min(len(prompts.prompts), options.max_requests)
     bar = _Bar(per_run * len(endpoints) * len(options.concurrency))
     try:
         result = measure(endpoints, prompts, options, progress=bar.update)

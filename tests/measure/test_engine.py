@@ -84,10 +84,10 @@ def test_http_errors_timeouts_and_empty_answers_are_counted_as_failures(fakes):
 
 
 def test_wrong_answers_make_the_measured_failure_rate(fakes, tmp_path):
-    lines = [reply(str(i)) for i in range(8)] + [
+    lines = [  # first, so that the fake's wrong 5th and 10th answers fall on plain ones
         reply('{"label": "billing", "urgent": true, "score": 0.9}', {"label": "billing", "urgent": True}),
         reply('```json\n{"label": "refund"}\n```', {"label": "refund"}),
-    ]
+    ] + [reply(str(i)) for i in range(8)]
     prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", lines))
     result = run(fakes(wrong_every=5), requests=10, prompts=prompts, concurrency=(2,))
     row = only(result)
