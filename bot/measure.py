@@ -279,7 +279,9 @@ class Sample:
     decode_tok_s: float | None = None
     in_tokens: float | None = None
     out_tokens: float | None = None
+    cached_tokens: float = 0.0  # input the provider read from its prompt cache (cheaper)
     usage_reported: bool = False
+    finished: float | None = None  # time.perf_counter() when the answer ended
     correct: bool | None = None  # None: no expected answer to check
     cost: float | None = None
     detail: str = ""  # the server's message for an error, redacted
@@ -357,11 +359,13 @@ def send_one(
     end = time.perf_counter()
     if chunks == 0:
         return Sample(error="not JSON", detail="the answer was not a stream of JSON chunks (server-sent events)")
-    sample = Sample(latency=end - start, ttft=None if first is None else first - start)
+    sample = Sample(latency=end - start, ttft=None if first is None else first - start, finished=end)
     if usage is not None and usage.completion_tokens is not None:
         sample.usage_reported = True
         sample.in_tokens = float(usage.prompt_tokens or 0)
         sample.out_tokens = float(usage.completion_tokens)
+        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
+        sample.cached_tokens = float(cached or 0)
         # Reasoning the provider does not stream (its models think before the first token) is billed
         # output, but took no part in the pace of the stream.
         details = getattr(usage, "completion_tokens_details", None)
@@ -434,6 +438,7 @@ class Run:
         requests = len(self.samples)
         with_usage = [s for s in ok if s.usage_reported]
         ins = [s.in_tokens for s in with_usage if s.in_tokens is not None]
+        cached_share = sum(s.cached_tokens for s in with_usage) / sum(ins) if sum(ins) else None
         outs = [s.out_tokens for s in ok if s.out_tokens is not None]
         out_total = sum(outs)
         rps = len(ok) / self.wall_s if self.wall_s > 0 else None
@@ -460,6 +465,7 @@ class Run:
             "out_tokens_mean": _round(_mean(outs), 1),
             "out_tokens_p95": _round(percentile(outs, 95), 1),
             "usage_reported": len(with_usage),
+            "cached_share": _round(cached_share, 4),
             "ttft_ms_p50": _ms(percentile([s.ttft for s in ok if s.ttft is not None], 50)),
             "ttft_ms_p95": _ms(percentile([s.ttft for s in ok if s.ttft is not None], 95)),
             "latency_ms_p50": _ms(percentile([s.latency for s in ok if s.latency is not None], 50)),
@@ -746,14 +752,21 @@ def _run(
         run.stopped = "interrupted"
         run_stop.set()
         _collect(finished, run)
-        run.wall_s = time.perf_counter() - start
+        run.wall_s = _wall(run, start)
         raise
     finally:
         if run.stopped:
             run_stop.set()
     _collect(finished, run)
-    run.wall_s = time.perf_counter() - start
+    run.wall_s = _wall(run, start)
     report()
+
+
+def _wall(run: Run, start: float) -> float:
+    """From the first request to the last answer that ended: a slow progress update (a Slack edit)
+    in the watching thread must not stretch the run and understate its throughput."""
+    ends = [s.finished for s in run.samples if s.finished is not None]
+    return (max(ends) if ends else time.perf_counter()) - start
 
 
 def _collect(finished: queue.SimpleQueue, run: Run) -> None:
@@ -792,7 +805,8 @@ def _price_samples(run: Run, price: Any) -> None:
 
     for sample in run.ok_samples():
         if sample.in_tokens is not None and sample.out_tokens is not None:
-            sample.cost = per_request_cost(price, sample.in_tokens, sample.out_tokens, 0.0)
+            cached = sample.cached_tokens / sample.in_tokens if sample.in_tokens else 0.0
+            sample.cost = per_request_cost(price, sample.in_tokens, sample.out_tokens, min(cached, 1.0))
 
 
 def _summarise(result: Result, options: Options) -> None:
@@ -833,6 +847,13 @@ def _summarise(result: Result, options: Options) -> None:
         notes.append(
             "synthetic prompts measure speed, not your traffic: in, out, ft_in and the failure rates "
             "come from your own prompts (--prompts FILE.jsonl)"
+        )
+    api_usage = [s for s in pooled(api_runs) if s.ok and s.usage_reported]
+    cached = sum(s.cached_tokens for s in api_usage) / max(1.0, sum(s.in_tokens for s in api_usage))
+    if cached >= 0.01:
+        notes.append(
+            f"the API read {cached:.0%} of the input from its prompt cache (priced in $/request): "
+            f"add cached={cached:.0%} to the analysis"
         )
     if own_runs:
         complete = [r for r in own_runs if r.ok_samples() and r.figures()["output_tok_s"]]

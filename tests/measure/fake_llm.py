@@ -42,6 +42,7 @@ class FakeLLM:
         mode: str = "ok",  # "ok", "html" (a web page, not the API), "no-models" (/v1/models is 404)
         prompt_extra_tokens: int = 0,  # another tokenizer or template: input tokens = words + this
         batch_penalty: float = 0.0,  # like a GPU: each other stream in flight slows every stream by this share
+        cached_tokens: int = 0,  # input tokens the provider says it read from its prompt cache
     ) -> None:
         self.models = models
         self.ttft, self.token_delay, self.out_tokens = ttft, token_delay, out_tokens
@@ -49,6 +50,7 @@ class FakeLLM:
         self.hang_every, self.empty_every, self.wrong_every = hang_every, empty_every, wrong_every
         self.usage, self.mode = usage, mode
         self.prompt_extra_tokens, self.batch_penalty = prompt_extra_tokens, batch_penalty
+        self.cached_tokens = cached_tokens
         self.requests: list[dict] = []
         self.chat_count = 0
         self.completed = 0  # chat requests answered to the end
@@ -160,6 +162,7 @@ class FakeLLM:
                         "prompt_tokens": prompt,
                         "completion_tokens": len(pieces),
                         "total_tokens": prompt + len(pieces),
+                        "prompt_tokens_details": {"cached_tokens": min(fake.cached_tokens, prompt)},
                     }
                     event({"choices": [], "usage": usage})
                 event("[DONE]")

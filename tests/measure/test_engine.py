@@ -8,6 +8,7 @@ generous; two fakes that differ in one setting must differ in that figure, by ab
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -131,19 +132,38 @@ def test_capacity_is_the_best_throughput_that_meets_the_latency_bound(fakes):
 
 
 def test_costs_a_request(fakes):
-    fake = fakes(models=("small", "gpt-4o-mini"), out_tokens=20)
+    fake = fakes(models=("small", "gpt-4o-mini"), out_tokens=20, cached_tokens=100)
     prompts = synthetic_prompts(200, 20, 4)
     api = Endpoint("api", fake.url, "gpt-4o-mini", key="sk-x")
     result = measure([api, own(fake)], prompts, Options(requests=4, concurrency=(2,), gpu="l4", gpus=2))
     api_row, own_row = (r.figures() for r in result.runs)
-    # The API at its list price for the measured tokens: gpt-4o-mini is $0.15 / $0.60 per 1M.
-    expected = (api_row["in_tokens_mean"] * 0.15 + 20 * 0.60) / 1e6
+    # The API at its list price for the measured tokens: gpt-4o-mini is $0.15 / $0.60 per 1M, and
+    # $0.075 for input read from its cache (100 tokens a request here).
+    expected = ((api_row["in_tokens_mean"] - 100) * 0.15 + 100 * 0.075 + 20 * 0.60) / 1e6
     assert api_row["cost_per_request"] == pytest.approx(expected, rel=0.01)
+    assert api_row["cached_share"] == pytest.approx(100 / api_row["in_tokens_mean"], rel=0.01)
+    assert any(f"add cached={100 / api_row['in_tokens_mean']:.0%}" in n for n in result.notes)
     # Self-hosting: two L4s an hour over the requests served an hour.
     assert own_row["cost_per_request"] == pytest.approx(2 * 0.80 / 3600 / own_row["requests_per_s"], rel=0.01)
     assert "L4" in own_row["cost_basis"]
     unknown = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,)))
     assert unknown.runs[0].figures()["cost_per_request"] is None
+
+
+def test_a_slow_progress_display_does_not_lower_the_measured_throughput(fakes):
+    fake = fakes(ttft=0.05, token_delay=0.01, out_tokens=10)
+    quick = only(run(fake, requests=5))
+
+    calls = []
+
+    def slow_display(progress) -> None:  # a Slack edit that takes two seconds, while the answers go on
+        calls.append(progress)
+        if len(calls) == 1:
+            time.sleep(2.0)
+
+    prompts = synthetic_prompts(120, 40, 5)
+    slow = measure([own(fake)], prompts, Options(requests=5, concurrency=(1,)), progress=slow_display)
+    assert slow.runs[0].figures()["requests_per_s"] >= 0.7 * quick["requests_per_s"]
 
 
 def test_a_stop_or_the_run_timeout_ends_it_with_what_finished(fakes):
