@@ -202,11 +202,18 @@ def test_what_cannot_be_measured_is_one_line_and_exit_2(fakes, tmp_path, setup, 
 
 def test_ctrl_c_stops_cleanly_and_prints_what_was_measured(fakes, tmp_path):
     slow = fakes(models=("m",), ttft=0.05, token_delay=0.05, out_tokens=30)  # 1.5 s an answer
+    args = ["--endpoint", slow.url, "--model", "m", "--requests", "40", "--concurrency", "2", "--save", "half"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "breakeven", "measure", "--endpoint", slow.url, "--model", "m", "--requests", "40",
-         "--concurrency", "2", "--save", "half"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=clean_env(),
-    )  # fmt: skip
+        [sys.executable, "-m", "breakeven", "measure", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        # As at a terminal: a background job (CI may be one) inherits SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while slow.completed < 5 and time.monotonic() < deadline:  # the warm-up and four measured answers
         time.sleep(0.05)
