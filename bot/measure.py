@@ -106,7 +106,10 @@ def _client(endpoint: Endpoint, request_timeout: float):
         kwargs["base_url"] = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         if parts.query:  # e.g. ?api-version=...: sent with every request, never shown
             kwargs["default_query"] = dict(parse_qsl(parts.query))
-    return openai.OpenAI(**kwargs)
+    client = openai.OpenAI(**kwargs)
+    if endpoint.kind == "endpoint":  # nor the organization and project ids of OPENAI_ORG_ID / OPENAI_PROJECT_ID
+        client.organization = client.project = None
+    return client
 
 
 class MeasureEndpoint(BaseModel):

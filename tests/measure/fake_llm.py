@@ -197,7 +197,12 @@ class FakeLLM:
     def _record(self, handler: BaseHTTPRequestHandler, body: dict | None) -> None:
         with self._lock:
             self.requests.append(
-                {"path": handler.path, "authorization": handler.headers.get("Authorization", ""), "body": body}
+                {
+                    "path": handler.path,
+                    "authorization": handler.headers.get("Authorization", ""),
+                    "headers": {k.lower(): v for k, v in handler.headers.items()},
+                    "body": body,
+                }
             )
 
     def chat_requests(self) -> list[dict]:

@@ -203,12 +203,17 @@ def test_a_server_that_is_down_is_named():
 
 def test_keys_go_only_where_they_belong(fakes, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-123456")
-    fake = fakes()
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-ours")
+    fake = fakes(models=("small", "gpt-4o-mini"))
     keyed = own(fake, key="vllm-secret-key", key_source="--key-env VLLM_KEY")
     measure([own(fake), keyed], synthetic_prompts(50, 5, 1), Options(requests=1, concurrency=(1,)))
     seen = {r["authorization"] for r in fake.requests}
-    # The provider's key from the environment never reaches a self-hosted server.
+    # The provider's key and organization from the environment never reach a self-hosted server.
     assert seen == {"Bearer no-key", "Bearer vllm-secret-key"}
+    assert not any("org-ours" in str(r["headers"]) for r in fake.requests)
+    api = Endpoint("api", fake.url, "gpt-4o-mini", key="sk-from-the-environment-123456")
+    measure([api], synthetic_prompts(50, 5, 1), Options(requests=1, concurrency=(1,)))
+    assert fake.requests[-1]["headers"].get("openai-organization") == "org-ours"  # the API keeps it
     assert keyed.label == fake.url and "secret" not in repr(keyed)
 
 
