@@ -156,8 +156,8 @@ def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
     typed = json.loads(breakeven("analyze", *words, "in=100", "out=10", "--json", cwd=tmp_path).stdout)
     assert typed["tokens_per_month"] == pytest.approx(1e6 * 110)
 
-    again = side_by_side(fakes, tmp_path, "--save", "support-nov")[2]
-    assert f"replaced the one measured on {report_date(tmp_path)}" in again.stdout
+    again = breakeven(*synthetic[:-1], "--save", "support-nov", cwd=tmp_path)
+    assert f"Saved as 'support-nov' (replaced the one measured on {report_date(tmp_path)})" in again.stdout
 
     unknown = breakeven("analyze", "measured=support-dec", "volume=1M", cwd=tmp_path)
     assert unknown.returncode == 2 and unknown.stdout == ""
