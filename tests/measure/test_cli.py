@@ -127,9 +127,12 @@ def test_analyze_runs_the_analysis_on_the_measured_figures(fakes, tmp_path):
     assert report["tokens_per_month"] == pytest.approx(2e6 * (figures["in_tokens"] + figures["out_tokens"]))
     assert report["api_price"]["model"].startswith("gpt-4o-mini")
     assert report["failure"]["fail_api"] == figures["fail_api"] and report["failure"]["fail_cost"] == 2
-    assert report["capacity"]["capacity_source"].startswith(f"your measured {figures['capacity_tok_s']:g} tok/s")
-    assumed = {a["key"] for a in report["assumptions"]}
-    assert not assumed & {"in", "out", "capacity", "gpu"}
+    assert report["capacity"]["source"] == "measured" and report["capacity"]["gpu_id"] == "l4"
+    assert report["capacity"]["output_tok_s"] == pytest.approx(figures["capacity_tok_s"])
+    measured = {a["key"] for a in report["assumptions"] if a["measured"]}
+    assumed = {a["key"] for a in report["assumptions"] if not a["measured"]}
+    assert measured == {"in", "out", "ft_in", "capacity", "fail_api", "fail_ft"}
+    assert not assumed & {"in", "out", "gpu"}  # capacity shows again as the requests/s it means
     provenance = data["analysis_provenance"]
     assert set(provenance) == {"in_tokens", "out_tokens", "ft_in_tokens", "capacity_tok_s", "fail_api", "fail_ft"}
     assert all(v.startswith("measured this run on 20") for v in provenance.values())
@@ -145,13 +148,14 @@ def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
     synthetic = ["measure", "--endpoint", fakes(models=("m",)).url, "--model", "m", "--requests", "2", "--json"]
     assert json.loads(breakeven(*synthetic, cwd=tmp_path).stdout)["figures"].keys() == {"capacity_tok_s"}
 
-    words = ["measured=support-nov", "volume=1M/month", "api=gpt-4o-mini"]
+    words = ["measured=support-nov", "volume=1M/month", "api=gpt-4o-mini", "fail_cost=$2"]
     analysis = breakeven("analyze", *words, "--json", cwd=tmp_path)
     assert analysis.returncode == 0, analysis.stderr
     report = json.loads(analysis.stdout)
-    assumed = {a["key"] for a in report["assumptions"]}
-    assert "in" not in assumed and "out" not in assumed and "capacity" not in assumed
-    assert report["failure"] is not None and report["failure"]["fail_api"] == pytest.approx(0.25)
+    marked = {a["key"]: a["note"] for a in report["assumptions"] if a["measured"]}
+    assert marked.keys() == {"in", "out", "ft_in", "capacity", "fail_api", "fail_ft"}
+    assert set(marked.values()) == {f"measured support-nov on {report_date(tmp_path)}"}
+    assert report["failure"]["fail_api"] == pytest.approx(0.25)
     # Typed keys win over the measured ones.
     typed = json.loads(breakeven("analyze", *words, "in=100", "out=10", "--json", cwd=tmp_path).stdout)
     assert typed["tokens_per_month"] == pytest.approx(1e6 * 110)

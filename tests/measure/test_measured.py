@@ -38,14 +38,15 @@ def test_a_figure_typed_another_way_wins_too():
     assert "ft_in_tokens" not in scenario.provenance and "capacity_tok_s" not in scenario.provenance
 
 
-def test_the_analysis_uses_the_measured_figures():
-    report = analyze(
-        resolve_measured(parse("measured=support-nov volume=1M api=gpt-4o-mini gpu=l4"), {"support-nov": NOV})
-    )
+def test_the_analysis_uses_the_measured_figures_and_marks_them():
+    text = "measured=support-nov volume=1M api=gpt-4o-mini gpu=l4 fail_cost=$2"
+    report = analyze(resolve_measured(parse(text), {"support-nov": NOV}))
     assert report.tokens_per_month == pytest.approx(1e6 * (1523.4 + 187.2))
-    assert report.capacity.capacity_source.startswith("your measured 812.5 tok/s")
+    assert report.capacity.source == "measured" and report.capacity.output_tok_s == pytest.approx(812.5)
     assert report.failure.fail_api == 0.042 and report.failure.fail_ft == 0.061
-    assert not {a.key for a in report.assumptions} & {"in", "out", "capacity"}
+    marked = {a.key: a.note for a in report.assumptions if a.measured}
+    assert marked == dict.fromkeys(["in", "out", "ft_in", "capacity", "fail_api", "fail_ft"], NOV.label())
+    assert not {a.key for a in report.assumptions if not a.measured} & {"in", "out"}
 
 
 def test_a_partial_measurement_fills_only_what_it_has():
