@@ -851,6 +851,12 @@ def _summarise(result: Result, options: Options) -> None:
             "synthetic prompts measure speed, not your traffic: in, out, ft_in and the failure rates "
             "come from your own prompts (--prompts FILE.jsonl)"
         )
+    api_answers = [s for s in pooled(api_runs) if s.ok]
+    if api_answers:  # p95: a latency bound is one that answers must meet, not on average
+        figures["api_latency_ms"] = round(percentile([s.latency for s in api_answers], 95) * 1000, 1)
+        ttfts = [s.ttft for s in api_answers if s.ttft is not None]
+        if ttfts:
+            figures["api_ttft_ms"] = round(percentile(ttfts, 95) * 1000, 1)
     api_usage = [s for s in pooled(api_runs) if s.ok and s.usage_reported]
     cached = sum(s.cached_tokens for s in api_usage) / max(1.0, sum(s.in_tokens for s in api_usage))
     if cached >= 0.01:

@@ -30,6 +30,7 @@ _KEYS = {
     "capacity_tok_s": "capacity",
     "fail_api": "fail_api",
     "fail_ft": "fail_ft",
+    "api_latency_ms": "api_latency",
 }
 
 
@@ -48,10 +49,19 @@ class Measurement(BaseModel):
     capacity_tok_s: float | None = Field(default=None, gt=0, description="output tokens a second, own endpoint")
     fail_api: float | None = Field(default=None, ge=0, le=1, description="share of API answers that failed")
     fail_ft: float | None = Field(default=None, ge=0, le=1, description="share of own endpoint answers that failed")
+    api_latency_ms: float | None = Field(default=None, gt=0, description="the API's whole answer, p95")
+    api_ttft_ms: float | None = Field(default=None, gt=0, description="the API's time to first token, p95")
 
     def figures(self) -> dict[str, float]:
         """The measured figures that are there, by scenario field."""
         return {f: getattr(self, f) for f in MEASURED_FIELDS if getattr(self, f) is not None}
+
+    def api_latency_for(self, scenario: Scenario) -> float | None:
+        """The API latency a scenario compares with its bound: the first token when answers stream,
+        the whole answer otherwise; None without a bound (latency=), where it would only be noise."""
+        if scenario.latency_ms is None:
+            return None
+        return self.api_ttft_ms if scenario.streaming else self.api_latency_ms
 
     def label(self) -> str:
         return f"measured {self.name} on {self.date}"
@@ -60,7 +70,7 @@ class Measurement(BaseModel):
 def scenario_keys(figures: Mapping[str, float]) -> str:
     """The figures as grammar text to reuse: 'in=1523 out=187 capacity=812tok/s fail_api=4.2%'."""
     parts = []
-    for field in MEASURED_FIELDS:
+    for field in (*MEASURED_FIELDS, "api_latency_ms"):
         value = figures.get(field)
         if value is None:
             continue
@@ -69,6 +79,8 @@ def scenario_keys(figures: Mapping[str, float]) -> str:
             parts.append(f"{key}={value:.4g}tok/s")
         elif field in ("fail_api", "fail_ft"):
             parts.append(f"{key}={value * 100:.3g}%")
+        elif field == "api_latency_ms":
+            parts.append(f"{key}={value:.0f}ms")
         else:
             parts.append(f"{key}={round(value):d}")
     return " ".join(parts)
@@ -77,7 +89,8 @@ def scenario_keys(figures: Mapping[str, float]) -> str:
 def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
     """The scenario with every measured figure the user did not give; explicit keys win.
 
-    Each filled field is recorded in provenance as "measured NAME on DATE"."""
+    Each filled field is recorded in provenance as "measured NAME on DATE". The API's latency (p95)
+    is filled only against a latency bound: its first token when `streaming=yes`, else the whole answer."""
     values = scenario.model_dump(exclude_none=True)
     provenance = dict(scenario.provenance)
     for field, value in measurement.figures().items():
@@ -87,6 +100,10 @@ def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
             continue
         values[field] = value
         provenance[field] = measurement.label()
+    latency = measurement.api_latency_for(scenario)
+    if latency is not None and scenario.api_latency_ms is None:
+        values["api_latency_ms"] = latency
+        provenance["api_latency_ms"] = measurement.label()
     values["provenance"] = provenance
     return Scenario.model_validate(values)
 

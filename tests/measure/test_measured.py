@@ -71,3 +71,14 @@ def test_the_keys_to_reuse_parse_back_to_the_same_figures():
     assert text == "in=1523 out=187 ft_in=310 capacity=812.5tok/s fail_api=4.2% fail_ft=6.1%"
     back = parse(text)
     assert (back.in_tokens, back.capacity_tok_s, back.fail_api, back.fail_ft) == (1523, 812.5, 0.042, 0.061)
+
+
+def test_the_api_latency_is_filled_against_a_latency_bound_only():
+    timed = NOV.model_copy(update={"api_latency_ms": 2400.0, "api_ttft_ms": 600.0})
+    assert apply_measurement(parse("volume=1M"), timed).api_latency_ms is None  # no bound: it would be noise
+    bound = apply_measurement(parse("volume=1M latency=3s"), timed)
+    assert bound.api_latency_ms == 2400 and bound.provenance["api_latency_ms"] == timed.label()
+    assert apply_measurement(parse("volume=1M latency=1s streaming=yes"), timed).api_latency_ms == 600
+    assert apply_measurement(parse("volume=1M latency=3s api_latency=900ms"), timed).api_latency_ms == 900
+    report = analyze(apply_measurement(parse("volume=1M latency=2s api=gpt-4o-mini"), timed))
+    assert "The latency bound rules out the API" in " ".join(report.reasons)
