@@ -849,7 +849,7 @@ def _summarise(result: Result, options: Options) -> None:
     else:
         notes.append(
             "synthetic prompts measure speed, not your traffic: in, out, ft_in and the failure rates "
-            "come from your own prompts (--prompts FILE.jsonl)"
+            "come from your own prompts (a JSONL prompt file)"
         )
     api_answers = [s for s in pooled(api_runs) if s.ok]
     if api_answers:  # p95: a latency bound is one that answers must meet, not on average
@@ -886,7 +886,7 @@ def _summarise(result: Result, options: Options) -> None:
         if fig["requests"] and fig["requests"] < 2 * run.concurrency and run.concurrency > 1:
             notes.append(
                 f"{fig['endpoint']} at concurrency {run.concurrency}: {fig['requests']} requests barely fill it; "
-                f"use --requests {3 * run.concurrency} or more for a steady throughput"
+                f"use {3 * run.concurrency} requests or more for a steady throughput"
             )
     result.notes = list(dict.fromkeys(notes))
 
