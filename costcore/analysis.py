@@ -17,6 +17,7 @@ could not be used (the report's notes).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from . import sensitivity
 from .buy import MAX_INSTANCES, buy_side
@@ -28,7 +29,7 @@ from .ledger import Ledger
 from .one_time import one_time_cost
 from .rent import api_named, rent_side
 from .scenario import Assumption, Report, Scenario
-from .verdict import cost_verdict, decide
+from .verdict import decide
 from .workload import workload
 
 MAX_MONTHLY = 1e12  # no team spends a trillion dollars a month: such a figure is a typo
@@ -71,10 +72,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     decision = decide(comparison, checks, horizon, s.task)
 
     def verdict_on_cost(savings: float, payback: float | None) -> str:
-        # A what-if keeps the constraints: only cost moves.
-        if decision.verdict != cost_verdict(comparison.savings, comparison.payback, horizon):
-            return decision.verdict
-        return cost_verdict(savings, payback, horizon)
+        # A what-if moves the cost only: the same constraints decide as they did for the report.
+        return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
     sens = sensitivity.analyse(
