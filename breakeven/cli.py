@@ -2,6 +2,7 @@
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
+    breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
@@ -16,6 +17,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from . import measure_cli
 
 CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
 
@@ -37,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
     analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+    measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
+    measure_cli.add_parser(commands)
 
     audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
     audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
@@ -99,7 +104,7 @@ def _analyze(args: argparse.Namespace) -> int:
     size = _size(args.size) if args.chart else None
     fmt = _chart_format(args.chart) if args.chart else None
     try:
-        report = analyze(parse(" ".join(args.text)))
+        report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args))
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
     if args.chart:
@@ -297,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "measure":
+            return measure_cli.run(args)
         if args.command in ("spend", "weekly"):
             from .state import run  # the stateful commands: the database and the network, through bot/
 
