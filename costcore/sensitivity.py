@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import economics
 from . import growth as growth_path
 from .scenario import CostModel, Sensitivity, SensitivityCase, WhatIf
 from .verdict import cost_verdict
@@ -21,9 +20,10 @@ class GrowthInput:
 
 
 def _flat_outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
+    # Scalar arithmetic, the same as economics.payback_and_roi: the tornado calls this a score of times
+    # per analysis, and NumPy on single numbers costs more than the sum itself.
     savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
-    payback, _ = economics.payback_and_roi(one_time, savings)
-    return savings, economics.or_none(payback)
+    return savings, (one_time / savings if savings > 0 else None)
 
 
 def _flat_net(model: CostModel, requests: float, one_time: float) -> float:
