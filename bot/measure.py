@@ -542,10 +542,21 @@ class Result:
     notes: list[str] = field(default_factory=list)
     chosen: Run | None = None  # the endpoint run whose throughput becomes capacity=
     figures: dict[str, float] = field(default_factory=dict)  # scenario field -> measured value
+    api_model: str | None = None  # the catalogue model behind --api, so measured=NAME can name it
+    gpu: str | None = None  # the hardware behind the own endpoint (gpu=), likewise
+    gpus: int | None = None
 
     def measurement(self, name: str) -> Measurement:
         endpoints = list(dict.fromkeys(f"{r.endpoint.label} ({r.endpoint.model})" for r in self.runs))
-        return Measurement(name=name, date=self.date, endpoint=" vs ".join(endpoints) or None, **self.figures)
+        return Measurement(
+            name=name,
+            date=self.date,
+            endpoint=" vs ".join(endpoints) or None,
+            api_model=self.api_model,
+            gpu=self.gpu,
+            gpus=self.gpus,
+            **self.figures,
+        )
 
     def to_json(self) -> dict[str, Any]:
         from costcore.measured import scenario_keys
@@ -585,7 +596,15 @@ def measure(
         clients[endpoint] = _client(endpoint, options.request_timeout)
         usage_option[endpoint] = preflight(clients[endpoint], endpoint, prompts.prompts[0], options.request_timeout)
     pricing = {e: _pricing(e, options) for e in endpoints}
-    result = Result(runs=[], prompts=prompts, date=dt.datetime.now(dt.UTC).date().isoformat())
+    own = any(e.kind == "endpoint" for e in endpoints)
+    result = Result(
+        runs=[],
+        prompts=prompts,
+        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        api_model=next((e.model for e in endpoints if e.kind == "api"), None),
+        gpu=options.gpu if own else None,
+        gpus=options.gpus if own and options.gpu and (options.gpus or 1) > 1 else None,  # 1: the model picks
+    )
     total = per_run * len(endpoints) * len(options.concurrency)
     done_before = 0
     try:

@@ -251,8 +251,11 @@ def _default(key: str):
 
 
 def _measured(s: Scenario) -> list[Assumption]:
+    def shown(value) -> str:
+        return f"{value:g}" if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+
     return [
-        Assumption(key=key_for_field(field), value=f"{getattr(s, field):g}", note=where, measured=True)
+        Assumption(key=key_for_field(field), value=shown(getattr(s, field)), note=where, measured=True)
         for field, where in s.provenance.items()
         if getattr(s, field, None) is not None
     ]

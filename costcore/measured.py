@@ -51,6 +51,9 @@ class Measurement(BaseModel):
     fail_ft: float | None = Field(default=None, ge=0, le=1, description="share of own endpoint answers that failed")
     api_latency_ms: float | None = Field(default=None, gt=0, description="the API's whole answer, p95")
     api_ttft_ms: float | None = Field(default=None, gt=0, description="the API's time to first token, p95")
+    api_model: str | None = Field(default=None, description="the API model measured (api=)")
+    gpu: str | None = Field(default=None, description="the GPU behind the measured endpoint (gpu=)")
+    gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs an instance of that endpoint")
 
     def figures(self) -> dict[str, float]:
         """The measured figures that are there, by scenario field."""
@@ -100,6 +103,19 @@ def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
             continue
         values[field] = value
         provenance[field] = measurement.label()
+    # What was measured also says which API and which hardware, unless the scenario names its own.
+    s = scenario
+    if measurement.api_model and not any(
+        v is not None for v in (s.api_model, s.api_price_in, s.api_price_blended, s.api_per_1k)
+    ):
+        values["api_model"] = measurement.api_model
+        provenance["api_model"] = measurement.label()
+    if measurement.gpu and not any(v is not None for v in (s.gpu, s.server_monthly, s.host_price)):
+        values["gpu"] = measurement.gpu
+        provenance["gpu"] = measurement.label()
+        if measurement.gpus and s.gpus is None:
+            values["gpus"] = measurement.gpus
+            provenance["gpus"] = measurement.label()
     latency = measurement.api_latency_for(scenario)
     if latency is not None and scenario.api_latency_ms is None:
         values["api_latency_ms"] = latency

@@ -149,7 +149,7 @@ def test_analyze_runs_the_analysis_on_the_measured_figures(fakes, tmp_path):
 
 
 def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
-    _, _, first = side_by_side(fakes, tmp_path, "--save", "support-nov")
+    _, _, first = side_by_side(fakes, tmp_path, "gpu=l4", "--save", "support-nov")
     assert first.returncode == 0, first.stderr
     assert "Saved as 'support-nov': use measured=support-nov in any analysis." in first.stdout
     synthetic = ["measure", "--endpoint", fakes(models=("m",)).url, "--model", "m", "--requests", "2", "--json"]
@@ -160,9 +160,14 @@ def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
     assert analysis.returncode == 0, analysis.stderr
     report = json.loads(analysis.stdout)
     marked = {a["key"]: a["note"] for a in report["assumptions"] if a["measured"]}
-    assert marked.keys() == {"in", "out", "ft_in", "capacity", "fail_api", "fail_ft"}
+    assert marked.keys() == {"in", "out", "ft_in", "capacity", "fail_api", "fail_ft", "gpu"}  # api= was typed
     assert set(marked.values()) == {f"measured support-nov on {report_date(tmp_path)}"}
     assert report["failure"]["fail_api"] == pytest.approx(0.25)
+    # The measurement also says which API and which GPU were measured: nothing to type again.
+    untyped = json.loads(breakeven("analyze", "measured=support-nov", "volume=1M/month", "--json", cwd=tmp_path).stdout)
+    assert untyped["api_price"]["model"] == "gpt-4o-mini"
+    assert untyped["capacity"]["gpu_id"] == "l4"
+    assert {a["key"] for a in untyped["assumptions"] if a["measured"]} >= {"api", "gpu"}
     # Typed keys win over the measured ones.
     typed = json.loads(breakeven("analyze", *words, "in=100", "out=10", "--json", cwd=tmp_path).stdout)
     assert typed["tokens_per_month"] == pytest.approx(1e6 * 110)
