@@ -16,7 +16,7 @@ from costcore.prices import list_gpus
 
 CALLBACK_ID = "audit_step"
 BACK_ACTION = "audit_back"
-STEP_TITLES = ("1/5 The task", "2/5 Data work", "3/5 Evaluation", "4/5 Infra & ops", "5/5 Rate & runs")
+STEP_TITLES = ("1/5 The task", "2/5 Data work", "3/5 Evaluation", "4/5 Infra and ops", "5/5 Rate and runs")
 STEP_GROUPS = {1: ("data",), 2: ("eval",), 3: ("infra", "ops")}
 
 COMPLEXITY_OPTIONS = (

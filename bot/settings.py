@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -18,6 +19,7 @@ ENV_NAMES = {
     "openai_base_url": "OPENAI_BASE_URL",
     "weekly_channel": "WEEKLY_CHANNEL",
     "weekly_schedule": "WEEKLY_SCHEDULE",
+    "breakeven_admins": "BREAKEVEN_ADMINS",
 }
 
 
@@ -34,6 +36,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     weekly_channel: str | None = None  # a channel id that always gets the weekly summary
     weekly_schedule: str = "mon 09:00 UTC"  # day time timezone, as in `/breakeven weekly`
+    breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -58,6 +61,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         # WebClient joins method names onto the base URL: without the slash the last part is lost.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("breakeven_admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(f"'{user}' is not a Slack user id such as U0123ABCD (comma-separated)")
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(filter(None, (u.strip() for u in self.breakeven_admins.split(","))))
 
     @property
     def socket_mode(self) -> bool:

@@ -183,7 +183,7 @@ def summary_lines(summary: WeeklySummary) -> list[str]:
     if summary.movers:
         lines.append("*Top movers*")
         lines += [
-            f"• {m.provider} {m.model}: {money(m.last_week)} -> {money(m.this_week)} ({_change(m.change, m.last_week)})"
+            f"• {m.provider} {m.model}: {money(m.last_week)} → {money(m.this_week)} ({_change(m.change, m.last_week)})"
             for m in summary.movers[:3]
         ]
     if summary.distances:

@@ -31,8 +31,8 @@ def free_port() -> int:
 
 
 class BotServer:
-    def __init__(self, app, bot, port: int):
-        self.app, self.bot, self.port = app, bot, port
+    def __init__(self, app, bot, port: int, slack: FakeSlack | None = None):
+        self.app, self.bot, self.port, self.slack = app, bot, port, slack
         config = uvicorn.Config(asgi(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -47,7 +47,11 @@ class BotServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-        self.bot.executor.shutdown(wait=True)
+        self.bot.shutdown(wait=True)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every delivery acked so far has been answered (no job queued or running)."""
+        self.bot.wait_idle(timeout)
 
     def post(
         self,
@@ -84,7 +88,7 @@ class BotServer:
             "command": "/breakeven",
             "text": text,
             "api_app_id": "A1",
-            "response_url": f"{self.url}/unused",
+            "response_url": self.slack.response_url(f"{channel}-{user}") if self.slack else f"{self.url}/unused",
             "trigger_id": trigger_id or f"trig-{time.monotonic_ns()}",
         }
         return self.post(urlencode(fields).encode(), **kw)
@@ -126,8 +130,9 @@ def settings(slack, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def bot_server(settings):
+def bot_server(settings, slack):
     app, bot = build_app(settings)
-    server = BotServer(app, bot, settings.port)
+    bot.resume()
+    server = BotServer(app, bot, settings.port, slack)
     yield server
     server.stop()

@@ -81,8 +81,8 @@ def test_audit_from_a_verdict_walks_five_steps_and_answers_in_its_thread(bot_ser
         "Audit 1/5 The task",
         "Audit 2/5 Data work",
         "Audit 3/5 Evaluation",
-        "Audit 4/5 Infra & ops",
-        "Audit 5/5 Rate & runs",
+        "Audit 4/5 Infra and ops",
+        "Audit 5/5 Rate and runs",
     ]
     post = slack.wait_for(
         lambda: [c for c in slack.called("chat.postMessage") if "audit" in c["args"]["text"].lower()],

@@ -44,6 +44,7 @@ def db(db_path):
 
 @pytest.fixture
 def client(slack):
-    from slack_sdk import WebClient
+    """The bot's own client: what the tests see is what Slack would get (texts escaped)."""
+    from bot.delivery import SafeWebClient
 
-    return WebClient(token="xoxb-test", base_url=slack.url)
+    return SafeWebClient(token="xoxb-test", base_url=slack.url)
