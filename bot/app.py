@@ -97,7 +97,6 @@ def start_scheduler(app: App, bot: Bot) -> None:
 
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; a bigger body is not Slack's
 MAX_CLOCK_SKEW_S = 300
-_rejected = Throttled(log)
 
 
 def verify(secret: str, body: bytes, headers: dict[str, str], now: float | None = None) -> str | None:
@@ -128,9 +127,12 @@ def well_formed(body: bytes, content_type: str) -> str | None:
         return f"malformed body ({type(exc).__name__})"
 
 
-def asgi(app: App, path: str = "/slack/events", signing_secret: str | None = None):
+def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
     """Slack's endpoint plus /healthz, as one ASGI application for uvicorn. Verify first, parse second."""
-    secret = signing_secret if signing_secret is not None else app._signing_secret or ""
+    if not signing_secret:
+        raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it")
+    secret = signing_secret
+    _rejected = Throttled(log)  # junk can come in floods: one line a minute, with a count
 
     async def reply(send, status: int, body: bytes = b"", content_type: bytes = b"text/plain", headers=()) -> None:
         extra = [(k.encode(), v.encode()) for k, values in headers for v in values]
@@ -167,7 +169,7 @@ def asgi(app: App, path: str = "/slack/events", signing_secret: str | None = Non
                 break
         body = bytes(body)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = verify(secret, body, headers) if secret else None
+        problem = verify(secret, body, headers)
         if problem:
             _rejected.warning("unsigned", "rejected a request (401): %s", problem)
             await reply(send, 401)
@@ -253,7 +255,8 @@ def main() -> int:
     import uvicorn
 
     log.info("serving /slack/events and /healthz on port %s", settings.port)
-    server = uvicorn.Server(uvicorn.Config(asgi(app), log_level="info", access_log=False, lifespan="off"))
+    endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
+    server = uvicorn.Server(uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off"))
     server.run(sockets=[sock])
     return 0
 

@@ -33,7 +33,7 @@ def free_port() -> int:
 class BotServer:
     def __init__(self, app, bot, port: int, slack: FakeSlack | None = None):
         self.app, self.bot, self.port, self.slack = app, bot, port, slack
-        config = uvicorn.Config(asgi(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(asgi(app, SECRET), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
