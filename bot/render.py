@@ -78,6 +78,11 @@ def finalize(value):
     return value
 
 
+def safe_errors(errors: dict[str, str]) -> dict[str, str]:
+    """A modal's errors (response_action=errors) echo what the user typed: escaped like any text."""
+    return {block: slack_text(message, 300) for block, message in errors.items()}
+
+
 TEXT_ARGS = {"text": TEXT_LIMIT, "initial_comment": TEXT_LIMIT}
 BLOCK_ARGS = ("blocks", "view", "attachments")
 

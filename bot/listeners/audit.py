@@ -14,7 +14,7 @@ from costcore.audit import audited_scenario, run_audit
 from ..audit_flow import BACK_ACTION, CALLBACK_ID, STEP_TITLES, AuditState, audit_view, read_step
 from ..delivery import Where, slack_reason, undelivered
 from ..jobs import Job
-from ..render import AUDIT, audit_blocks, finalize, home_view
+from ..render import AUDIT, audit_blocks, finalize, home_view, safe_errors
 from ..service import Bot, work
 from .shared import HOME, RESUME, START_OVER, action_payload, load_draft, open_audit_modal, where_from_action
 
@@ -49,7 +49,7 @@ def register(app: App, bot: Bot) -> None:
         team, user = _team_user(body)
         state, errors = read_step(AuditState.load(view.get("private_metadata")), view["state"]["values"])
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(response_action="errors", errors=safe_errors(errors))
             return
         if state.step < len(STEP_TITLES) - 1:
             state.step += 1

@@ -10,17 +10,23 @@ from slack_sdk import WebClient
 from costcore import parse
 
 from ..delivery import Where
-from ..form import CALLBACK_ID, read_form
+from ..form import API_ACTION, CALLBACK_ID, options_for, read_form
 from ..jobs import Job
+from ..render import finalize, safe_errors
 from ..service import Bot, publish_analysis, work
 
 
 def register(app: App, bot: Bot) -> None:
+    @app.options(API_ACTION)
+    def api_models(ack, body):
+        # The API select searches the whole catalogue as the user types (block_suggestion).
+        ack(options=finalize(options_for(body.get("value") or "")))
+
     @app.view(CALLBACK_ID)
     def submitted(ack, body, view):
         _scenario, text, errors = read_form(view["state"]["values"])
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(response_action="errors", errors=safe_errors(errors))
             return
         meta = json.loads(view.get("private_metadata") or "{}")
         team = (body.get("team") or {}).get("id") or view.get("team_id") or ""
