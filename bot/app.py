@@ -10,12 +10,14 @@ body before anything parses it (401), then the body must parse (400); neither lo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -237,7 +239,8 @@ def main() -> int:
         os.environ.pop(name, None)
     try:
         sock = None if settings.socket_mode else bind(settings.port)
-        app, bot = build_app(settings)
+        with _quiet("slack_sdk", "slack_bolt"):  # their retries would log a screenful: we say one line
+            app, bot = build_app(settings)
     except SettingsError as exc:
         print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
@@ -257,8 +260,31 @@ def main() -> int:
     log.info("serving /slack/events and /healthz on port %s", settings.port)
     endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
     server = uvicorn.Server(uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off"))
-    server.run(sockets=[sock])
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: with this handler that
+    # ends in exit status 0 (a clean stop), not death by signal. Unfinished jobs resume next start.
+    signal.signal(signal.SIGTERM, _clean_exit)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        bot.shutdown(wait=False)
     return 0
+
+
+def _clean_exit(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _quiet(*names: str):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 if __name__ == "__main__":
