@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 
-from costcore.grammar import GrammarError, key_for_field, number, pairs
+from costcore.grammar import EXAMPLE, KEYS, GrammarError, key_for_field, number, pairs
 from costcore.scenario import Scenario
 from costcore.spend import SPEND_EXAMPLE, SpendCsvError, SpendRow, parse_csv, parse_spend_add
 
@@ -23,11 +23,13 @@ AUDIT_MAX = {"hours": 100_000.0, "rate": 100_000.0, "runs": 10_000.0, "train": 1
 
 
 def _too_large(value: float, limit: float) -> str | None:
-    if not math.isfinite(value):
-        return "is not a finite number"
-    if value > limit:
+    if not math.isfinite(value) or value > limit:
         return f"is too large: at most {limit:,.0f}"
     return None
+
+
+def _shown(value: float) -> str:
+    return f"'{value:g}' " if math.isfinite(value) else ""
 
 
 def checked_scenario(scenario: Scenario) -> Scenario:
@@ -37,7 +39,8 @@ def checked_scenario(scenario: Scenario) -> Scenario:
             continue
         problem = _too_large(abs(value), MAX_SCENARIO_VALUE)
         if problem:
-            raise GrammarError(key_for_field(field), f"'{value:g}' {problem}")
+            key = key_for_field(field)
+            raise GrammarError(key, f"{_shown(value)}{problem}", KEYS[key].example if key in KEYS else EXAMPLE)
     return scenario
 
 
@@ -107,8 +110,9 @@ def checked_audit(answers) -> None:
     for key, hours in answers.hours.items():
         problem = _too_large(hours, AUDIT_MAX["hours"])
         if problem:
-            raise GrammarError(key, f"'{hours:g}' hours {problem}")
+            raise GrammarError(key, f"{_shown(hours)}{problem} hours")
     for key in ("rate", "runs", "train", "params_b"):
-        problem = _too_large(float(getattr(answers, key)), AUDIT_MAX[key])
+        value = float(getattr(answers, key))
+        problem = _too_large(value, AUDIT_MAX[key])
         if problem:
-            raise GrammarError({"params_b": "params"}.get(key, key), f"'{getattr(answers, key):g}' {problem}")
+            raise GrammarError({"params_b": "params"}.get(key, key), f"{_shown(value)}{problem}")

@@ -107,7 +107,8 @@ def transaction(db: sqlite_utils.Database):
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # Microseconds: "the latest import counts" must tell apart two imports in the same second.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 COLUMNS = ("team", "day", "provider", "model", "source", "cost", "input_tokens", "output_tokens", "requests")
