@@ -24,7 +24,6 @@ import datetime as dt
 import logging
 import weakref
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -32,6 +31,8 @@ from sqlite_utils.migrations import Migrations
 
 from costcore.format import money
 from costcore.spend import API_SOURCE, SpendRow
+
+from .db import prepare, transaction
 
 log = logging.getLogger("breakeven.spend")
 SOURCE = API_SOURCE
@@ -77,8 +78,6 @@ _ready: weakref.WeakSet = weakref.WeakSet()
 def database(source) -> sqlite_utils.Database:
     """A sqlite_utils.Database (or the bot's Store, or a callable giving either, opened only when
     needed: a file that fails its checks creates no database) with this module's tables in place."""
-    from .store import prepare
-
     if callable(source) and not isinstance(source, sqlite_utils.Database):
         source = source()
     db = source if isinstance(source, sqlite_utils.Database) else source.db
@@ -88,22 +87,6 @@ def database(source) -> sqlite_utils.Database:
         prepare(db, migrations)
         _ready.add(db)
     return db
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database):
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; joins a transaction already open."""
-    connection = db.conn
-    if connection.in_transaction:
-        yield connection
-        return
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def now_iso() -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,10 @@ from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from .db import StoreError, connect, prepare
+
+__all__ = ["Analysis", "Store", "StoreError", "migrations"]
 
 migrations = Migrations("breakeven")
 
@@ -139,48 +142,6 @@ class Analysis:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class StoreError(Exception):
-    """The database cannot be opened or prepared: one line naming the file and why."""
-
-
-# Busy, locked: another process holds the database for a moment (two bots starting on a new file).
-_TRANSIENT = ("locked", "busy")
-
-
-def prepare(db: sqlite_utils.Database, *sets: Migrations, attempts: int = 20) -> None:
-    """WAL on, then every pending migration of `sets` in one write transaction.
-
-    Two processes starting together on a new file both get here: BEGIN IMMEDIATE makes the second
-    wait for the first's migrations (and then find nothing pending), and switching to WAL, which
-    SQLite does not make wait on the busy timeout, is simply tried again."""
-    for attempt in range(attempts):
-        try:
-            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                db.enable_wal()
-            db.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses nothing committed
-            connection = db.conn
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                for migration_set in sets:
-                    migration_set.apply(db)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-            return
-        except sqlite3.OperationalError as exc:
-            if attempt == attempts - 1 or not any(word in str(exc).lower() for word in _TRANSIENT):
-                raise
-            time.sleep(0.05 * (attempt + 1))
-
-
-def connect(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout = 30000")
-    connection.execute("PRAGMA synchronous = NORMAL")
-    return connection
 
 
 class Store:

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 from costcore.format import count, money
 from costcore.spend import WeeklySummary, report_week, summarise
 
-from .spend import database, load_spend, now_iso, transaction
+from .db import transaction
+from .spend import database, load_spend, now_iso
 
 log = logging.getLogger("breakeven.weekly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

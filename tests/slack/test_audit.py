@@ -201,3 +201,41 @@ def test_home_tab_starts_an_audit(bot_server, slack):
     post = slack.wait_for(lambda: slack.called("chat.postMessage"), what="the audit answer")[0]["args"]
     assert post["channel"] == "U1"
     assert "Realistic one-time cost: $61,400 - $92,100" in str(post["blocks"])  # typical mid-range x 4-6
+
+
+def _draft_offer(bot_server, slack):
+    """What `/breakeven audit` answers now: the resume offer's text, or None when it opens a new audit."""
+    before = len(slack.called("chat.postEphemeral"))
+    bot_server.command("audit")
+    bot_server.wait_idle()
+    offers = slack.called("chat.postEphemeral")[before:]
+    return offers[0]["args"]["text"] if offers else None
+
+
+def test_closing_the_modal_alone_keeps_a_draft(bot_server, slack):
+    """Only the close handler saves here: no step was submitted in this test."""
+    from bot.audit_flow import AuditState, audit_view
+
+    state = AuditState(step=2, answers="complexity=novel iterate_h=44", channel="C1")
+    view = audit_view(state)
+    bot_server.interaction(
+        {
+            "type": "view_closed",
+            "team": {"id": "T1"},
+            "user": {"id": "U1"},
+            "view": {**view, "id": "VA", "hash": "hc", "team_id": "T1"},
+            "is_cleared": False,
+        }
+    )
+    assert "step 3 of 5" in (_draft_offer(bot_server, slack) or "")
+
+
+def test_each_step_submitted_keeps_a_draft_even_if_the_modal_is_never_closed(bot_server, slack):
+    """Only the step handler saves here: the modal is never closed (a browser that crashed)."""
+    bot_server.command("audit")
+    bot_server.wait_idle()
+    view = slack.called("views.open")[0]["args"]["view"]
+    view = submit(bot_server, view, 0, complexity="novel")["view"]
+    view = submit(bot_server, view, 1, iterate_h="44")["view"]
+    offer = _draft_offer(bot_server, slack)
+    assert offer is not None and "step 3 of 5" in offer

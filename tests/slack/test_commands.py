@@ -179,3 +179,28 @@ def test_healthz(bot_server):
 
     with urllib.request.urlopen(bot_server.url + "/healthz", timeout=5) as response:
         assert response.status == 200 and response.read() == b"ok"
+
+
+HOSTILE_CHANNELS = ["C2' OR '1'='1", "C1' --", 'C1" OR ""="', "C1; DROP TABLE analyses; --"]
+
+
+def test_hostile_channel_ids_and_numbers_see_nothing_of_another_channel_and_break_nothing(bot_server, slack):
+    bot_server.command(TEXT, channel="C1")
+    bot_server.wait_idle()
+    (analysis_id,) = _ids(bot_server)[0]
+    for channel in HOSTILE_CHANNELS:
+        bot_server.command("history", channel=channel)
+        bot_server.command(f"show {analysis_id}", channel=channel)
+    for rest in (f"{analysis_id} OR 1=1", f"{analysis_id}'", "1e3", "99999999999999999999"):
+        bot_server.command(f"show {rest}", channel="C2")
+    bot_server.wait_idle()
+    replies = [c["args"] for c in slack.called("chat.postEphemeral")]
+    assert len(replies) == 2 * len(HOSTILE_CHANNELS) + 4
+    texts = [r["text"] + str(r.get("blocks")) for r in replies]
+    assert sum("No analyses in this channel yet" in t for t in texts) == len(HOSTILE_CHANNELS)
+    assert sum(f"no analysis #{analysis_id} in this channel" in t for t in texts) == len(HOSTILE_CHANNELS)
+    assert sum("`show` takes one analysis number" in t for t in texts) == 4
+    assert len(slack.called("chat.postMessage")) == 1  # nothing shown anywhere else
+    assert len(rows(bot_server)) == 1  # and the table is whole
+    with sqlite3.connect(bot_server.bot.store.path) as db:
+        assert db.execute("SELECT count(*) FROM jobs WHERE status = 'failed'").fetchone() == (0,)
