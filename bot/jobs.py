@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 UNFINISHED = ("queued", "running")
 LEASE_S = 900  # a job running on another host is taken over only after this long
+KEEP_S = 30 * 86400  # finished jobs are kept a month (Slack's retries come within minutes), then pruned
 
 
 def process_owner() -> str:
@@ -171,6 +172,7 @@ class Jobs:
         as (id, lane)."""
         now = time.time()
         with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished < ?", [now - KEEP_S])
             running = self._db.execute("SELECT id, owner, claimed FROM jobs WHERE status = 'running'").fetchall()
             for job_id, job_owner, claimed in running:
                 if orphaned(job_owner, owner, claimed, now):

@@ -136,3 +136,22 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
     assert per_job == dict.fromkeys(jobs, 1)  # one verdict per command, none twice, none missing
     assert analyses == (BURST, BURST)  # and no claimed-but-unposted row left in the history
     assert not slack.responses  # nobody had to be told their command failed
+
+
+def test_a_job_that_fails_for_good_tells_the_user_why_and_keeps_no_history(bot_server, slack, monkeypatch):
+    import bot.service
+
+    def overflow(scenario):
+        raise OverflowError("math range error")
+
+    monkeypatch.setattr(bot.service, "analyze", overflow)
+    bot_server.command("volume=2M api=gpt-4o gpu=a10g")
+    bot_server.wait_idle()
+    (reply,) = slack.called("chat.postEphemeral")
+    assert "could not be answered (OverflowError)" in reply["args"]["text"] and reply["args"]["user"] == "U1"
+    with sqlite3.connect(bot_server.bot.store.path) as db:
+        assert db.execute("SELECT status, error FROM jobs").fetchall() == [
+            ("failed", "OverflowError: math range error")
+        ]
+        assert db.execute("SELECT count(*) FROM analyses").fetchone() == (0,)
+    assert slack.called("chat.postMessage") == []
