@@ -100,7 +100,7 @@ class Bot:
             WORK[job.kind](self, self.client, job)
         except Exception as exc:  # a worker must not die quietly: the user is waiting on it
             log.exception("job %s (%s) failed", job.id, job.kind)
-            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+            # Told before the job is marked: an idle queue means every answer has been sent.
             tell(
                 self.client,
                 self.where(job),
@@ -108,6 +108,7 @@ class Bot:
                 "Check the numbers, or try again.",
                 self.responder,
             )
+            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500])
         else:
             self.store.jobs.finish(job.id)
         finally:

@@ -30,6 +30,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def signed_post(
+    url: str,
+    body: bytes,
+    *,
+    content_type="application/x-www-form-urlencoded",
+    timestamp=None,
+    secret=SECRET,
+    signature=None,
+) -> tuple[int, bytes]:
+    """POST as Slack does: X-Slack-Signature is the HMAC of v0:timestamp:raw body."""
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{timestamp}:".encode() + body
+    sig = signature or "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sig},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_healthy(port: int, process, timeout: float = 30) -> None:
+    """Until the bot process answers /healthz (it must not exit meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                assert response.read() == b"ok"
+                return
+        except OSError:
+            assert process.poll() is None, (process.stdout or process.stderr).read()
+            assert time.monotonic() < deadline, "the bot did not come up"
+            time.sleep(0.05)
+
+
 class BotServer:
     def __init__(self, app, bot, port: int, slack: FakeSlack | None = None):
         self.app, self.bot, self.port, self.slack = app, bot, port, slack
@@ -53,28 +92,8 @@ class BotServer:
         """Until every delivery acked so far has been answered (no job queued or running)."""
         self.bot.wait_idle(timeout)
 
-    def post(
-        self,
-        body: bytes,
-        *,
-        content_type="application/x-www-form-urlencoded",
-        timestamp=None,
-        secret=SECRET,
-        signature=None,
-    ) -> tuple[int, bytes]:
-        timestamp = str(int(time.time()) if timestamp is None else timestamp)
-        base = f"v0:{timestamp}:".encode() + body
-        sig = signature or "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url + "/slack/events",
-            data=body,
-            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sig},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+    def post(self, body: bytes, **kw) -> tuple[int, bytes]:
+        return signed_post(self.url + "/slack/events", body, **kw)
 
     def command(self, text: str, *, trigger_id: str | None = None, channel="C1", user="U1", team="T1", **kw):
         fields = {

@@ -183,6 +183,25 @@ class FakeSlack:
             found.append({k: v for k, v in m.items() if v is not None and (k != "metadata" or with_metadata)})
         return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` are recorded, then wait for the returned event before being answered
+        (as a slow Slack would); set it, or call release(), to let them go."""
+        release = threading.Event()
+
+        def wait(called, args):
+            if called == method:
+                release.wait(30)
+
+        self._held = release
+        self.before_reply = wait
+        return release
+
+    def release(self) -> None:
+        held = getattr(self, "_held", None)
+        if held is not None:
+            held.set()
+        self.before_reply = None
+
     def response_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/response/{name}"
 

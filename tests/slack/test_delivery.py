@@ -1,8 +1,6 @@
 """Answers that reach the user: through response_url when the channel refuses the bot, once per
 delivery, cheap replies beside busy analyses, and the ack before any Slack call."""
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -56,13 +54,7 @@ def _ids(bot_server):
 
 
 def test_help_does_not_wait_behind_analyses(bot_server, slack):
-    release = threading.Event()
-
-    def hold_verdicts(method, args):
-        if method == "chat.postMessage":
-            release.wait(30)
-
-    slack.before_reply = hold_verdicts
+    release = slack.hold("chat.postMessage")
     try:
         for i in range(10):  # more than the slow lane's workers: every one of them is busy
             bot_server.command(f"volume={i + 1}M api=gpt-4o gpu=a10g")
@@ -72,44 +64,26 @@ def test_help_does_not_wait_behind_analyses(bot_server, slack):
         assert "How to use /breakeven" in reply[0]["args"]["text"]
         assert not release.is_set()  # still holding every analysis
     finally:
-        release.set()
-        slack.before_reply = None
+        slack.release()
     bot_server.wait_idle(60)
     assert len(rows(bot_server)) == 10
 
 
 def test_the_audit_back_button_is_acked_before_views_update(bot_server, slack):
-    from .test_audit import submit
+    from .test_audit import press, submit
 
     bot_server.command("audit")
     bot_server.wait_idle()
     view = slack.called("views.open")[0]["args"]["view"]
     view = submit(bot_server, view, 0)["view"]
-    release = threading.Event()
-
-    def hold_updates(method, args):
-        if method == "views.update":
-            release.wait(30)
-
-    slack.before_reply = hold_updates
+    release = slack.hold("views.update")
     try:
-        started = time.monotonic()
-        status, _ = bot_server.interaction(
-            {
-                "type": "block_actions",
-                "team": {"id": "T1"},
-                "user": {"id": "U1"},
-                "trigger_id": "trig-back",
-                "view": {**view, "id": "VA", "hash": "hb"},
-                "actions": [{"action_id": "audit_back", "value": "1", "type": "button"}],
-            }
-        )
+        status, _ = press(bot_server, "audit_back", "1", view=view)
         assert status == 200
         slack.wait_for(lambda: slack.called("views.update"), what="the update, still held")
-        assert not release.is_set() and time.monotonic() - started < 25  # the ack did not wait for it
+        assert not release.is_set()  # the ack came back while views.update was still unanswered
     finally:
-        release.set()
-        slack.before_reply = None
+        slack.release()
     bot_server.wait_idle()
     assert slack.called("views.update")[0]["args"]["view"]["title"]["text"] == "Audit 1/5 The task"
 

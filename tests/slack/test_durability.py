@@ -3,8 +3,6 @@ again on the same database; every acked command is answered exactly once, counte
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import signal
 import sqlite3
@@ -12,12 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from .conftest import SECRET, TOKEN, free_port
+from .conftest import SECRET, TOKEN, free_port, signed_post, wait_healthy
 
 BURST = 50
 
@@ -26,38 +22,21 @@ def start_bot(env: dict, port: int, cwd) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.app"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return process
-        except OSError:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the bot did not come up"
-            time.sleep(0.05)
+    wait_healthy(port, process)
+    return process
 
 
 def command(port: int, slack, i: int) -> int:
-    body = urlencode(
-        {
-            "team_id": "T1",
-            "channel_id": "C1",
-            "user_id": "U1",
-            "command": "/breakeven",
-            "text": f"volume={100 + i}k/month in=1500 out=200 api=gpt-4o gpu=a10g",
-            "trigger_id": f"burst-{i}",
-            "response_url": slack.response_url(f"burst-{i}"),
-        }
-    ).encode()
-    stamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body,
-        headers={"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
+    body = {
+        "team_id": "T1",
+        "channel_id": "C1",
+        "user_id": "U1",
+        "command": "/breakeven",
+        "text": f"volume={100 + i}k/month in=1500 out=200 api=gpt-4o gpu=a10g",
+        "trigger_id": f"burst-{i}",
+        "response_url": slack.response_url(f"burst-{i}"),
+    }
+    return signed_post(f"http://127.0.0.1:{port}/slack/events", urlencode(body).encode())[0]
 
 
 def unfinished(db_path) -> int:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from .test_audit import submit
+from .test_audit import close, press, submit
 from .test_form_and_buttons import open_form, state_from, submission
 
 
@@ -62,27 +62,11 @@ def test_a_huge_audit_answer_is_refused_and_the_draft_still_resumes(bot_server, 
     view = submit(bot_server, view, 3, collect_h="33")["view"]
     answer = submit(bot_server, view, 4, metrics_h="1e309")
     assert "too large" in answer["errors"]["metrics_h"]
-    bot_server.interaction(
-        {
-            "type": "view_closed",
-            "team": {"id": "T1"},
-            "user": {"id": "U1"},
-            "view": {**view, "id": "VA", "hash": "hc", "team_id": "T1"},
-        }
-    )
+    close(bot_server, view)
     bot_server.command("audit")
     bot_server.wait_idle()
     assert "step 3 of 5" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
-    bot_server.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": "T1"},
-            "user": {"id": "U1"},
-            "trigger_id": "trig-resume",
-            "channel": {"id": "C1"},
-            "actions": [{"action_id": "audit_resume", "value": "C1", "type": "button"}],
-        }
-    )
+    press(bot_server, "audit_resume", "C1")
     bot_server.wait_idle()
     resumed = slack.called("views.open")[-1]["args"]["view"]
     assert resumed["title"]["text"] == "Audit 3/5 Evaluation" and "collect_h=33" in resumed["private_metadata"]

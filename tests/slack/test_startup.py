@@ -5,11 +5,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
-from .conftest import SECRET, TOKEN, free_port
+from .conftest import SECRET, TOKEN, free_port, wait_healthy
 
 
 def run_bot(env_overrides, tmp_path, timeout=20):
@@ -124,19 +123,6 @@ def test_two_bots_starting_together_on_a_new_database_both_come_up(slack, tmp_pa
     with sqlite3.connect(tmp_path / "new.db") as db:
         applied = db.execute("SELECT count(*), count(DISTINCT name) FROM _sqlite_migrations").fetchone()
     assert applied[0] == applied[1] >= 4  # each migration once
-
-
-def wait_healthy(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                assert response.read() == b"ok"
-                return
-        except OSError:
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "the bot did not come up"
-            time.sleep(0.1)
 
 
 def test_http_mode_serves_healthz_under_uvicorn_and_logs_no_secret(slack, tmp_path):
