@@ -154,8 +154,9 @@ def key_numbers(report: Report) -> list[str]:
         if report.breakeven_requests_per_month is None
         else (f"{count(report.breakeven_requests_per_month)} req/mo")
     )
+    rent = "By hand" if report.baseline == "manual" else "Rent (API)"
     return [
-        f"*Rent (API)*\n{money(report.api_monthly_cost)} a month",
+        f"*{rent}*\n{money(report.baseline_monthly_cost)} a month",
         f"*Buy (self-host)*\n{money(report.selfhost_monthly_cost)} a month",
         f"*Monthly savings*\n{money(report.monthly_savings)}",
         f"*One-time cost*\n{money(report.one_time_cost)}",

@@ -1,48 +1,18 @@
 """The hidden-cost side of buying: one-time line items, the iteration multiplier, pitfalls.
 
-Training compute is the visible tip (about a tenth); people's time is the rest (ECONOMICS.md
-section 3). Ranges are the typical ones published for a fine-tuning project.
+Training compute is the visible tip (about a tenth); people's time is the rest (docs/economics.md).
+Ranges are the typical ones published for a fine-tuning project (costcore/defaults.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .defaults import ACTIVITIES, DEFAULTS, GROUP_KEYS, GROUP_NAMES, Activity, multiplier_for
+from .one_time import realistic
 from .scenario import Complexity, CostLine, Scenario, Task
 
-ITERATION_MULTIPLIER = {"well-defined": (2.0, 3.0), "medium": (4.0, 6.0), "novel": (8.0, 10.0)}
-
-TYPICAL_HOURS = {
-    "data_h": (47, 158, "data preparation: collection 10-40, cleaning 5-20, format 2-8, review 10-30, iteration 20-60"),
-    "eval_h": (22, 50, "evaluation: metrics 2-5, eval sets 10-20, pipeline 5-15, analysis 5-10"),
-    "infra_h": (5, 20, "infrastructure set-up: server 5-10, monitoring 3-8"),
-    "maint_h": (2, 10, "a month: maintenance 2-5, model updates 2-4, incidents 0-10"),
-}
-
-# Mid-range figures used when the user gives neither the lines nor a one-time total.
-DEFAULT_HOURS = {"data_h": 100.0, "eval_h": 36.0, "infra_h": 12.0}
-
-
-def multiplier_for(complexity: str) -> tuple[float, float, float]:
-    """(low, mid, high) iteration multiplier for a task's complexity."""
-    low, high = ITERATION_MULTIPLIER[complexity]
-    return low, (low + high) / 2, high
-
-
-def one_time_lines(
-    *, train: float, runs: int, setup: float, data_h: float, eval_h: float, infra_h: float, rate: float
-) -> list[CostLine]:
-    lines = [
-        CostLine(name="Training compute", amount=train * runs, hidden=False, detail=f"{runs} run(s) x ${train:,.2f}"),
-        CostLine(name="Data preparation", amount=data_h * rate, detail=f"{data_h:g} h x ${rate:,.0f}/h"),
-        CostLine(name="Evaluation", amount=eval_h * rate, detail=f"{eval_h:g} h x ${rate:,.0f}/h"),
-        CostLine(name="Infrastructure set-up", amount=infra_h * rate, detail=f"{infra_h:g} h x ${rate:,.0f}/h"),
-    ]
-    if setup:
-        lines.append(CostLine(name="Set-up (your total)", amount=setup, detail="one-time total you gave"))
-    return [line for line in lines if line.amount > 0 or not line.hidden]
+__all__ = ["ACTIVITIES", "GROUP_KEYS", "GROUP_NAMES", "AuditInput", "AuditResult", "multiplier_for", "run_audit"]
 
 
 def pitfalls(
@@ -50,7 +20,7 @@ def pitfalls(
     stated_total: bool,
     data_h: float,
     eval_h: float,
-    runs: int,
+    runs: int | None,
     maint_h: float,
     gpu_bandwidth_gb_s: float | None,
     params_b: float,
@@ -65,7 +35,7 @@ def pitfalls(
             found.append(f"Data under-budgeted: {data_h:g} h planned; budget 50-100 h (typical 47-158 h).")
         if eval_h == 0:
             found.append("No evaluation budget: plan 22-50 h for metrics, eval sets and a pipeline.")
-    if runs < 2:
+    if runs is not None and runs < 2:
         found.append("A single training run planned: first attempts rarely work; plan 5-10 runs.")
     if maint_h < 5:
         found.append(f"Maintenance at {maint_h:g} h a month: a served model needs 5-10 h a month.")
@@ -78,37 +48,8 @@ def pitfalls(
 
 
 # ---------------------------------------------------------------------------------------
-# The guided audit: hours by activity, in five steps
-
-
-@dataclass(frozen=True)
-class Activity:
-    key: str
-    group: str  # data, eval, infra (one-time hours) or ops (hours a month)
-    label: str
-    low: float
-    high: float
-    default: float
-
-
-ACTIVITIES: tuple[Activity, ...] = (
-    Activity("collect_h", "data", "Data collection", 10, 40, 25),
-    Activity("clean_h", "data", "Cleaning", 5, 20, 12),
-    Activity("format_h", "data", "Format conversion", 2, 8, 5),
-    Activity("review_h", "data", "Quality review", 10, 30, 20),
-    Activity("iterate_h", "data", "Iteration cycles", 20, 60, 40),
-    Activity("metrics_h", "eval", "Metrics", 2, 5, 3),
-    Activity("evalset_h", "eval", "Eval sets", 10, 20, 15),
-    Activity("pipeline_h", "eval", "Eval pipeline", 5, 15, 10),
-    Activity("analysis_h", "eval", "Analysis", 5, 10, 8),
-    Activity("server_h", "infra", "Server set-up", 5, 10, 8),
-    Activity("monitoring_h", "infra", "Monitoring", 3, 8, 5),
-    Activity("maintenance_h", "ops", "Maintenance", 2, 5, 4),
-    Activity("updates_h", "ops", "Model updates", 2, 4, 3),
-    Activity("incidents_h", "ops", "Incidents", 0, 10, 3),
-)
-GROUP_NAMES = {"data": "Data preparation", "eval": "Evaluation", "infra": "Infrastructure set-up", "ops": "Operations"}
-GROUP_KEYS = {"data": "data_h", "eval": "eval_h", "infra": "infra_h", "ops": "maint_h"}
+# The guided audit: hours by activity, in five steps (the lines and their typical ranges live in
+# costcore/defaults.py, shared with the analysis)
 
 
 class AuditInput(BaseModel):
@@ -116,14 +57,14 @@ class AuditInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    complexity: Complexity = "medium"
+    complexity: Complexity = DEFAULTS["complexity"].value
     task: Task = "narrow"
     hours: dict[str, float] = Field(default_factory=dict, description="activity key -> hours (ops: a month)")
-    rate: float = Field(default=100.0, gt=0)
-    runs: int = Field(default=5, ge=1, le=1000)
-    train: float = Field(default=50.0, ge=0, description="$ of compute a training run")
+    rate: float = Field(default=DEFAULTS["rate"].value, gt=0, le=10_000)
+    runs: int = Field(default=DEFAULTS["runs"].value, ge=1, le=1000)
+    train: float = Field(default=DEFAULTS["train"].value, ge=0, le=1e8, description="$ of compute a training run")
     train_gpu: str | None = None
-    params_b: float = Field(default=7.0, gt=0)
+    params_b: float = Field(default=DEFAULTS["params"].value, gt=0, le=2000)
 
     @model_validator(mode="after")
     def _known_activities(self) -> AuditInput:
@@ -131,8 +72,8 @@ class AuditInput(BaseModel):
         for key, value in self.hours.items():
             if key not in known:
                 raise ValueError(f"unknown activity '{key}'")
-            if value < 0:
-                raise ValueError(f"{key}: hours cannot be negative")
+            if not 0 <= value <= 100_000:
+                raise ValueError(f"{key}: hours must be between 0 and 100,000")
         return self
 
     def hours_of(self, activity: Activity) -> float:
@@ -179,7 +120,7 @@ def run_audit(answers: AuditInput) -> AuditResult:
             )
         )
     base = sum(line.amount for line in lines)
-    low, mid, high = multiplier_for(answers.complexity)
+    low, mid, high = realistic(base, answers.complexity, None)
     ops_hours = answers.group_hours("ops")
     bandwidth = None
     if answers.train_gpu:

@@ -15,10 +15,12 @@ RGB at zlib's fastest level.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -27,7 +29,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 from matplotlib.transforms import offset_copy
 
-from . import economics
 from .economics import monthly_bills
 from .format import count, money, months
 from .scenario import CostLine, CostModel, Crossing, Report
@@ -179,9 +180,29 @@ def _bars(axes, rows: Sequence[float], starts: Sequence[float], ends: Sequence[f
     )
 
 
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+_FORMAT: contextvars.ContextVar[str] = contextvars.ContextVar("chart_format", default="png")
+
+
+def render(draw: Callable[..., bytes], *args: Any, fmt: str = "png", **kwargs: Any) -> bytes:
+    """Any chart of this module as PNG (the default), SVG or PDF: `render(breakeven_chart, report, fmt="svg")`."""
+    if fmt not in FORMATS.values():
+        raise ValueError(f"charts are drawn as {', '.join(FORMATS.values())}, not {fmt}")
+    token = _FORMAT.set(fmt)
+    try:
+        return draw(*args, **kwargs)
+    finally:
+        _FORMAT.reset(token)
+
+
 def _png(figure: Figure) -> bytes:
-    """Draw and encode: RGB (the alpha channel of an opaque chart is dead weight for the encoder)
-    at zlib's fastest level, which costs a few kB on files Slack never minds."""
+    """Draw and encode, as PNG unless `render` asked for SVG or PDF. The PNG is RGB (the alpha
+    channel of an opaque chart is dead weight for the encoder) at zlib's fastest level, which costs
+    a few kB on files Slack never minds."""
+    if _FORMAT.get() != "png":
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=_FORMAT.get())
+        return buffer.getvalue()
     from PIL import Image  # matplotlib's own dependency
 
     canvas = figure.canvas
@@ -254,13 +275,7 @@ def _verdict_line(report: Report) -> str:
 
 @dataclass(frozen=True)
 class _Sides:
-    """The two sides the verdict weighed, as the charts must draw them.
-
-    Usually the API against self-hosting, as in the Report's own fields. Two cases differ: when
-    failures are priced in, each side's failures cost money per request; when the team's
-    comparison is work done by hand, the "rent" side is people paid per task (and the self-host
-    side carries their oversight). Both are linear in volume, so they fold into the cost model.
-    """
+    """The two sides the verdict weighed, as the charts must draw them."""
 
     model: CostModel
     crossings: list[Crossing]
@@ -272,55 +287,19 @@ class _Sides:
 
 
 def _sides(report: Report) -> _Sides:
-    model, manual, failure = report.cost_model, report.manual, report.failure
-    # The core names the tornado's price input after the side it weighed buying against.
-    by_hand = manual is not None and any(c.name.startswith("Manual work") for c in report.sensitivity.cases)
-    if by_hand:
-        oversight = manual.future_monthly_cost - report.selfhost_monthly_cost
-        per_task = None
-        if report.requests_per_month > 0:
-            per_task = manual.manual_monthly_cost / report.requests_per_month
-        elif manual.breakeven_tasks_per_month:
-            fixed = model.selfhost_monthly(0.0) + oversight
-            per_task = fixed / manual.breakeven_tasks_per_month + model.selfhost_variable_per_request
-        if per_task is not None:
-            adjusted = model.model_copy(
-                update={"api_cost_per_request": per_task, "ops_monthly": model.ops_monthly + oversight}
-            )
-            return _Sides(
-                adjusted,
-                _crossings(adjusted, report.requests_per_month),
-                manual.manual_monthly_cost,
-                manual.future_monthly_cost,
-                manual.payback_months,
-                rent_name="by hand",
-                unit="tasks",
-            )
-    if failure is not None and not by_hand:
-        adjusted = model.model_copy(
-            update={
-                "api_cost_per_request": model.api_cost_per_request + failure.fail_api * failure.fail_cost,
-                "selfhost_variable_per_request": model.selfhost_variable_per_request
-                + failure.fail_ft * failure.fail_cost,
-            }
-        )
-        savings = failure.monthly_savings
-        return _Sides(
-            adjusted,
-            _crossings(adjusted, report.requests_per_month),
-            failure.api_monthly_cost,
-            failure.selfhost_monthly_cost,
-            report.one_time_cost / savings if savings > 0 else None,
-        )
-    return _Sides(model, report.crossings, report.api_monthly_cost, report.selfhost_monthly_cost, report.payback_months)
-
-
-def _crossings(model: CostModel, requests: float) -> list[Crossing]:
-    """Every crossing up to 100x the volume, or else the first one at any volume (as the core does)."""
-    found, _ = economics.crossings(model, max(requests * 100, 1e4))
-    if not any(c.direction == "buy_starts_paying" for c in found):
-        found = economics.crossings(model, 1e15)[0][:1]
-    return found
+    """The report's own comparison: its cost model already weighs the baseline it chose (the API,
+    or people paid per task) with failures priced in when they were given."""
+    selfhost = next(o for o in report.options if o.option == "selfhost")
+    by_hand = report.baseline == "manual"
+    return _Sides(
+        report.cost_model,
+        report.crossings,
+        report.baseline_monthly_cost,
+        selfhost.monthly_cost_adjusted,
+        report.payback_months,
+        rent_name="by hand" if by_hand else "API",
+        unit="tasks" if by_hand else "requests",
+    )
 
 
 # --- break-even ----------------------------------------------------------------------------

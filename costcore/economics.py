@@ -1,4 +1,4 @@
-"""The arithmetic of ECONOMICS.md: both monthly bills, break-even, payback and ROI.
+"""The arithmetic of the comparison (docs/economics.md): both monthly bills, break-even, payback and ROI.
 
 The functions on arrays work on Python floats and on NumPy arrays alike, so one formula
 serves a single analysis and a sweep of a hundred thousand scenarios.
@@ -7,11 +7,12 @@ serves a single analysis and a sweep of a hundred thousand scenarios.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .scenario import CostModel, Crossing, FailureAdjusted, ManualComparison
+from .scenario import CostModel, Crossing, ManualComparison
 
 MAX_STEPS = 20_000  # staircase steps examined for crossings; beyond it buying's trend is settled
 
@@ -137,46 +138,49 @@ def breakeven(found: list[Crossing]) -> float | None:
     return next((c.requests_per_month for c in found if c.direction == "buy_starts_paying"), None)
 
 
+def all_crossings(model: CostModel, requests: float) -> list[Crossing]:
+    """Every crossing up to 100x the volume; if buying never starts to pay there, the first
+    volume at which it does, however far (so the break-even is never hidden by the range)."""
+    found, _ = crossings(model, max(requests * 100, 1e4))
+    if not any(c.direction == "buy_starts_paying" for c in found):
+        found = crossings(model, 1e15)[0][:1]
+    return found
+
+
 def manual_comparison(
-    requests: float, manual_h: float, manual_rate: float, model: CostModel, oversight: float, one_time: float
+    requests: float,
+    cost_per_task: float,
+    selfhost_monthly: Callable[[float], float],
+    variable_per_task: float,
+    one_time: float,
 ) -> ManualComparison:
-    current = manual_h * manual_rate * requests
-    future = model.selfhost_monthly(requests) + oversight
+    """ROI against people doing the task by hand: today's bill against the model's (oversight included)."""
+    current = cost_per_task * requests
+    future = selfhost_monthly(requests)
     savings = current - future
     payback, roi = payback_and_roi(one_time, savings)
-    margin = manual_h * manual_rate - model.selfhost_variable_per_request
-    fixed = model.selfhost_monthly(0.0) + oversight
+    margin = cost_per_task - variable_per_task
     return ManualComparison(
-        breakeven_tasks_per_month=fixed / margin if margin > 0 else None,
+        breakeven_tasks_per_month=selfhost_monthly(0.0) / margin if margin > 0 else None,
         manual_monthly_cost=current,
         future_monthly_cost=future,
         monthly_savings=savings,
-        payback_months=_or_none(payback),
-        first_year_roi=_or_none(roi),
+        payback_months=or_none(payback),
+        first_year_roi=or_none(roi),
     )
 
 
-def failure_adjusted(
-    requests: float, api_monthly: float, selfhost_monthly: float, fail_api: float, fail_ft: float, fail_cost: float
-) -> FailureAdjusted:
-    api = api_monthly + requests * fail_api * fail_cost
-    selfhost = selfhost_monthly + requests * fail_ft * fail_cost
+def breakeven_failure_rate(
+    baseline_adjusted: float, selfhost_raw: float, requests: float, fail_cost: float
+) -> float | None:
+    """The fine-tuned failure rate at which self-hosting stops paying (None: it never pays, even at 0%)."""
     per_point = requests * fail_cost
-    limit = None
-    if per_point > 0:
-        limit = fail_api + (api_monthly - selfhost_monthly) / per_point
-        limit = None if limit < 0 else min(limit, 1.0)
-    return FailureAdjusted(
-        fail_api=fail_api,
-        fail_ft=fail_ft,
-        fail_cost=fail_cost,
-        api_monthly_cost=api,
-        selfhost_monthly_cost=selfhost,
-        monthly_savings=api - selfhost,
-        breakeven_fail_ft=limit,
-    )
+    if per_point <= 0:
+        return None
+    limit = (baseline_adjusted - selfhost_raw) / per_point
+    return None if limit < 0 else min(limit, 1.0)
 
 
-def _or_none(value: Any) -> float | None:
+def or_none(value: Any) -> float | None:
     value = float(value)
     return None if math.isnan(value) else value

@@ -25,6 +25,8 @@ def count(value: float | None) -> str:
     if value is None:
         return "n/a"
     value = float(value)
+    if abs(value) >= 1e15:
+        return f"{value:.3g}"
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             text = f"{value / size:.3g}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,8 @@ def number(text: str) -> tuple[float, str]:
     value = float(match["num"].replace(",", ""))
     if match["suffix"]:
         value *= _SUFFIX[match["suffix"].lower()]
+    if not math.isfinite(value) or value > 1e100:
+        raise _ValueError(f"'{text.strip()}' is too large to be a real figure")
     return value, match["rest"].strip()
 
 
@@ -123,11 +126,13 @@ def _unit_is(unit: str, *names: str) -> bool:
 def _volume(text: str) -> dict[str, Any]:
     value, rest = number(text)
     unit, period = _split_rate(rest)
+    if unit in ("qps", "rps", "rpm", "qpm") and period is None:
+        unit, period = "", ("min" if unit.endswith("m") else "s")
     monthly = _monthly(value, period)
     if _unit_is(unit, "token", "tok"):
         return {"tokens_per_month": monthly}
     if unit and not _unit_is(
-        unit, "request", "req", "query", "queries", "task", "call", "message", "doc", "document", "ticket", "rpm"
+        unit, "request", "req", "query", "queries", "task", "call", "message", "doc", "document", "ticket"
     ):
         raise _ValueError(f"unknown unit '{unit}'; use requests (the default) or tokens")
     return {"requests_per_month": monthly}
@@ -167,8 +172,38 @@ def _share(field: str) -> Callable[[str], dict[str, Any]]:
     return parse
 
 
+# People are paid for working hours: a day rate is 8 hours (as `5d` of work is 40 h), a week 40 h,
+# a month 40 h x 52 / 12, a year 2,080 h. Machines run round the clock: a GPU's day is 24 hours.
+WORKING_HOURS = {"h": 1.0, "d": 8.0, "wk": 40.0, "mo": 40 * 52 / 12, "yr": 2080.0}
+_PERIOD_NAMES = {
+    "h": "h",
+    "hr": "h",
+    "hour": "h",
+    "d": "d",
+    "day": "d",
+    "wk": "wk",
+    "week": "wk",
+    "mo": "mo",
+    "mon": "mo",
+    "month": "mo",
+    "yr": "yr",
+    "year": "yr",
+    "y": "yr",
+}
+
+
+def _working_hours(period: str) -> float:
+    word = period.strip().lower().rstrip(".")
+    if word.endswith("s") and word[:-1] in _PERIOD_NAMES:
+        word = word[:-1]
+    if word not in _PERIOD_NAMES:
+        raise _ValueError(f"unknown period '/{period}' for a rate of pay; use /h, /day (8 h), /week (40 h) or /month")
+    return WORKING_HOURS[_PERIOD_NAMES[word]]
+
+
 def _money(field: str, *, per: str | None = None, to_month: bool = False) -> Callable[[str], dict[str, Any]]:
-    """Money; per='h' for hourly prices, to_month=True for monthly bills (any period accepted)."""
+    """Money: per='h' for a machine's price an hour (calendar hours), per='work_h' for a person's
+    rate (working hours), to_month=True for monthly bills (any period accepted)."""
 
     def parse(text: str) -> dict[str, Any]:
         value, rest = number(text)
@@ -179,6 +214,8 @@ def _money(field: str, *, per: str | None = None, to_month: bool = False) -> Cal
             raise _ValueError(f"unexpected '{unit}' after the amount")
         if to_month:
             return {field: _monthly(value, period)}
+        if per == "work_h" and period is not None:
+            return {field: value / _working_hours(period)}
         if per == "h" and period is not None:
             monthly = _monthly(value, period)
             return {field: monthly / HOURS_PER_MONTH}
@@ -203,6 +240,11 @@ def _per_million(field: str) -> Callable[[str], dict[str, Any]]:
 def _api_price(text: str) -> dict[str, Any]:
     cleaned = re.sub(r"\s*(per|/)\s*(1m|m|mtok|million)(\s*tokens)?\s*$", "", text.strip(), flags=re.I)
     parts = [p for p in re.split(r"\s*/\s*", cleaned) if p]
+    if len(parts) == 3:
+        prices = [number(part) for part in parts]
+        if any(rest for _, rest in prices):
+            raise _ValueError(f"'{text}' is not IN/OUT/CACHED dollars per 1M tokens")
+        return {"api_price_in": prices[0][0], "api_price_out": prices[1][0], "api_price_cached": prices[2][0]}
     if len(parts) == 2:
         price_in, rest_in = number(parts[0])
         price_out, rest_out = number(parts[1])
@@ -219,16 +261,20 @@ def _api_price(text: str) -> dict[str, Any]:
 
 def _hours(field: str, *, monthly: bool = False) -> Callable[[str], dict[str, Any]]:
     def parse(text: str) -> dict[str, Any]:
+        if re.match(r"^\s*\$?[\d.,]+\s*m\s*(/.*)?$", text):
+            raise _ValueError(f"'{text.strip()}' is ambiguous: write minutes as 3min, or a million hours as 3M")
         value, rest = number(text)
         unit, period = _split_rate(rest)
         if unit in ("", "h", "hr", "hrs", "hour", "hours"):
             hours = value
-        elif unit in ("min", "mins", "minute", "minutes", "m"):
+        elif unit in ("min", "mins", "minute", "minutes"):
             hours = value / 60
         elif unit in ("d", "day", "days"):
             hours = value * 8
+        elif unit in ("w", "wk", "wks", "week", "weeks"):
+            hours = value * 40
         else:
-            raise _ValueError(f"unknown unit '{unit}'; give hours (e.g. 40h) or minutes (e.g. 3min)")
+            raise _ValueError(f"unknown unit '{unit}'; give hours (40h), minutes (3min), days (5d = 40 h) or weeks")
         if period is not None:
             if not monthly:
                 raise _ValueError(f"drop '/{period}': this is a number of hours")
@@ -290,8 +336,8 @@ def _bits(text: str) -> dict[str, Any]:
             value = int(text.strip().lower().removesuffix("bit").removesuffix("-"))
         except ValueError:
             value = -1
-    if value not in (4, 8, 16, 32):
-        raise _ValueError(f"'{text}' is not 4, 8, 16 or 32 bits")
+    if value not in (4, 8, 16):
+        raise _ValueError(f"'{text}' is not 4, 8 or 16 bits (models are served at 16 bits or fewer)")
     return {"bits": value}
 
 
@@ -380,7 +426,7 @@ _key(
     "volume",
     _volume,
     "volume=2M/month",
-    "requests a month (or /day, /h); `volume=3B tokens/month` for tokens",
+    "requests a month (or /day, /h, or a rate: 10qps, 600/min); `volume=3B tokens/month` for tokens",
     "requests_per_month",
     "tokens_per_month",
 )
@@ -411,9 +457,10 @@ _key(
     "api_price",
     _api_price,
     "api_price=2.5/10",
-    "your API price, IN/OUT $ per 1M tokens, or one blended figure",
+    "your API price, IN/OUT $ per 1M tokens (IN/OUT/CACHED with a cached-input price), or one blended figure",
     "api_price_in",
     "api_price_out",
+    "api_price_cached",
     "api_price_blended",
 )
 _key("api_per_1k", _money("api_per_1k"), "api_per_1k=$0.20", "your API price, $ per 1,000 requests", "api_per_1k")
@@ -445,7 +492,22 @@ _key(
 _key("peak", _factor("peak"), "peak=3x", "peak load over the average load", "peak")
 _key("ha", _flag("ha"), "ha=yes", "keep one spare instance (N+1) for high availability", "ha")
 _key("uptime", _uptime, "uptime=99.9%", "99.9% or more keeps a spare instance (N+1)", "ha")
+_key(
+    "concurrency",
+    _count("concurrency", suffix=("x", "requests", "streams")),
+    "concurrency=32",
+    "requests one instance serves at once (default: the most that fit and meet latency=)",
+    "concurrency",
+)
 _key("params", _params, "params=8B", "size of the open model you fine-tune", "params_b")
+_key(
+    "base",
+    _name("base_model"),
+    "base=llama-3.1-8b",
+    "the open model you fine-tune and serve (`breakeven serving` knows their layouts); or params=",
+    "base_model",
+)
+_key("streaming", _flag("streaming"), "streaming=yes", "answers stream: latency= bounds the first token", "streaming")
 _key("bits", _bits, "bits=8", "weight precision when serving: 4, 8 or 16", "bits")
 _key("setup", _money("setup"), "setup=$12,000", "one-time cost besides training runs, in total", "setup")
 _key("train", _money("train"), "train=$40", "compute for one training run", "train")
@@ -453,7 +515,13 @@ _key("runs", _count("runs", suffix=("runs", "run", "x")), "runs=5", "training ru
 _key("data_h", _hours("data_h"), "data_h=100", "hours of data preparation", "data_h")
 _key("eval_h", _hours("eval_h"), "eval_h=40", "hours of evaluation work", "eval_h")
 _key("infra_h", _hours("infra_h"), "infra_h=12", "hours of infrastructure set-up", "infra_h")
-_key("rate", _money("rate", per="h"), "rate=$100/h", "loaded cost of an engineering hour", "rate")
+_key(
+    "rate",
+    _money("rate", per="work_h"),
+    "rate=$100/h",
+    "loaded cost of an engineering hour (a day rate is 8 h: $800/day = $100/h)",
+    "rate",
+)
 _key(
     "complexity",
     _choice(
@@ -477,13 +545,24 @@ _key("oversight", _money("oversight", to_month=True), "oversight=$5,000/month", 
 _key("horizon", _months, "horizon=18", "months to judge the decision over", "horizon")
 _key("manual_h", _hours("manual_h"), "manual_h=3min", "time a task takes by hand today", "manual_h")
 _key(
-    "manual_rate", _money("manual_rate", per="h"), "manual_rate=$50/h", "cost of an hour of manual work", "manual_rate"
+    "manual_rate",
+    _money("manual_rate", per="work_h"),
+    "manual_rate=$50/h",
+    "cost of an hour of manual work (a day rate is 8 h)",
+    "manual_rate",
 )
 _key("fail_api", _share("fail_api"), "fail_api=5%", "share of API answers that fail", "fail_api")
 _key("fail_ft", _share("fail_ft"), "fail_ft=3%", "share of fine-tuned answers that fail", "fail_ft")
 _key("fail_cost", _money("fail_cost"), "fail_cost=$2", "what one failure costs", "fail_cost")
 _key("privacy", _flag("privacy"), "privacy=yes", "data may not leave the company", "privacy")
-_key("latency", _latency, "latency=150ms", "the latency bound a request must meet", "latency_ms")
+_key("latency", _latency, "latency=150ms", "the latency bound a whole answer must meet", "latency_ms")
+_key(
+    "api_latency",
+    lambda text: {"api_latency_ms": _latency(text)["latency_ms"]},
+    "api_latency=1.2s",
+    "the API's latency for a whole answer, as you measured it (default: a typical figure)",
+    "api_latency_ms",
+)
 _key(
     "task",
     _choice(
@@ -515,6 +594,7 @@ EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
     dict.fromkeys(("api", "api_price", "api_per_1k"), "what the API costs"),
     dict.fromkeys(("complexity", "iter"), "how much re-work to expect"),
+    dict.fromkeys(("base", "params"), "which open model is served"),
     dict.fromkeys(("host_price", "gpu"), "how the model is hosted"),
     dict.fromkeys(("host_price", "server"), "how the model is hosted"),
     dict.fromkeys(("gpu_price", "server"), "what a server costs"),
@@ -592,7 +672,11 @@ def _resolve_key(name: str) -> Key:
         return KEYS[ALIASES[name]]
     close = difflib.get_close_matches(name, list(KEYS) + list(ALIASES), n=3, cutoff=0.6)
     close = list(dict.fromkeys(ALIASES.get(c, c) for c in close))
-    hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else " `help` lists the keys."
+    hint = (
+        f" Did you mean {' or '.join(f'`{c}`' for c in close)}?"
+        if close
+        else " `breakeven keys` (or `/breakeven help` in Slack) lists every key."
+    )
     example = KEYS[close[0]].example if close else EXAMPLE
     raise GrammarError(name, f"unknown key.{hint}", example)
 
@@ -647,16 +731,80 @@ def build(values: dict[str, Any]) -> Scenario:
         raise GrammarError(key, message, KEYS[key].example if key else EXAMPLE) from None
 
 
+SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft"}
+_WORDS = {
+    "less than or equal to": "at most",
+    "greater than or equal to": "at least",
+    "less than": "under",
+    "greater than": "over",
+}
+
+
+def _bound(value: float, field: str) -> str:
+    if field in SHARES:
+        return f"{value:.0%}"
+    if abs(value) >= 10_000:
+        from .format import count
+
+        return count(value)
+    return f"{value:g}"
+
+
 def _friendly(message: str, field: str) -> str:
-    shares = {"prompt_cut", "cached_share", "fail_api", "fail_ft"}
     match = re.match(
         r"Input should be (less than or equal to|greater than or equal to|less than|greater than) (\S+)", message
     )
     if match:
-        bound = float(match[2])
-        shown = f"{bound:.0%}" if field in shares else f"{bound:g}"
-        return f"must be {match[1]} {shown}"
+        described = Scenario.model_fields[field].description if field in Scenario.model_fields else None
+        what = f" ({described})" if described else ""
+        return f"must be {_WORDS[match[1]]} {_bound(float(match[2]), field)}{what}"
     return message
+
+
+def field_range(field: str) -> tuple[float | None, float | None]:
+    """The (lowest, highest) value a Scenario field accepts, from its declared constraints."""
+    low = high = None
+    for item in Scenario.model_fields[field].metadata:
+        for name in ("ge", "gt"):
+            if getattr(item, name, None) is not None:
+                low = float(getattr(item, name))
+        for name in ("le", "lt"):
+            if getattr(item, name, None) is not None:
+                high = float(getattr(item, name))
+    return low, high
+
+
+def key_range(key: str) -> str:
+    """A key's accepted range in words, e.g. '0 to 1T'; empty for keys that are not numbers."""
+    parts = []
+    for field in KEYS[key].fields:
+        low, high = field_range(field) if field in Scenario.model_fields else (None, None)
+        if high is not None:
+            parts.append(f"{_bound(low or 0, field)} to {_bound(high, field)}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def schema() -> dict[str, Any]:
+    """A JSON Schema of the grammar: one property a key, named as users type them."""
+    properties = {}
+    for key in KEYS.values():
+        prop: dict[str, Any] = {
+            "type": "string",
+            "description": key.help,
+            "examples": [key.example.split("=", 1)[1]],
+        }
+        if key_range(key.name):
+            prop["x-range"] = key_range(key.name)
+        properties[key.name] = prop
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "breakeven scenario",
+        "description": "key=value pairs, as typed after `breakeven analyze` or `/breakeven`; each value is text in "
+        "the grammar's own form (human numbers, rates and units). Ranges are in the key's base unit.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
 
 
 def check_catalogue_names(scenario: Scenario) -> None:
@@ -674,6 +822,13 @@ def check_catalogue_names(scenario: Scenario) -> None:
     except PriceError as exc:
         example = f"gpu={exc.suggestions[0]}" if exc.suggestions else KEYS["gpu"].example
         raise GrammarError("gpu", str(exc), example) from None
+    if scenario.base_model is not None:
+        from .serving import ServingError, find_open_model
+
+        try:
+            find_open_model(scenario.base_model)
+        except ServingError as exc:
+            raise GrammarError("base", str(exc), KEYS["base"].example) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -703,9 +858,12 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("host_price", lambda v: f"host_price={_num(v)}"),
     ("capacity_qps", lambda v: f"capacity={_num(v)}qps"),
     ("capacity_tok_s", lambda v: f"capacity={_num(v)}tok/s"),
+    ("concurrency", lambda v: f"concurrency={v}"),
     ("peak", lambda v: f"peak={_num(v)}x"),
     ("ha", lambda v: f"ha={'yes' if v else 'no'}"),
     ("params_b", lambda v: f"params={_num(v)}B"),
+    ("base_model", lambda v: f"base={v}"),
+    ("streaming", lambda v: f"streaming={'yes' if v else 'no'}"),
     ("bits", lambda v: f"bits={v}"),
     ("setup", lambda v: f"setup={_num(v)}"),
     ("train", lambda v: f"train={_num(v)}"),
@@ -726,6 +884,7 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("fail_cost", lambda v: f"fail_cost={_num(v)}"),
     ("privacy", lambda v: f"privacy={'yes' if v else 'no'}"),
     ("latency_ms", lambda v: f"latency={_num(v)}ms"),
+    ("api_latency_ms", lambda v: f"api_latency={_num(v)}ms"),
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
 ]
@@ -735,7 +894,8 @@ def to_text(scenario: Scenario) -> str:
     """The canonical text of a scenario; parse(to_text(s)) == s."""
     parts = []
     if scenario.api_price_in is not None and scenario.api_price_out is not None:
-        parts.append(f"api_price={_num(scenario.api_price_in)}/{_num(scenario.api_price_out)}")
+        cached = "" if scenario.api_price_cached is None else f"/{_num(scenario.api_price_cached)}"
+        parts.append(f"api_price={_num(scenario.api_price_in)}/{_num(scenario.api_price_out)}{cached}")
     for field, render in _TO_TEXT:
         value = getattr(scenario, field)
         if value is not None and field not in scenario.provenance:  # measured figures come from measured=

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_MONTH = 365 * 24 / 12  # 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -22,68 +22,100 @@ NonNeg = Field(default=None, ge=0)
 Share = Field(default=None, ge=0, le=1)
 
 
-class Scenario(BaseModel):
-    """What the team told us. Every field is optional; defaults are applied by `analyze`."""
+def Bounded(low: float | None = 0, high: float | None = None, *, strict_low: bool = False, description: str = ""):
+    """A numeric input with its sane range: anything outside is rejected naming the key."""
+    limits: dict = {}
+    if low is not None:
+        limits["gt" if strict_low else "ge"] = low
+    if high is not None:
+        limits["le"] = high
+    return Field(default=None, description=description, **limits)
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+Share = Field(default=None, ge=0, le=1)
+TOKENS_A_REQUEST = 2_000_000  # the longest context windows on offer
+HOURS = 100_000  # hours of one-time work: fifty people for a year
+
+
+class Scenario(BaseModel):
+    """What the team told us. Every field is optional; defaults are applied by `analyze`.
+
+    Every number has a sane range (documented in `breakeven schema`): an input outside it is an
+    error that names its key, never an Infinity, a NaN or an absurd fleet.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     # Volume: requests a month, or tokens a month (input + output) converted at in + out a request.
-    requests_per_month: float | None = NonNeg
-    tokens_per_month: float | None = NonNeg
-    in_tokens: float | None = NonNeg
-    out_tokens: float | None = NonNeg
-    ft_in_tokens: float | None = Field(default=None, ge=0, description="input tokens a request after fine-tuning")
+    requests_per_month: float | None = Bounded(0, 1e12, description="requests a month")
+    tokens_per_month: float | None = Bounded(0, 1e15, description="tokens a month, input and output")
+    in_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="input tokens a request on the API")
+    out_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="output tokens a request")
+    ft_in_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="input tokens a request after fine-tuning")
     prompt_cut: float | None = Field(default=None, ge=0, lt=1, description="share of the prompt fine-tuning removes")
     cached_share: float | None = Field(default=None, ge=0, le=1, description="share of API input read from cache")
 
     # Rent side: a catalogue model, or the user's own prices.
-    api_model: str | None = None
-    api_price_in: float | None = Field(default=None, ge=0, description="$ per 1M input tokens")
-    api_price_out: float | None = Field(default=None, ge=0, description="$ per 1M output tokens")
-    api_price_blended: float | None = Field(default=None, ge=0, description="$ per 1M tokens, in and out alike")
-    api_per_1k: float | None = Field(default=None, ge=0, description="$ per 1,000 requests")
+    api_model: str | None = Field(default=None, min_length=1, max_length=200)
+    api_price_in: float | None = Bounded(0, 1000, description="$ per 1M input tokens")
+    api_price_out: float | None = Bounded(0, 1000, description="$ per 1M output tokens")
+    api_price_cached: float | None = Bounded(0, 1000, description="$ per 1M cached input tokens")
+    api_price_blended: float | None = Bounded(0, 1000, description="$ per 1M tokens, in and out alike")
+    api_per_1k: float | None = Bounded(0, 100_000, description="$ per 1,000 requests")
+    api_latency_ms: float | None = Bounded(0, 3_600_000, strict_low=True, description="the API's latency, measured")
 
     # Buy side: GPUs (catalogue or price), a fixed server bill, or a per-token host.
-    gpu: str | None = None
-    gpus: int | None = Field(default=None, ge=1, le=64, description="GPUs in one serving instance")
-    gpu_price: float | None = Field(default=None, ge=0, description="$ per GPU-hour")
-    server_monthly: float | None = Field(default=None, ge=0, description="$ a month for one serving instance")
-    host_price: float | None = Field(default=None, ge=0, description="per-token host, $ per 1M tokens")
-    capacity_qps: float | None = Field(default=None, gt=0, description="requests a second one instance serves")
-    capacity_tok_s: float | None = Field(default=None, gt=0, description="output tokens a second one instance serves")
-    peak: float | None = Field(default=None, ge=1, le=100, description="peak load over average load")
+    gpu: str | None = Field(default=None, min_length=1, max_length=100)
+    gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs in one serving instance")
+    gpu_price: float | None = Bounded(0, 1000, description="$ per GPU-hour")
+    server_monthly: float | None = Bounded(0, 10_000_000, description="$ a month for one serving instance")
+    host_price: float | None = Bounded(0, 1000, description="per-token host, $ per 1M tokens")
+    capacity_qps: float | None = Bounded(
+        0, 1_000_000, strict_low=True, description="requests a second one instance serves"
+    )
+    capacity_tok_s: float | None = Bounded(
+        0, 1e9, strict_low=True, description="output tokens a second one instance serves"
+    )
+    concurrency: int | None = Field(default=None, ge=1, le=4096, description="requests served at once per instance")
+    peak: float | None = Bounded(1, 100, description="peak load over average load")
     ha: bool | None = Field(default=None, description="keep one spare instance (N+1) for high availability")
-    params_b: float | None = Field(default=None, gt=0, le=2000, description="open model size, billions of params")
-    bits: Literal[4, 8, 16, 32] | None = None
+    params_b: float | None = Bounded(0, 2000, strict_low=True, description="open model size, billions of params")
+    base_model: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the open model to fine-tune"
+    )
+    bits: Literal[4, 8, 16] | None = None
+    streaming: bool | None = Field(
+        default=None, description="answers stream: a latency bound applies to the first token"
+    )
 
     # One-time cost.
-    setup: float | None = Field(default=None, ge=0, description="one-time cost besides training runs, $")
-    train: float | None = Field(default=None, ge=0, description="$ of compute for one training run")
+    setup: float | None = Bounded(0, 1e10, description="one-time cost, $ (your total)")
+    train: float | None = Bounded(0, 1e8, description="$ of compute for one training run")
     runs: int | None = Field(default=None, ge=1, le=1000)
-    data_h: float | None = NonNeg
-    eval_h: float | None = NonNeg
-    infra_h: float | None = NonNeg
-    rate: float | None = Field(default=None, gt=0, description="$ an engineering hour")
+    data_h: float | None = Bounded(0, HOURS)
+    eval_h: float | None = Bounded(0, HOURS)
+    infra_h: float | None = Bounded(0, HOURS)
+    rate: float | None = Bounded(0, 10_000, strict_low=True, description="$ an engineering hour")
     complexity: Complexity | None = None
-    iter: float | None = Field(default=None, ge=1, le=20, description="iteration multiplier on the one-time cost")
+    iter: float | None = Bounded(1, 20, description="iteration multiplier on the one-time cost")
 
     # Monthly operations and horizon.
-    maint_h: float | None = Field(default=None, ge=0, description="hours a month to run the model")
-    oversight: float | None = Field(default=None, ge=0, description="$ a month of human review")
-    horizon: float | None = Field(default=None, gt=0, le=120, description="months to judge the decision over")
+    maint_h: float | None = Bounded(0, 5000, description="hours a month to run the model")
+    oversight: float | None = Bounded(0, 1e9, description="$ a month of human review of the model's work")
+    horizon: float | None = Bounded(0, 120, strict_low=True, description="months buying must pay back within")
 
     # The work done by hand today.
-    manual_h: float | None = Field(default=None, ge=0, description="hours a task by hand")
-    manual_rate: float | None = Field(default=None, gt=0, description="$ an hour of manual work")
+    manual_h: float | None = Bounded(0, 1000, description="hours a task by hand")
+    manual_rate: float | None = Bounded(0, 10_000, strict_low=True, description="$ an hour of manual work")
 
     # Failures.
     fail_api: float | None = Share
     fail_ft: float | None = Share
-    fail_cost: float | None = NonNeg
+    fail_cost: float | None = Bounded(0, 1_000_000, description="$ one failure costs")
 
     # Hard constraints.
     privacy: bool | None = None
-    latency_ms: float | None = Field(default=None, gt=0)
+    latency_ms: float | None = Bounded(0, 3_600_000, strict_low=True, description="latency bound, ms")
     task: Task | None = None
 
     # Figures measured rather than assumed: `measured=NAME` names a saved measurement; whoever
@@ -91,6 +123,13 @@ class Scenario(BaseModel):
     # provenance, field -> "measured NAME on DATE", so the report can mark them.
     measured: str | None = Field(default=None, min_length=1, max_length=80)
     provenance: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("gpus")
+    @classmethod
+    def _tensor_parallel(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 4, 8):
+            raise ValueError("an instance splits a model over 1, 2, 4 or 8 GPUs (tensor parallelism)")
+        return value
 
     @model_validator(mode="after")
     def _one_way_each(self) -> Scenario:
@@ -102,6 +141,7 @@ class Scenario(BaseModel):
             ("ft_in_tokens", "prompt_cut"),
             ("capacity_qps", "capacity_tok_s"),
             ("complexity", "iter"),
+            ("base_model", "params_b"),
         ]
         for group in conflicts:
             if len(given(*group)) > 1:
@@ -113,6 +153,8 @@ class Scenario(BaseModel):
             raise ValueError(f"the API price is given more than one way ({', '.join(api_ways)}): keep one")
         if (self.api_price_in is None) != (self.api_price_out is None):
             raise ValueError("api_price needs both the input and the output price (IN/OUT per 1M)")
+        if self.api_price_cached is not None and self.api_price_in is None:
+            raise ValueError("api_price: a cached-input price goes with IN/OUT prices (api_price=2.5/10/1.25)")
         host_ways = given("gpu", "server_monthly", "host_price")
         if self.host_price is not None and len(host_ways) > 1:
             raise ValueError("host_price is a per-token host: drop gpu and server, or drop host_price")
@@ -122,11 +164,15 @@ class Scenario(BaseModel):
 
 
 class Assumption(BaseModel):
+    """A figure the analysis used: a default (with where it comes from), the user's own figure
+    (custom), or a measured one (measured, with its date in the note)."""
+
     key: str
     value: str
     note: str = ""
     source: str | None = None
     custom: bool = False
+    measured: bool = False
 
 
 class PriceQuote(BaseModel):
@@ -158,6 +204,31 @@ class CostLine(BaseModel):
     detail: str = ""
 
 
+Option = Literal["api", "selfhost", "manual"]
+
+
+class OptionCost(BaseModel):
+    """One way of doing the work, as the comparison priced it."""
+
+    option: Option
+    label: str
+    monthly_cost: float = Field(description="$ a month, failures not priced")
+    monthly_cost_adjusted: float = Field(description="$ a month with each failure priced (equal when none given)")
+    cost_per_request: float | None = Field(description="$ a request (None without volume)")
+    failure_rate: float | None = None
+    meets_constraints: bool = True
+    ruled_out_by: list[str] = Field(default_factory=list)
+
+
+class ConstraintCheck(BaseModel):
+    """A hard constraint checked against one option."""
+
+    name: Literal["privacy", "latency", "task"]
+    option: Option
+    met: bool
+    detail: str
+
+
 class ManualComparison(BaseModel):
     manual_monthly_cost: float
     future_monthly_cost: float
@@ -171,7 +242,7 @@ class FailureAdjusted(BaseModel):
     fail_api: float
     fail_ft: float
     fail_cost: float
-    api_monthly_cost: float
+    api_monthly_cost: float = Field(description="the baseline's bill with its failures priced (API or by hand)")
     selfhost_monthly_cost: float
     monthly_savings: float
     breakeven_fail_ft: float | None = Field(description="fine-tuned failure rate where buying stops paying")
@@ -203,31 +274,56 @@ class Sensitivity(BaseModel):
     most_influential: str
 
 
-class CapacityCheck(BaseModel):
-    gpu: str | None
+class Serving(BaseModel):
+    """What one serving instance carries for a request shape; every number finite. `fits` is True for
+    every result: a model that cannot be served as asked raises ServingError instead. max_concurrency
+    is the default limit (memory and the engine's cap); an explicit concurrency may pass the engine's
+    cap, up to what memory holds."""
+
+    model: str
     params_b: float
     bits: int
+    kv_bits: int
+    gpu: str
+    gpu_id: str
+    gpus_per_instance: int
+    fits: bool
     weights_gb: float
-    needed_gb: float
-    vram_gb: float | None
-    fits: bool | None
-    single_stream_tok_s: float | None
-    capacity_qps: float | None
-    capacity_source: str
-    peak_qps: float
+    kv_gb_per_request: float
+    kv_gb_available: float
+    max_concurrency: int
+    concurrency: int
+    decode_tok_s_per_stream: float
+    output_tok_s: float
+    requests_per_s: float
+    ttft_ms: float
+    latency_ms: float
+    bound: Literal["memory bandwidth", "compute", "KV cache memory"]
     instances: int
-    note: str = ""
+    source: Literal["model", "measured"]
+    latency_bound_ms: float | None = None
+    meets_latency: bool | None = None
+    in_tokens: float
+    out_tokens: float
+    peak_qps: float
+    ha: bool
+    notes: list[str] = Field(default_factory=list)
+    summary: str
 
 
 class CostModel(BaseModel):
-    """The resolved per-unit figures; everything else follows from them for any volume."""
+    """The comparison's per-unit figures; every bill, crossing, what-if and chart follows from them.
 
-    api_cost_per_request: float
+    The rent side is the baseline the verdict weighed buying against: the API, or people paid per
+    task. Where failures are priced, each side's cost a request includes its failures.
+    """
+
+    api_cost_per_request: float = Field(description="the baseline's $ a request (API, or manual work a task)")
     selfhost_variable_per_request: float
     instance_monthly: float = Field(description="$ a month for one serving instance (0 on a per-token host)")
     requests_per_instance: float | None = Field(description="requests a month one instance carries at peak")
     ha: bool
-    ops_monthly: float = Field(description="people's time running the model, $ a month")
+    ops_monthly: float = Field(description="people's time running the model and reviewing it, $ a month")
     tokens_per_request: float
 
     def instances(self, requests: float) -> int:
@@ -249,35 +345,48 @@ class CostModel(BaseModel):
         )
 
 
+Baseline = Literal["api", "manual"]
+
+
 class Report(BaseModel):
     verdict: Verdict
+    recommended: Literal["api", "selfhost", "manual", "split"] = Field(
+        description="what to do: keep the API, self-host, keep the work manual, or split the work"
+    )
     headline: str
     reasons: list[str]
+    baseline: Baseline = Field(description="what buying is compared with: the API or the work done by hand")
+    compared: str = Field(description="which options were compared, and why")
+    options: list[OptionCost]
     requests_per_month: float
     tokens_per_month: float
-    api_monthly_cost: float
+    api_monthly_cost: float | None = Field(description="the API's bill; None when no API is compared")
     selfhost_monthly_cost: float
-    api_cost_per_request: float
+    baseline_monthly_cost: float = Field(description="the baseline's bill, failures priced when given")
+    api_cost_per_request: float | None
     selfhost_cost_per_request: float | None = Field(description="None without volume")
     selfhost_fixed_monthly: float
     selfhost_variable_per_request: float
     instances: int
-    one_time_cost: float
+    one_time_cost: float = Field(description="the middle of the realistic range")
     one_time_range: tuple[float, float]
-    monthly_savings: float
+    iteration_multiplier: float
+    monthly_savings: float = Field(description="the baseline's bill less self-hosting's, failures priced when given")
     breakeven_requests_per_month: float | None
     breakeven_tokens_per_month: float | None
     payback_months: float | None
     first_year_roi: float | None
     horizon_months: float
     crossings: list[Crossing]
-    api_price: PriceQuote
+    api_price: PriceQuote | None
     selfhost_lines: list[CostLine]
     hidden_costs: list[CostLine]
     pitfalls: list[str]
     manual: ManualComparison | None = None
     failure: FailureAdjusted | None = None
     sensitivity: Sensitivity
-    capacity: CapacityCheck | None = None
+    capacity: Serving | None = Field(default=None, description="the serving model's sizing of one instance")
+    constraints: list[ConstraintCheck]
     assumptions: list[Assumption]
+    notes: list[str] = Field(description="inputs that were not used, and why; readings the analysis chose")
     cost_model: CostModel

@@ -12,7 +12,7 @@ from .verdict import cost_verdict
 def _outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
     savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
     payback, _ = economics.payback_and_roi(one_time, savings)
-    return savings, economics._or_none(payback)
+    return savings, economics.or_none(payback)
 
 
 def _net(model: CostModel, requests: float, one_time: float) -> float:

@@ -10,21 +10,34 @@ def render(report: Report) -> str:
     r = report
     lines = [r.headline, ""]
     lines += [f"  - {reason}" for reason in r.reasons]
+    lines += ["", "Options compared", f"  {r.compared}"]
+    for option in r.options:
+        adjusted = ""
+        if option.monthly_cost_adjusted != option.monthly_cost:
+            adjusted = f", {money(option.monthly_cost_adjusted)} with failures priced"
+        out = "" if option.meets_constraints else f"  [ruled out: {'; '.join(option.ruled_out_by)}]"
+        lines.append(f"  {option.label:<34} {money(option.monthly_cost)} a month{adjusted}{out}")
     lines += [
         "",
         "Numbers (a month is 730 hours)",
         f"  Volume                 {count(r.requests_per_month)} requests a month ({count(r.tokens_per_month)} tokens)",
-        f"  API                    {money(r.api_monthly_cost)} a month ({money(r.api_cost_per_request)} a request)",
-        f"  Self-host              {money(r.selfhost_monthly_cost)} a month "
-        f"({money(r.selfhost_cost_per_request)} a request)",
     ]
+    if r.api_monthly_cost is not None:
+        lines.append(
+            f"  API                    {money(r.api_monthly_cost)} a month ({money(r.api_cost_per_request)} a request)"
+        )
+    lines.append(
+        f"  Self-host              {money(r.selfhost_monthly_cost)} a month "
+        f"({money(r.selfhost_cost_per_request)} a request)"
+    )
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.selfhost_lines]
+    against = "doing it by hand" if r.baseline == "manual" else "the API"
     lines += [
-        f"  Monthly savings        {money(r.monthly_savings)}",
+        f"  Monthly savings        {money(r.monthly_savings)} against {against}",
         f"  One-time cost          {money(r.one_time_cost)}" + _range(r),
     ]
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.hidden_costs]
-    be = "never (the API is cheaper per request)"
+    be = "never (the API is cheaper per request)" if r.baseline == "api" else "never (doing it by hand is cheaper)"
     if r.breakeven_requests_per_month is not None:
         be = f"{count(r.breakeven_requests_per_month)} requests ({count(r.breakeven_tokens_per_month)} tokens) a month"
     lines += [
@@ -54,7 +67,8 @@ def render(report: Report) -> str:
         lines += [
             "",
             f"Failure-adjusted ({money(f.fail_cost)} a failure)",
-            f"  API at {f.fail_api:.0%} failures    {money(f.api_monthly_cost)} a month",
+            f"  {'API' if r.baseline == 'api' else 'By hand'} at {f.fail_api if r.baseline == 'api' else 0:.0%} "
+            f"failures    {money(f.api_monthly_cost)} a month",
             f"  Fine-tuned at {f.fail_ft:.0%}       {money(f.selfhost_monthly_cost)} a month",
             f"  Buying stops paying at a fine-tuned failure rate of {limit}",
         ]
@@ -66,17 +80,24 @@ def render(report: Report) -> str:
     lines.append(f"  Moves the answer most: {r.sensitivity.most_influential}")
     if r.capacity:
         c = r.capacity
-        lines += ["", "Capacity"]
-        if c.note:
-            lines.append(f"  {c.note}")
-        if c.single_stream_tok_s:
-            lines.append(f"  Single-stream decode bound: ~{c.single_stream_tok_s:,.0f} tokens/s (memory bandwidth)")
-        lines.append(f"  Peak load {c.peak_qps:.3g} requests/s -> {c.instances} instance(s)")
+        measured = " (your measured capacity)" if c.source == "measured" else ""
+        lines += ["", f"Sizing{measured}", f"  {c.summary}"]
+        lines.append(
+            f"  {c.model} at {c.bits}-bit: {c.weights_gb:,.1f} GB of weights, "
+            f"{c.kv_gb_per_request:,.2f} GB of KV cache a request; {c.decode_tok_s_per_stream:,.0f} tokens/s a stream; "
+            f"first token {c.ttft_ms:,.0f} ms; limited by {c.bound}"
+        )
+        lines += [f"  - {note}" for note in c.notes]
+    if r.constraints:
+        lines += ["", "Hard constraints"]
+        lines += [f"  {c.name:<8} {c.option:<9} {'met' if c.met else 'MISSED':<7} {c.detail}" for c in r.constraints]
     if r.pitfalls:
         lines += ["", "Pitfalls"] + [f"  - {p}" for p in r.pitfalls]
-    lines += ["", "Assumptions (defaults you can override; * = your own figure)"]
+    if r.notes:
+        lines += ["", "Notes"] + [f"  - {note}" for note in r.notes]
+    lines += ["", "Assumptions (defaults you can override; * = your own figure, m = measured)"]
     for a in r.assumptions:
-        mark = "*" if a.custom else " "
+        mark = "*" if a.custom else ("m" if a.measured else " ")
         source = f" [{a.source}]" if a.source else ""
         note = f": {a.note}" if a.note else ""
         lines.append(f" {mark} {a.key} = {a.value}{note}{source}")

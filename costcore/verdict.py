@@ -1,77 +1,135 @@
-"""Rent, buy or hybrid. Hard constraints (privacy, latency, the kind of task) beat cost."""
+"""Rent, buy or hybrid: from the comparison and the constraints only. Hard constraints (privacy,
+latency, the kind of task) beat cost; cost decides among the options that meet them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .format import money, months
+from .compare import Comparison
+from .constraints import missed
+from .format import count, money, months
+from .scenario import ConstraintCheck
 
-LATENCY_LIMIT_MS = 200  # below this a hosted API (500-2,000 ms typical) is usually out
+NAMES = {"api": "the API", "selfhost": "self-hosting", "manual": "doing it by hand"}
+WHAT_HELPS = {
+    "latency": "shorter answers (out=), streaming so that the first token is what counts, a smaller model "
+    "or a faster GPU would",
+}
 
 
 @dataclass(frozen=True)
-class Constraints:
-    privacy: bool = False
-    latency_ms: float | None = None
-    task: str = "narrow"
-
-    @property
-    def rules_out_api(self) -> list[str]:
-        reasons = []
-        if self.privacy:
-            reasons.append("Data may not leave the company: a hosted API is ruled out.")
-        if self.latency_ms is not None and self.latency_ms < LATENCY_LIMIT_MS:
-            reasons.append(
-                f"A {self.latency_ms:g} ms latency bound rules out hosted APIs (500-2,000 ms typical); "
-                "a self-hosted 7B answers in 50-150 ms."
-            )
-        return reasons
-
-    @property
-    def rules_out_small_model(self) -> list[str]:
-        if self.task in ("varied", "reasoning"):
-            kind = "open-ended, varied" if self.task == "varied" else "reasoning-heavy"
-            return [f"A {kind} task is beyond a small fine-tuned model: keep a frontier API for it."]
-        return []
+class Decision:
+    verdict: str  # RENT, BUY or HYBRID
+    recommended: str  # api, selfhost, manual or split
+    reasons: list[str]
+    headline: str
 
 
 def cost_verdict(savings: float, payback: float | None, horizon: float) -> str:
+    """Buying pays when it saves money every month and earns its one-time cost back within the horizon."""
     return "BUY" if savings > 0 and payback is not None and payback <= horizon else "RENT"
 
 
-def decide(
-    *, savings: float, payback: float | None, horizon: float, constraints: Constraints, baseline: str
-) -> tuple[str, list[str]]:
-    """The verdict and the reasons for it, most decisive first."""
-    against = "doing the work by hand" if baseline == "manual" else "the API"
-    cost = cost_verdict(savings, payback, horizon)
+def cost_reason(comparison: Comparison, horizon: float) -> str:
+    against = NAMES[comparison.baseline]
+    savings, payback = comparison.savings, comparison.payback
     if savings <= 0:
-        cost_reason = f"On cost, {against} is cheaper by {money(-savings)} a month."
-    elif payback is None or payback > horizon:
-        cost_reason = (
-            f"Buying saves {money(savings)} a month but pays back in {months(payback)}, "
+        return f"On cost, {against} is cheaper by {money(-savings)} a month."
+    if payback is None or payback > horizon:
+        return (
+            f"Buying saves {money(savings)} a month against {against} but pays back in {months(payback)}, "
             f"beyond the {horizon:g}-month horizon."
         )
-    else:
-        cost_reason = f"Buying saves {money(savings)} a month against {against} and pays back in {months(payback)}."
+    return f"Buying saves {money(savings)} a month against {against} and pays back in {months(payback)}."
 
-    no_api, no_small = constraints.rules_out_api, constraints.rules_out_small_model
-    if no_api and no_small:
-        return "HYBRID", [
-            "Split the work: self-host an open model for the sensitive or latency-bound narrow part, "
-            "and route the varied work to an API under a data agreement, or self-host a larger open model.",
-            *no_api,
-            *no_small,
-            cost_reason,
+
+def _ruled_out(check: ConstraintCheck) -> str:
+    who = NAMES[check.option]
+    if check.name == "privacy":
+        return f"Data may not leave the company: {who} is ruled out ({check.detail})."
+    if check.name == "latency":
+        return f"The latency bound rules out {who}: {check.detail}."
+    return f"{check.detail[0].upper()}{check.detail[1:]}: {who} is ruled out for it."
+
+
+def decide(comparison: Comparison, checks: list[ConstraintCheck], horizon: float, task: str | None) -> Decision:
+    cost = cost_verdict(comparison.savings, comparison.payback, horizon)
+    because = cost_reason(comparison, horizon)
+    selfhost_out = missed(checks, "selfhost")
+    others = [o for o in comparison.options if o.option != "selfhost"]
+    others_out = [c for o in others for c in missed(checks, o.option)]
+    others_ok = [o for o in others if o.meets_constraints]
+    baseline = comparison.baseline
+
+    if selfhost_out and not others_ok:
+        kinds = {c.name for c in selfhost_out} | {c.name for c in others_out}
+        if "task" in {c.name for c in selfhost_out} and "privacy" in {c.name for c in others_out}:
+            reasons = [
+                "Split the work: self-host an open model for the sensitive narrow part, and route the varied work "
+                "to an API under a data agreement, or self-host a larger open model.",
+                *(_ruled_out(c) for c in others_out + selfhost_out),
+                because,
+            ]
+            return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons))
+        helps = "; ".join(WHAT_HELPS[k] for k in sorted(kinds) if k in WHAT_HELPS)
+        first = "No option meets every hard constraint" + (f": {helps}." if helps else ".")
+        reasons = [first, *(_ruled_out(c) for c in others_out + selfhost_out), because]
+        recommended = "selfhost" if cost == "BUY" else baseline
+        return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons))
+    if selfhost_out:
+        reasons = [*(_ruled_out(c) for c in selfhost_out), because]
+        if "latency" in {c.name for c in selfhost_out}:
+            reasons.insert(1, f"For self-hosting to meet it, {WHAT_HELPS['latency']}.")
+        return Decision("RENT", baseline, reasons, _headline("RENT", comparison, horizon, reasons, constrained=True))
+    if not others_ok:
+        reasons = [*(_ruled_out(c) for c in others_out), because]
+        return Decision("BUY", "selfhost", reasons, _headline("BUY", comparison, horizon, reasons))
+    if task == "mixed" and cost == "BUY":
+        reasons = [
+            "The task is mixed: fine-tune a small model for the narrow, high-volume part and keep a frontier API "
+            "for the hard, varied rest (the barbell).",
+            because,
         ]
-    if no_api:
-        return "BUY", [*no_api, cost_reason]
-    if no_small:
-        return "RENT", [*no_small, cost_reason]
-    if constraints.task == "mixed" and cost == "BUY":
-        return "HYBRID", [
-            "The task is mixed: fine-tune a small model for the narrow, high-volume part "
-            "and keep a frontier API for the hard, varied rest (the barbell).",
-            cost_reason,
-        ]
-    return cost, [cost_reason]
+        return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons))
+    reasons = [*(_ruled_out(c) for c in others_out), because]
+    recommended = "selfhost" if cost == "BUY" else baseline
+    return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons))
+
+
+def _headline(verdict: str, c: Comparison, horizon: float, reasons: list[str], constrained: bool = False) -> str:
+    by_hand = c.baseline == "manual"
+    adjusted = " (failures priced in)" if c.failure is not None else ""
+    against = " against doing it by hand" if by_hand else ""
+    unit = "tasks" if by_hand else "requests"
+    if c.breakeven is not None:
+        be_text = f"break-even at {count(c.breakeven)} {unit} a month"
+    elif by_hand:
+        be_text = "the model never beats doing it by hand on cost"
+    else:
+        be_text = "buying never breaks even on cost (the API is cheaper per request)"
+    savings, payback = c.savings, c.payback
+    if verdict == "BUY":
+        if savings > 0:
+            return (
+                f"Buy: self-hosting saves {money(savings)} a month{against}{adjusted}; "
+                f"pays back in {months(payback)}; {be_text}"
+            )
+        return f"Buy: {reasons[0]} Self-hosting costs {money(-savings)} a month more{against}{adjusted}."
+    if verdict == "RENT":
+        prefix = "Keep doing it by hand" if by_hand else "Rent"
+        if constrained:
+            on_cost = (
+                f"Self-hosting would save {money(savings)} a month{adjusted}."
+                if savings > 0
+                else f"It is also cheaper by {money(-savings)} a month{adjusted}."
+            )
+            return f"{prefix}: {reasons[0]} {on_cost}"
+        if savings > 0:
+            return (
+                f"{prefix}: buying saves {money(savings)} a month{against}{adjusted} but pays back in "
+                f"{months(payback)}; {be_text}"
+            )
+        if by_hand:
+            return f"{prefix}: it is cheaper than self-hosting by {money(-savings)} a month{adjusted}; {be_text}"
+        return f"{prefix}: the API is cheaper by {money(-savings)} a month{adjusted}; {be_text}"
+    return f"Hybrid: {reasons[0]}"

@@ -15,7 +15,11 @@ def test_analyze_prints_the_verdict_first_then_numbers_then_assumptions():
     result = breakeven("analyze", "volume=2M/month", "in=1500", "out=200", "api=gpt-4o", "gpu=a10g")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.splitlines()[0].startswith("Buy: self-hosting saves $10,266 a month")
+    # The text says the same figure as the JSON: one computation behind both.
+    data = json.loads(
+        breakeven("analyze", "volume=2M/month", "in=1500", "out=200", "api=gpt-4o", "gpu=a10g", "--json").stdout
+    )
+    assert out.splitlines()[0].startswith(f"Buy: self-hosting saves ${data['monthly_savings']:,.0f} a month")
     assert out.index("Numbers") < out.index("Assumptions")
     assert "genai-prices" in out and "data as of 20" in out
     assert "AWS g5.xlarge" in out
@@ -70,10 +74,30 @@ def test_bad_input_exits_2_with_the_message_on_stderr(args, words):
     assert result.stdout == ""
 
 
-def test_schema_is_json_schema_of_a_scenario():
+def test_schema_names_exactly_the_keys_users_type():
+    from costcore.grammar import KEYS
+
     schema = json.loads(breakeven("schema").stdout)
-    assert schema["title"] == "Scenario"
-    assert "requests_per_month" in schema["properties"]
+    assert set(schema["properties"]) == set(KEYS)
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["volume"]["x-range"].startswith("0 to 1T")
+    # Every example in the schema parses as the grammar reads it.
+    from costcore import parse
+
+    for key, prop in schema["properties"].items():
+        parse(f"{key}={prop['examples'][0]}", check_names=False)
+
+
+def test_keys_lists_every_key_with_an_example():
+    from costcore.grammar import KEYS
+
+    result = breakeven("keys")
+    assert result.returncode == 0
+    listed = {
+        line.split()[0] for line in result.stdout.splitlines()[1:] if line and not line.startswith(("Also", "Numbers"))
+    }
+    assert listed == set(KEYS)
+    assert "rate=$100/h" in result.stdout and "(0 to 1T" in result.stdout
 
 
 def test_prices_and_gpus_list_the_catalogues():

@@ -83,7 +83,7 @@ def test_values_with_spaces_and_slack_mangling():
         ("api=gpt-4o api_price=2/8", "api_price", "conflicts with `api`"),
         ("gpu=a10g host_price=0.2", "host_price", "conflicts with `gpu`"),
         ("gpus=1.5", "gpus", "whole number"),
-        ("runs=0", "runs", "greater than or equal to 1"),
+        ("runs=0", "runs", "at least 1"),
         ("setup=$5k/month", "setup", "one-off"),
         ("2M requests", None, "key=value"),
     ],

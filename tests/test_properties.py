@@ -55,7 +55,7 @@ base = st.fixed_dictionaries(
         "price_in": st.floats(0.01, 30),
         "price_out": st.floats(0.01, 60),
         "server": st.floats(10, 20_000),
-        "capacity": st.floats(0.01, 200),
+        "capacity": st.floats(1, 200),
         "maint_h": st.floats(0, 40),
     }
 )
@@ -70,7 +70,7 @@ def scenario_text(b, volume, price_scale=1.0):
 
 
 @settings(max_examples=150, deadline=None)
-@given(base, st.floats(0, 1e9), st.floats(1.0, 100.0))
+@given(base, st.floats(0, 1e8), st.floats(1.0, 100.0))
 def test_more_volume_never_lowers_the_api_bill(b, volume, factor):
     low = analyze(parse(scenario_text(b, volume)))
     high = analyze(parse(scenario_text(b, volume * factor)))
@@ -78,7 +78,7 @@ def test_more_volume_never_lowers_the_api_bill(b, volume, factor):
 
 
 @settings(max_examples=150, deadline=None)
-@given(base, st.floats(1, 1e9), st.floats(0.01, 0.99))
+@given(base, st.floats(1, 1e8), st.floats(0.01, 0.99))
 def test_a_cheaper_api_never_makes_buying_look_better(b, volume, cheaper):
     dear = analyze(parse(scenario_text(b, volume)))
     cheap = analyze(parse(scenario_text(b, volume, cheaper)))
@@ -93,7 +93,7 @@ def test_a_cheaper_api_never_makes_buying_look_better(b, volume, cheaper):
 
 
 @settings(max_examples=200, deadline=None)
-@given(base, st.floats(0, 1e9), st.floats(0, 1e6))
+@given(base, st.floats(0, 1e8), st.floats(0, 1e6))
 def test_payback_exists_exactly_when_savings_are_positive(b, volume, setup):
     report = analyze(parse(f"{scenario_text(b, volume)} setup={setup:.6g}"))
     assert (report.payback_months is not None) == (report.monthly_savings > 0)

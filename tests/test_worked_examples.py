@@ -1,4 +1,4 @@
-"""ECONOMICS.md section 5, reproduced to the cent through the grammar and the CLI's JSON."""
+"""The worked examples of docs/economics.md, reproduced to the cent through the grammar and the CLI's JSON."""
 
 import json
 
@@ -29,7 +29,8 @@ def test_a_cost_per_query(capsys, model, per_query, monthly):
 
 # B. Break-even with a staircase against GPT-4o-mini at $0.00020 a query; one $400 server
 # carries up to ~2.6M queries a month (1 query/s), a second one is needed at 5M.
-B = "api_per_1k=$0.20 server=$400/month capacity=1qps train=$20 setup=$1,000 maint_h=0"
+# "$20 training plus $1,000 set-up": one training run added to the team's own set-up total.
+B = "api_per_1k=$0.20 server=$400/month capacity=1qps train=$20 runs=1 setup=$1,000 maint_h=0"
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_c_roi_against_manual_work(capsys):
     data = report_json(
         capsys,
         "volume=1000 manual_h=0.5 manual_rate=$50/h server=$800 maint_h=8 rate=$50/h oversight=$5,000 "
-        "setup=$22,000 train=$500",
+        "setup=$22,000 train=$500 runs=1",
     )
     manual = data["manual"]
     assert manual["manual_monthly_cost"] == cent(25_000.00, abs=0.005)
@@ -89,7 +90,7 @@ def test_d_task_assistant(capsys):
     data = report_json(
         capsys,
         "volume=10000 manual_h=3min manual_rate=$50/h server=$400 maint_h=4 rate=$50/h "
-        "data_h=80 eval_h=40 infra_h=20 train=$100",
+        "data_h=80 eval_h=40 infra_h=20 train=$100 runs=1 iter=1x",
     )
     assert data["one_time_cost"] == cent(7_100.00, abs=0.005)
     assert data["selfhost_monthly_cost"] == cent(600.00, abs=0.005)
@@ -116,7 +117,8 @@ def test_d_task_assistant(capsys):
 def test_e_failure_adjusted(capsys, api, fail_api, api_bill, api_adjusted):
     data = report_json(
         capsys,
-        f"volume=50k {api} server=$400 maint_h=0 setup=0 train=$20 fail_api={fail_api} fail_ft=3% fail_cost=$0.50",
+        f"volume=50k {api} server=$400 maint_h=0 setup=0 train=$20 runs=1 fail_api={fail_api} fail_ft=3% "
+        "fail_cost=$0.50",
     )
     assert data["api_monthly_cost"] == cent(api_bill, abs=0.005)
     assert data["one_time_cost"] == cent(20.00, abs=0.005)
@@ -129,7 +131,7 @@ def test_e_failure_adjusted(capsys, api, fail_api, api_bill, api_adjusted):
 
 
 def test_e_cheap_model_failing_often_costs_more_than_a_dear_one():
-    common = "volume=50k server=$400 maint_h=0 setup=0 train=$20 fail_ft=3% fail_cost=$0.50"
+    common = "volume=50k server=$400 maint_h=0 setup=0 train=$20 runs=1 fail_ft=3% fail_cost=$0.50"
     mini = analyze(parse(f"api_per_1k=$0.20 fail_api=40% {common}"))
     big = analyze(parse(f"api_per_1k=$3.30 fail_api=5% {common}"))
     assert mini.api_monthly_cost < big.api_monthly_cost

@@ -124,8 +124,8 @@ def test_audit_from_a_verdict_walks_five_steps_and_answers_in_its_thread(bot_ser
     assert "Realistic one-time cost: $9,200 - $13,800" in text
     assert "x 2-3 for a well-defined task" in text
     assert "Maintenance at 6 h" not in text  # 6 h a month is within the 5-10 h budget
-    # Re-run verdict: one-time $4,600 x 2.5 = $11,500 and operations 6 h x $50 = $300 a month.
-    assert "$14,850 → $11,500" in text
+    # Re-run verdict: one-time $4,600 x 2.5 = $11,500 (from the default $76,750) and operations 6 h x $50 a month.
+    assert "$76,750 → $11,500" in text
     slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) == 2, what="the iceberg")
     assert sum(data.startswith(b"\x89PNG") for data in slack.uploads) == 2
     assert [(a, c) for a, c, _ in audits(bot_server)] == [(analysis_id, "C1")]
@@ -145,7 +145,7 @@ def test_invalid_answers_get_errors_per_field_and_nothing_is_stored(bot_server, 
     for n in range(3):
         view = submit(bot_server, view, 3 + n)["view"]
     answer = submit(bot_server, view, 9, rate="0")
-    assert answer["response_action"] == "errors" and "greater than 0" in answer["errors"]["rate"]
+    assert answer["response_action"] == "errors" and "over 0" in answer["errors"]["rate"]
     assert audits(bot_server) == []
 
 

@@ -71,7 +71,7 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, m
         slack.wait_for(lambda: any(m.get("envelope_id") == "env-1" for m in sockets.received), what="the ack")
         slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=15, what="the chart")
         post = slack.called("chat.postMessage")[0]["args"]
-        assert "Buy: self-hosting saves $10,266 a month" in str(post["blocks"][0])
+        assert "Buy: self-hosting saves $9,766 a month" in str(post["blocks"][0])
         opened = slack.called("apps.connections.open")[0]
         assert opened["authorization"] == "Bearer xapp-1-test"
     finally:

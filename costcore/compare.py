@@ -1,0 +1,198 @@
+"""The one comparison every number comes from.
+
+The options that apply (the API, self-hosting, and work done by hand when `manual_h` is given),
+each with its monthly bill and, when failure rates are given, that bill with each failure
+priced. Buying is weighed against one baseline: the cheapest other option that meets the hard
+constraints. Savings, break-even and crossings, payback and ROI follow from the baseline and
+self-hosting alone, through one CostModel that the sensitivity and the charts re-use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import economics
+from .buy import BuySide
+from .constraints import ManualSide, missed
+from .format import money
+from .ledger import Ledger
+from .rent import RentSide
+from .scenario import (
+    ConstraintCheck,
+    CostModel,
+    Crossing,
+    FailureAdjusted,
+    ManualComparison,
+    OptionCost,
+    Scenario,
+)
+from .workload import Workload
+
+LABELS = {"manual": "By hand"}
+
+
+@dataclass(frozen=True)
+class Failures:
+    fail_api: float
+    fail_ft: float
+    fail_cost: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    options: list[OptionCost]
+    baseline: str  # "api" or "manual"
+    compared: str
+    model: CostModel
+    savings: float
+    payback: float | None
+    roi: float | None
+    crossings: list[Crossing]
+    breakeven: float | None
+    manual: ManualComparison | None
+    failure: FailureAdjusted | None
+
+    def option(self, name: str) -> OptionCost | None:
+        return next((o for o in self.options if o.option == name), None)
+
+    @property
+    def baseline_option(self) -> OptionCost:
+        return self.option(self.baseline)  # type: ignore[return-value]
+
+
+def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger) -> Failures | None:
+    rates_given = s.fail_api is not None or s.fail_ft is not None
+    if not rates_given:
+        if s.fail_cost is not None:
+            ledger.ignored("fail_cost", "it prices a failure, which needs fail_api= and/or fail_ft= (failure rates)")
+        return None
+    fail_cost = s.fail_cost
+    if fail_cost is None:
+        if manual is None:
+            for key, value in (("fail_api", s.fail_api), ("fail_ft", s.fail_ft)):
+                if value is not None:
+                    ledger.ignored(key, "a failure has no price: set fail_cost= (what one failure costs you)")
+            return None
+        fail_cost = manual.cost_per_task
+        ledger.assume("fail_cost", money(fail_cost), "a failure costs one task redone by hand (manual_h x manual_rate)")
+    return Failures(s.fail_api or 0.0, s.fail_ft or 0.0, fail_cost)
+
+
+def compare(
+    work: Workload,
+    rent: RentSide | None,
+    buy: BuySide,
+    manual: ManualSide | None,
+    priced_failures: Failures | None,
+    one_time: float,
+    checks: list[ConstraintCheck],
+    ledger: Ledger,
+) -> Comparison:
+    requests = work.requests
+    f = priced_failures
+    fail_api = f.fail_api if f else 0.0
+    fail_ft = f.fail_ft if f else 0.0
+    fail_cost = f.fail_cost if f else 0.0
+    if f is not None and rent is None and ledger.scenario.fail_api is not None:
+        ledger.ignored("fail_api", "no API is compared (manual work is the baseline); name one with api= to compare it")
+
+    per_request: dict[str, tuple[float, float]] = {}  # option -> (raw, with failures) a request
+    options: list[OptionCost] = []
+
+    def add(option: str, label: str, monthly: float, adjusted: float, rate: float | None, raw_cpr: float) -> None:
+        gone = [f"{c.name}: {c.detail}" for c in missed(checks, option)]
+        options.append(
+            OptionCost(
+                option=option,
+                label=label,
+                monthly_cost=monthly,
+                monthly_cost_adjusted=adjusted,
+                cost_per_request=monthly / requests if requests else (raw_cpr if option != "selfhost" else None),
+                failure_rate=rate,
+                meets_constraints=not gone,
+                ruled_out_by=gone,
+            )
+        )
+
+    if rent is not None:
+        cpr = rent.cost_per_request
+        per_request["api"] = (cpr, cpr + fail_api * fail_cost)
+        add("api", rent.label, requests * cpr, requests * per_request["api"][1], fail_api if f else None, cpr)
+    selfhost_raw = buy.monthly(requests)
+    add(
+        "selfhost",
+        buy.label,
+        selfhost_raw,
+        selfhost_raw + requests * fail_ft * fail_cost,
+        fail_ft if f else None,
+        buy.variable_per_request,
+    )
+    if manual is not None:
+        cpt = manual.cost_per_task
+        per_request["manual"] = (cpt, cpt)
+        add("manual", LABELS["manual"], requests * cpt, requests * cpt, 0.0 if f else None, cpt)
+
+    others = [o for o in options if o.option != "selfhost"]
+    meeting = [o for o in others if o.meets_constraints] or others
+    baseline = min(meeting, key=lambda o: o.monthly_cost_adjusted).option
+
+    model = CostModel(
+        api_cost_per_request=per_request[baseline][1],
+        selfhost_variable_per_request=buy.variable_per_request + fail_ft * fail_cost,
+        instance_monthly=buy.instance_monthly,
+        requests_per_instance=buy.requests_per_instance,
+        ha=buy.ha,
+        ops_monthly=buy.ops_monthly,
+        tokens_per_request=work.tokens_per_request,
+    )
+    savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
+    payback, roi = (economics.or_none(x) for x in economics.payback_and_roi(one_time, savings))
+    found = economics.all_crossings(model, requests)
+
+    manual_comparison = None
+    if manual is not None:
+        manual_comparison = economics.manual_comparison(
+            requests, manual.cost_per_task, buy.monthly, buy.variable_per_request, one_time
+        )
+    failure = None
+    if f is not None:
+        baseline_adjusted = requests * per_request[baseline][1]
+        selfhost_adjusted = selfhost_raw + requests * fail_ft * fail_cost
+        failure = FailureAdjusted(
+            fail_api=fail_api,
+            fail_ft=fail_ft,
+            fail_cost=fail_cost,
+            api_monthly_cost=baseline_adjusted,
+            selfhost_monthly_cost=selfhost_adjusted,
+            monthly_savings=baseline_adjusted - selfhost_adjusted,
+            breakeven_fail_ft=economics.breakeven_failure_rate(baseline_adjusted, selfhost_raw, requests, fail_cost),
+        )
+    return Comparison(
+        options=options,
+        baseline=baseline,
+        compared=_compared(rent, manual, baseline, others, meeting),
+        model=model,
+        savings=savings,
+        payback=payback,
+        roi=roi,
+        crossings=found,
+        breakeven=economics.breakeven(found),
+        manual=manual_comparison,
+        failure=failure,
+    )
+
+
+def _compared(rent, manual, baseline: str, others: list[OptionCost], meeting: list[OptionCost]) -> str:
+    if manual is None:
+        return "The API against self-hosting: no manual work was described (manual_h= adds it as a third option)."
+    if rent is None:
+        return (
+            "Doing the work by hand against self-hosting: manual_h= describes today's work and no API was named "
+            "(api=, api_price= or api_per_1k= adds it as a third option)."
+        )
+    chosen = "the API" if baseline == "api" else "doing it by hand"
+    why = "the cheaper of the two" if len(meeting) == len(others) else "the one that meets the hard constraints"
+    return (
+        "The API, self-hosting and doing the work by hand: both an API and manual_h= were given. "
+        f"Buying is weighed against {chosen}, {why}."
+    )

@@ -1,0 +1,114 @@
+"""The rent side: what one request costs on the API, from the catalogue, a price sheet, or a
+price a request; every price shown with its source and date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .defaults import DEFAULTS
+from .format import money
+from .ledger import Ledger
+from .prices import per_request_cost, quote_model
+from .scenario import PriceQuote, Scenario
+from .workload import Workload
+
+YOUR_PRICE = "your price"
+
+
+@dataclass(frozen=True)
+class RentSide:
+    quote: PriceQuote
+    cost_per_request: float
+
+    @property
+    def label(self) -> str:
+        if self.quote.custom:
+            return "API (your price)"
+        return f"API ({self.quote.provider}:{self.quote.model})"
+
+
+def api_named(s: Scenario) -> bool:
+    """Did the user name an API (a model or a price)? A default API is never compared with manual work."""
+    return any(v is not None for v in (s.api_model, s.api_price_in, s.api_price_blended, s.api_per_1k))
+
+
+def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | None = None) -> RentSide:
+    today = (now or dt.datetime.now(dt.UTC)).date().isoformat()
+    in_tokens, out_tokens = work.in_tokens, work.out_tokens
+    cached = s.cached_share or 0.0
+    if s.api_per_1k is not None:
+        cost = s.api_per_1k / 1000
+        quote = PriceQuote(
+            model="custom", price_in=0, price_out=0, per_request=cost, source=YOUR_PRICE, date=today, custom=True
+        )
+        ledger.assume("api_per_1k", f"{money(s.api_per_1k)} per 1,000 requests", "API price", YOUR_PRICE, True)
+        if s.cached_share is not None:
+            ledger.ignored(
+                "cached", "the API is priced per request (api_per_1k=), so the cached share cannot change it"
+            )
+        return RentSide(quote, cost)
+
+    if s.api_price_in is not None and s.api_price_out is not None:
+        cache_price = s.api_price_cached
+        quote = PriceQuote(
+            model="custom",
+            price_in=s.api_price_in,
+            price_out=s.api_price_out,
+            cache_price=cache_price,
+            source=YOUR_PRICE,
+            date=today,
+            custom=True,
+        )
+        shown = f"${s.api_price_in:g} / ${s.api_price_out:g} per 1M (in/out)"
+        if cache_price is not None:
+            shown += f", cached input ${cache_price:g}"
+        ledger.assume("api_price", shown, "API price", YOUR_PRICE, True)
+        if cached and cache_price is None:
+            ledger.ignored(
+                "cached",
+                "your api_price= has no cached-input price; give it as a third figure (api_price=2.5/10/1.25)",
+            )
+            cached = 0.0
+        if cache_price is not None and s.cached_share is None:
+            ledger.ignored("api_price", "its cached-input price needs cached= (the share of input read from cache)")
+        read_from_cache = in_tokens * cached
+        cost = (
+            (in_tokens - read_from_cache) * s.api_price_in
+            + read_from_cache * (cache_price or 0.0)
+            + out_tokens * s.api_price_out
+        ) / 1e6
+        return RentSide(quote, cost)
+
+    if s.api_price_blended is not None:
+        quote = PriceQuote(
+            model="custom",
+            price_in=s.api_price_blended,
+            price_out=s.api_price_blended,
+            source=YOUR_PRICE,
+            date=today,
+            custom=True,
+        )
+        ledger.assume("api_price", f"${s.api_price_blended:g} per 1M (blended)", "API price", YOUR_PRICE, True)
+        if s.cached_share is not None:
+            ledger.ignored(
+                "cached", "a blended api_price= has no cached-input price; give IN/OUT/CACHED (api_price=2.5/10/1.25)"
+            )
+        return RentSide(quote, (in_tokens + out_tokens) * s.api_price_blended / 1e6)
+
+    name = s.api_model or DEFAULTS["api"].value
+    quote, model_price = quote_model(name, now=now)
+    if cached and quote.cache_price is None:
+        ledger.ignored("cached", f"{quote.provider}:{quote.model} has no cached-input price in the catalogue")
+        cached = 0.0
+    cost = per_request_cost(model_price, in_tokens, out_tokens, cached)
+    value = f"{quote.provider}:{quote.model} ${quote.price_in:g} / ${quote.price_out:g} per 1M (in/out)"
+    if quote.tiered:
+        value += f"; tiered: {quote.tiered}"
+    if cached:
+        value += f"; {cached:.0%} of input cached at ${quote.cache_price:g}"
+    if s.api_model:
+        ledger.assume("api", value, "API price", f"{quote.source}, {quote.date}")
+    else:
+        ledger.default("api", shown=value, source=f"{quote.source}, {quote.date}")
+    return RentSide(quote, cost)
