@@ -105,7 +105,7 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float | None 
     """None if the request is Slack's (signature of the raw body, fresh timestamp); else why not."""
     stamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not stamp.isdigit() or len(stamp) > 12:
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
         return "missing or non-numeric timestamp"
     if abs((now or time.time()) - int(stamp)) > MAX_CLOCK_SKEW_S:
         return "timestamp too old or in the future"

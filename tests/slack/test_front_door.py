@@ -26,7 +26,7 @@ def test_unsigned_garbage_is_401_without_a_traceback(bot_server, slack, caplog, 
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
 
 
-@pytest.mark.parametrize("timestamp", ["yesterday", "", "1e10", str(int(time.time()) + 3600)])
+@pytest.mark.parametrize("timestamp", ["yesterday", "", "1e10", "\u00b2", str(int(time.time()) + 3600)])
 def test_a_bad_timestamp_is_401(bot_server, slack, timestamp):
     body = urlencode({"command": "/breakeven", "text": "help", "team_id": "T1", "trigger_id": "t"}).encode()
     status, _ = bot_server.post(body, timestamp=timestamp)
