@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import threading
 import time
@@ -53,6 +54,14 @@ def signed_post(
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def bot_env(slack_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `breakeven-bot` process talking to the fake Slack (nothing of the developer's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "PORT"))}
+    env.update({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url})
+    env.update(settings)
+    return env
 
 
 def wait_healthy(port: int, process, timeout: float = 30) -> None:

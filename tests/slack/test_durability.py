@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from .conftest import SECRET, TOKEN, free_port, signed_post, wait_healthy
+from .conftest import bot_env, free_port, signed_post, wait_healthy
 
 BURST = 50
 
@@ -56,16 +56,7 @@ def wait_until_idle(db_path, process, timeout=120) -> None:
 def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(slack, tmp_path):
     port = free_port()
     db_path = tmp_path / "durable.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "PORT"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url,
-            "PORT": str(port),
-            "BREAKEVEN_DB": str(db_path),
-        }
-    )
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
     first = start_bot(env, port, tmp_path)
     all_acked = threading.Event()
     killed = threading.Event()

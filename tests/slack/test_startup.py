@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import SECRET, TOKEN, free_port, wait_healthy
+from .conftest import SECRET, TOKEN, bot_env, free_port, wait_healthy
 
 
 def run_bot(env_overrides, tmp_path, timeout=20):
@@ -89,15 +89,7 @@ def test_a_port_in_use_is_named(slack, tmp_path):
 
 
 def test_two_bots_starting_together_on_a_new_database_both_come_up(slack, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "PORT"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url,
-            "BREAKEVEN_DB": str(tmp_path / "new.db"),
-        }
-    )
+    env = bot_env(slack.url, BREAKEVEN_DB=str(tmp_path / "new.db"))
     ports = [free_port(), free_port()]
     bots = [
         subprocess.Popen(
@@ -127,16 +119,7 @@ def test_two_bots_starting_together_on_a_new_database_both_come_up(slack, tmp_pa
 
 def test_http_mode_serves_healthz_under_uvicorn_and_logs_no_secret(slack, tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "PORT"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url,
-            "PORT": str(port),
-            "BREAKEVEN_DB": str(tmp_path / "b.db"),
-        }
-    )
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(tmp_path / "b.db"))
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.app"],
         env=env,
