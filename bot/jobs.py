@@ -1,20 +1,24 @@
 """The durable work queue: every command, click and submission is a row before Slack gets its ack.
 
-    listener ──add()──> jobs (queued) ──ack──> Slack
-    worker   ──claim()─> running (owner, attempts + 1) ──work, post──> done | failed
-    start-up ──take_over()─> running rows of a process that died go back to queued, and run again
+    listener ──add()──> jobs (running, owned by this process) ──ack──> Slack
+    worker   ──work, post──> done | failed
+    start-up ──take_over()─> running rows of a process that died go back to queued;
+             ──claim()─> each queued job, running for this process (attempts + 1), runs again
 
 `add` is one INSERT OR IGNORE against the unique delivery key: the same transaction dedupes a
 delivery Slack made twice and stores what the work needs. A job records the ts of the message it
 posted (`posted`), and the message carries the job's uid in its metadata, so a job resumed after a
 crash between its post and that record can find its message instead of posting again.
 
-One connection for every thread, under one lock: the writes are tiny, and taking a Python lock is
-cheaper and fairer than SQLite's busy handler, which sleeps in steps of milliseconds.
+A new job is written already claimed by the process that acks it (it runs it at once): two writes a
+job (add, finish), each a short transaction, are all the queue costs. One connection for every
+thread, under one lock: taking a Python lock is cheaper and fairer than SQLite's busy handler,
+which sleeps in steps of milliseconds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -123,26 +127,22 @@ class Jobs:
         user: str,
         response_url: str | None,
         payload: dict,
-    ) -> int | None:
-        """Store the job unless this delivery was seen before: its id, or None for a repeat."""
+        owner: str,
+    ) -> Job | None:
+        """Store the job, running for `owner`, unless this delivery was seen before (None)."""
+        now = time.time()
+        uid = hashlib.sha256(delivery.encode()).hexdigest()[:32]  # unique as the delivery is
+        text = json.dumps(payload)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO jobs (uid, delivery, kind, lane, team, channel, user, response_url, payload, "
-                "status, attempts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)",
-                [
-                    uuid.uuid4().hex,
-                    delivery,
-                    kind,
-                    lane,
-                    team,
-                    channel,
-                    user,
-                    response_url,
-                    json.dumps(payload),
-                    time.time(),
-                ],
+                "status, attempts, owner, created, claimed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?, ?, ?)",
+                [uid, delivery, kind, lane, team, channel, user, response_url, text, owner, now, now],
             )
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+            if cursor.rowcount != 1:
+                return None
+            job_id = cursor.lastrowid
+        return Job(job_id, uid, delivery, kind, lane, team, channel, user, response_url, payload, 1, now, None)
 
     def claim(self, job_id: int, owner: str) -> Job | None:
         """queued -> running for this process; None if another worker has it or it is finished."""

@@ -67,7 +67,7 @@ class Bot:
     def enqueue(self, kind: str, where: Where, payload: dict, *, lane: str = "fast") -> bool:
         """Called by a listener before its ack: store the job (a repeated delivery stops here), then
         hand it to a worker. False for a delivery seen before."""
-        job_id = self.store.jobs.add(
+        job = self.store.jobs.add(
             delivery=where.delivery,
             kind=kind,
             lane=lane,
@@ -76,26 +76,29 @@ class Bot:
             user=where.user,
             response_url=where.response_url,
             payload=payload,
+            owner=self.owner,
         )
-        if job_id is None:
+        if job is None:
             log.info("delivery %s seen before: not done again", where.delivery)
             return False
-        self.lanes[lane].submit(self._run, job_id)
+        self.lanes[lane].submit(self._run, job)
         return True
 
     def resume(self) -> int:
         """At start-up: every job a dead process left running, and every queued one, runs again."""
         waiting = self.store.jobs.take_over(self.owner)
         for job_id, lane in waiting:
-            self.lanes.get(lane, self.lanes["slow"]).submit(self._run, job_id)
+            self.lanes.get(lane, self.lanes["slow"]).submit(self._resume, job_id)
         if waiting:
             log.info("resuming %d unfinished job(s)", len(waiting))
         return len(waiting)
 
-    def _run(self, job_id: int) -> None:
+    def _resume(self, job_id: int) -> None:
         job = self.store.jobs.claim(job_id, self.owner)
-        if job is None:
-            return  # another worker has it, or it is finished
+        if job is not None:  # else another process took it first, or it is finished
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
         try:
             WORK[job.kind](self, self.client, job)
         except Exception as exc:  # a worker must not die quietly: the user is waiting on it
