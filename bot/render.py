@@ -222,6 +222,11 @@ def report_blocks(
     ]
     if report.template:
         blocks.append(_context(template_note(report)))
+    compared = [report.compared]
+    if report.capacity is not None:
+        measured = " (your measured capacity)" if report.capacity.source == "measured" else ""
+        compared.append(f"Sizing{measured}: {report.capacity.summary}.")
+    blocks.append(_context("\n".join(compared)))
     reasons = [f"• {r}" for r in report.reasons]
     if report.manual:
         m = report.manual
@@ -232,8 +237,9 @@ def report_blocks(
     if report.failure:
         f = report.failure
         limit = "never" if f.breakeven_fail_ft is None else f"{f.breakeven_fail_ft:.1%}"
+        baseline = "by hand" if report.baseline == "manual" else "API"
         reasons.append(
-            f"• Failure-adjusted: API {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
+            f"• Failure-adjusted: {baseline} {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
             f"a month; buying stops paying at a {limit} fine-tuned failure rate."
         )
     what_ifs = "; ".join(
@@ -250,6 +256,8 @@ def report_blocks(
         blocks += [_section(text) for text in _chunks(["*Beyond cost*", *factor_lines(report)])]
     if report.pitfalls:
         blocks += [_section(text) for text in _chunks(["*Pitfalls*", *(f"• {p}" for p in report.pitfalls)])]
+    if report.notes:
+        blocks += [_section(text) for text in _chunks(["*Notes*", *(f"• {n}" for n in report.notes)])]
     assumptions = _chunks(["*Assumptions* (change any with `key=value`)", *assumption_lines(report)])
     blocks += [_section(text) for text in assumptions[:6]]
     if report.next_step:

@@ -29,6 +29,10 @@ def test_command_posts_the_verdict_and_uploads_the_chart_in_its_thread(bot_serve
     assert "genai-prices" in everything and "data as of" in everything  # price source and date
     assert "What if volume x2" in everything and "Edit assumptions" in everything
     assert "API prices -50%: $4,016 a month, RENT" in everything  # the sensitivity what-ifs
+    # The sizing a lead can check, in one line: the same instance the analysis priced.
+    from costcore import analyze, parse
+
+    assert f"Sizing: {analyze(parse(TEXT)).capacity.summary}." in everything
     # The chart lands in the verdict's thread, and the PNG bytes arrived.
     assert any(data.startswith(PNG) for data in slack.uploads)
     complete = upload[0]["args"]
@@ -41,6 +45,14 @@ def test_command_posts_the_verdict_and_uploads_the_chart_in_its_thread(bot_serve
     db = Path(bot_server.bot.store.path)
     stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))  # with the WAL
     assert TOKEN.encode() not in stored and b"test-signing-secret" not in stored
+
+
+def test_inputs_that_cannot_apply_are_answered_in_a_notes_section(bot_server, slack):
+    bot_server.command("volume=1M api_per_1k=$0.20 cached=30%")
+    post = slack.wait_for(lambda: slack.called("chat.postMessage"), what="the verdict")[0]["args"]
+    check_blocks(post["blocks"])
+    notes = next(b["text"]["text"] for b in post["blocks"] if b.get("text", {}).get("text", "").startswith("*Notes*"))
+    assert "`cached=` is not used: the API is priced per request" in notes
 
 
 def test_custom_prices_are_marked(bot_server, slack):
