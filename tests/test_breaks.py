@@ -33,9 +33,7 @@ def test_breakeven_counts_the_operations_cost():
     # (734.38 + 500) / 0.00575 = 214,675 a month; without the operations cost it was 127,718.
     assert round(report.breakeven_requests_per_month) == 214_675
     assert report.breakeven_tokens_per_month == pytest.approx(214_674.7826 * 1700)
-    assert [(round(c.requests_per_month), c.direction) for c in report.crossings] == [
-        (214_675, "buy_starts_paying")
-    ]
+    assert [(round(c.requests_per_month), c.direction) for c in report.crossings] == [(214_675, "buy_starts_paying")]
 
 
 def test_breakeven_with_your_own_prices_and_operations():
