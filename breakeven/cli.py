@@ -3,6 +3,7 @@
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
+    breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
@@ -63,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         stateful.add_argument("--db", help="SQLite file (BREAKEVEN_DB, default ./breakeven.db)")
 
+    serving = commands.add_parser("serving", help="what one serving instance carries for your request shape")
+    serving.add_argument("text", nargs="*", help="e.g. gpu=h100 params=8B in=1500 out=200 latency=2s volume=2M")
+    serving.add_argument("--json", action="store_true", help="print the sizing as JSON")
+
     commands.add_parser("keys", help="list every key of the grammar: its meaning, an example and its range")
     commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
@@ -108,6 +113,50 @@ def _analyze(args: argparse.Namespace) -> int:
         print(render(report))
         if args.chart:
             print(f"\nChart written to {args.chart}")
+    return 0
+
+
+def _serving(args: argparse.Namespace) -> int:
+    from costcore import GrammarError, parse
+    from costcore.buy import SIZING_KEYS, sizing
+    from costcore.grammar import pairs
+
+    text = " ".join(args.text)
+    try:
+        others = [key for key, _ in pairs(text) if key not in SIZING_KEYS]
+        if others:
+            raise GrammarError(
+                others[0],
+                f"not a sizing key; `breakeven serving` takes {', '.join(SIZING_KEYS)} "
+                "(the whole analysis: `breakeven analyze`)",
+                "gpu=h100 params=8B in=1500 out=200",
+            )
+        result = sizing(parse(text))
+    except GrammarError as exc:
+        raise _BadInput(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return 0
+    c = result
+    lines = [
+        c.summary,
+        "",
+        f"  Model                {c.model} at {c.bits}-bit ({c.params_b:g}B parameters)",
+        f"  GPUs an instance     {c.gpus_per_instance} x {c.gpu}",
+        f"  Memory               {c.weights_gb:,.1f} GB of weights, {c.kv_gb_per_request:,.3f} GB of KV cache "
+        f"a request, {c.kv_gb_available:,.1f} GB free for it",
+        f"  Requests at once     {c.concurrency:,} (memory and the engine allow {c.max_concurrency:,})",
+        f"  First token          {c.ttft_ms:,.0f} ms for {c.in_tokens:,.0f} input tokens",
+        f"  Decode               {c.decode_tok_s_per_stream:,.1f} tokens/s a stream; limited by {c.bound}",
+        f"  Throughput           {c.output_tok_s:,.0f} output tokens/s, {c.requests_per_s:,.3g} requests/s an instance"
+        + (" (your measurement)" if c.source == "measured" else ""),
+        f"  Answer               {c.latency_ms:,.0f} ms for {c.out_tokens:,.0f} output tokens",
+        f"  Instances at peak    {c.instances} for {c.peak_qps:,.3g} requests/s" + (" (incl. 1 spare)" if c.ha else ""),
+    ]
+    if c.latency_bound_ms is not None:
+        lines.append(f"  Latency bound        {c.latency_bound_ms:,.0f} ms: {'met' if c.meets_latency else 'NOT met'}")
+    lines += [f"  - {note}" for note in c.notes]
+    print("\n".join(lines))
     return 0
 
 
@@ -198,14 +247,20 @@ def _prices(filter_text: str) -> int:
 
 
 def _gpus() -> int:
-    from costcore.prices import list_gpus
+    import datetime as dt
 
-    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'$/h':>7}  source")
+    from costcore.prices import PRICE_MAX_AGE_MONTHS, list_gpus, price_is_stale
+
+    today = dt.date.today()
+    old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"
+    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'TFLOPs':>7} {'$/h':>7}  price date, source")
     for g in list_gpus():
+        dated = g.price_date + (old if price_is_stale(g.price_date, today) else "")
         print(
-            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.price_per_hour:>7.3f}"
-            f"  {g.price_source}, {g.price_date}"
+            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.tflops_16:>7g} "
+            f"{g.price_per_hour:>7.3f}  {dated}, {g.price_source}"
         )
+    print(f"TFLOPs: dense 16-bit tensor. Prices dated more than {PRICE_MAX_AGE_MONTHS} months before {today} say so.")
     return 0
 
 
@@ -224,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             return _schema()
         if args.command == "keys":
             return _keys()
+        if args.command == "serving":
+            return _serving(args)
         if args.command == "prices":
             return _prices(args.filter)
         return _gpus()

@@ -61,7 +61,10 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             "volume=2M/month peak=3x",
         )
     one_time = one_time_cost(s, rate, ledger)
-    checks = check_constraints(s, work, rent, buy, manual)
+    checks = check_constraints(s, work, rent, buy, manual, ledger)
+    for key, value in (("api_latency", s.api_latency_ms), ("streaming", s.streaming)):
+        if s.latency_ms is None and value is not None:
+            ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
     comparison = compare(work, rent, buy, manual, failures(s, manual, ledger), one_time.total, checks, ledger)
     _check_magnitudes(comparison, one_time.total)
     horizon = ledger.pick(s.horizon, "horizon")
@@ -83,8 +86,6 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         decision.reasons.append(
             f"Failures priced in: {baseline} and {f.fail_ft:.0%} fine-tuned, at {money(f.fail_cost)} each."
         )
-    if buy.capacity is not None and buy.capacity.fits is False:
-        decision.reasons.append(buy.capacity.note)
     pitfalls = _pitfalls(s, one_time, buy)
     api = comparison.option("api")
     selfhost = comparison.option("selfhost")

@@ -336,8 +336,8 @@ def _bits(text: str) -> dict[str, Any]:
             value = int(text.strip().lower().removesuffix("bit").removesuffix("-"))
         except ValueError:
             value = -1
-    if value not in (4, 8, 16, 32):
-        raise _ValueError(f"'{text}' is not 4, 8, 16 or 32 bits")
+    if value not in (4, 8, 16):
+        raise _ValueError(f"'{text}' is not 4, 8 or 16 bits (models are served at 16 bits or fewer)")
     return {"bits": value}
 
 
@@ -500,6 +500,14 @@ _key(
     "concurrency",
 )
 _key("params", _params, "params=8B", "size of the open model you fine-tune", "params_b")
+_key(
+    "base",
+    _name("base_model"),
+    "base=llama-3.1-8b",
+    "the open model you fine-tune and serve (`breakeven serving` knows their layouts); or params=",
+    "base_model",
+)
+_key("streaming", _flag("streaming"), "streaming=yes", "answers stream: latency= bounds the first token", "streaming")
 _key("bits", _bits, "bits=8", "weight precision when serving: 4, 8 or 16", "bits")
 _key("setup", _money("setup"), "setup=$12,000", "one-time cost besides training runs, in total", "setup")
 _key("train", _money("train"), "train=$40", "compute for one training run", "train")
@@ -586,6 +594,7 @@ EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
     dict.fromkeys(("api", "api_price", "api_per_1k"), "what the API costs"),
     dict.fromkeys(("complexity", "iter"), "how much re-work to expect"),
+    dict.fromkeys(("base", "params"), "which open model is served"),
     dict.fromkeys(("host_price", "gpu"), "how the model is hosted"),
     dict.fromkeys(("host_price", "server"), "how the model is hosted"),
     dict.fromkeys(("gpu_price", "server"), "what a server costs"),
@@ -813,6 +822,13 @@ def check_catalogue_names(scenario: Scenario) -> None:
     except PriceError as exc:
         example = f"gpu={exc.suggestions[0]}" if exc.suggestions else KEYS["gpu"].example
         raise GrammarError("gpu", str(exc), example) from None
+    if scenario.base_model is not None:
+        from .serving import ServingError, find_open_model
+
+        try:
+            find_open_model(scenario.base_model)
+        except ServingError as exc:
+            raise GrammarError("base", str(exc), KEYS["base"].example) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -846,6 +862,8 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("peak", lambda v: f"peak={_num(v)}x"),
     ("ha", lambda v: f"ha={'yes' if v else 'no'}"),
     ("params_b", lambda v: f"params={_num(v)}B"),
+    ("base_model", lambda v: f"base={v}"),
+    ("streaming", lambda v: f"streaming={'yes' if v else 'no'}"),
     ("bits", lambda v: f"bits={v}"),
     ("setup", lambda v: f"setup={_num(v)}"),
     ("train", lambda v: f"train={_num(v)}"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_MONTH = 365 * 24 / 12  # 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -66,7 +66,7 @@ class Scenario(BaseModel):
 
     # Buy side: GPUs (catalogue or price), a fixed server bill, or a per-token host.
     gpu: str | None = Field(default=None, min_length=1, max_length=100)
-    gpus: int | None = Field(default=None, ge=1, le=64, description="GPUs in one serving instance")
+    gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs in one serving instance")
     gpu_price: float | None = Bounded(0, 1000, description="$ per GPU-hour")
     server_monthly: float | None = Bounded(0, 10_000_000, description="$ a month for one serving instance")
     host_price: float | None = Bounded(0, 1000, description="per-token host, $ per 1M tokens")
@@ -80,7 +80,13 @@ class Scenario(BaseModel):
     peak: float | None = Bounded(1, 100, description="peak load over average load")
     ha: bool | None = Field(default=None, description="keep one spare instance (N+1) for high availability")
     params_b: float | None = Bounded(0, 2000, strict_low=True, description="open model size, billions of params")
-    bits: Literal[4, 8, 16, 32] | None = None
+    base_model: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the open model to fine-tune"
+    )
+    bits: Literal[4, 8, 16] | None = None
+    streaming: bool | None = Field(
+        default=None, description="answers stream: a latency bound applies to the first token"
+    )
 
     # One-time cost.
     setup: float | None = Bounded(0, 1e10, description="one-time cost, $ (your total)")
@@ -118,6 +124,13 @@ class Scenario(BaseModel):
     measured: str | None = Field(default=None, min_length=1, max_length=80)
     provenance: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("gpus")
+    @classmethod
+    def _tensor_parallel(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 4, 8):
+            raise ValueError("an instance splits a model over 1, 2, 4 or 8 GPUs (tensor parallelism)")
+        return value
+
     @model_validator(mode="after")
     def _one_way_each(self) -> Scenario:
         def given(*names: str) -> list[str]:
@@ -128,6 +141,7 @@ class Scenario(BaseModel):
             ("ft_in_tokens", "prompt_cut"),
             ("capacity_qps", "capacity_tok_s"),
             ("complexity", "iter"),
+            ("base_model", "params_b"),
         ]
         for group in conflicts:
             if len(given(*group)) > 1:
@@ -260,20 +274,41 @@ class Sensitivity(BaseModel):
     most_influential: str
 
 
-class CapacityCheck(BaseModel):
-    gpu: str | None
+class Serving(BaseModel):
+    """What one serving instance carries for a request shape; every number finite. `fits` is True for
+    every result: a model that cannot be served as asked raises ServingError instead. max_concurrency
+    is the default limit (memory and the engine's cap); an explicit concurrency may pass the engine's
+    cap, up to what memory holds."""
+
+    model: str
     params_b: float
     bits: int
+    kv_bits: int
+    gpu: str
+    gpu_id: str
+    gpus_per_instance: int
+    fits: bool
     weights_gb: float
-    needed_gb: float
-    vram_gb: float | None
-    fits: bool | None
-    single_stream_tok_s: float | None
-    capacity_qps: float | None
-    capacity_source: str
-    peak_qps: float
+    kv_gb_per_request: float
+    kv_gb_available: float
+    max_concurrency: int
+    concurrency: int
+    decode_tok_s_per_stream: float
+    output_tok_s: float
+    requests_per_s: float
+    ttft_ms: float
+    latency_ms: float
+    bound: Literal["memory bandwidth", "compute", "KV cache memory"]
     instances: int
-    note: str = ""
+    source: Literal["model", "measured"]
+    latency_bound_ms: float | None = None
+    meets_latency: bool | None = None
+    in_tokens: float
+    out_tokens: float
+    peak_qps: float
+    ha: bool
+    notes: list[str] = Field(default_factory=list)
+    summary: str
 
 
 class CostModel(BaseModel):
@@ -350,7 +385,7 @@ class Report(BaseModel):
     manual: ManualComparison | None = None
     failure: FailureAdjusted | None = None
     sensitivity: Sensitivity
-    capacity: CapacityCheck | None = None
+    capacity: Serving | None = Field(default=None, description="the serving model's sizing of one instance")
     constraints: list[ConstraintCheck]
     assumptions: list[Assumption]
     notes: list[str] = Field(description="inputs that were not used, and why; readings the analysis chose")

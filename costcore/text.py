@@ -80,17 +80,17 @@ def render(report: Report) -> str:
     lines.append(f"  Moves the answer most: {r.sensitivity.most_influential}")
     if r.capacity:
         c = r.capacity
-        lines += ["", "Capacity"]
-        if c.note:
-            lines.append(f"  {c.note}")
-        if c.single_stream_tok_s:
-            lines.append(f"  Single-stream decode bound: ~{c.single_stream_tok_s:,.0f} tokens/s (memory bandwidth)")
-        lines.append(f"  Peak load {c.peak_qps:.3g} requests/s -> {c.instances} instance(s)")
+        measured = " (your measured capacity)" if c.source == "measured" else ""
+        lines += ["", f"Sizing{measured}", f"  {c.summary}"]
+        lines.append(
+            f"  {c.model} at {c.bits}-bit: {c.weights_gb:,.1f} GB of weights, "
+            f"{c.kv_gb_per_request:,.2f} GB of KV cache a request; {c.decode_tok_s_per_stream:,.0f} tokens/s a stream; "
+            f"first token {c.ttft_ms:,.0f} ms; limited by {c.bound}"
+        )
+        lines += [f"  - {note}" for note in c.notes]
     if r.constraints:
         lines += ["", "Hard constraints"]
-        lines += [
-            f"  {c.name:<8} {c.option:<9} {'met' if c.met else 'MISSED':<7} {c.detail}" for c in r.constraints
-        ]
+        lines += [f"  {c.name:<8} {c.option:<9} {'met' if c.met else 'MISSED':<7} {c.detail}" for c in r.constraints]
     if r.pitfalls:
         lines += ["", "Pitfalls"] + [f"  - {p}" for p in r.pitfalls]
     if r.notes:
