@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from costcore import GrammarError, analyze, parse
 from costcore.grammar import DAYS_PER_MONTH, EXCLUSIVE, KEYS, WORKING_HOURS, field_range
 from costcore.scenario import HOURS_PER_MONTH, Scenario
+from costcore.serving import list_open_models
 from costcore.verdict import cost_verdict
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,7 +150,10 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "api_price": _api_price(),
     "api_per_1k": amount("api_per_1k", [("", 1.0)], money=True),
     "gpu": st.sampled_from(GPUS),
-    "gpus": count("gpus", ["", " gpus", "x"]),
+    # tensor parallelism: the field's validator takes 1, 2, 4 or 8 within its 1-8 range
+    "gpus": st.tuples(st.sampled_from([1, 2, 4, 8]), st.sampled_from(["", " gpus", "x"])).map(
+        lambda p: f"{p[0]}{p[1]}"
+    ),
     "gpu_price": amount("gpu_price", [("/h", 1.0), ("", 1.0), ("/month", 1 / HOURS_PER_MONTH)], money=True),
     "server": amount("server_monthly", PER_MONTH, money=True),
     "host_price": amount("host_price", [("", 1.0), ("/1M", 1.0)], money=True),
@@ -162,7 +166,9 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "uptime": st.sampled_from(["99.9%", "99.99%", "99%", "95%", "0.999"]),
     "concurrency": count("concurrency", ["", " streams"]),
     "params": _params(),
-    "bits": st.sampled_from(["4", "8", "16", "32", "int8", "fp16", "bf16", "q4", "8bit"]),
+    "bits": st.sampled_from(["4", "8", "16", "int8", "fp16", "bf16", "q4", "8bit"]),
+    "base": st.sampled_from([m.id for m in list_open_models()] + ["meta-llama/llama-3.1-8b-instruct", "Qwen2.5-7B"]),
+    "streaming": st.sampled_from(FLAGS),
     "setup": amount("setup", [("", 1.0)], money=True),
     "train": amount("train", [("", 1.0)], money=True),
     "runs": count("runs", ["", " runs"]),
