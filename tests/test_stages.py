@@ -1276,3 +1276,93 @@ def test_or_none():
     assert economics.or_none(np.float64("nan")) is None
     assert economics.or_none(np.float64(2.5)) == 2.5
     assert type(economics.or_none(np.float64(2.5))) is float
+
+
+# ---------------------------------------------------------------------------------------------
+# Boundaries and pass-throughs (each pins a figure a one-character change would move)
+
+
+def test_buy_passes_the_request_shape_and_load_to_the_serving_model():
+    side, ledger = buy(gpu="l4", gpu_price=1, base_model="llama-3.2-1b", in_tokens=2000, ft_in_tokens=300,
+                       out_tokens=150, bits=8, concurrency=4, latency_ms=20_000, peak=2, ha=True,
+                       requests_per_month=3e6)  # fmt: skip
+    c = side.capacity
+    assert (c.model, c.params_b) == ("Llama 3.2 1B", 1.24)
+    assert (c.in_tokens, c.out_tokens, c.bits, c.concurrency) == (300.0, 150.0, 8, 4)  # the fine-tuned prompt
+    assert c.latency_bound_ms == 20_000
+    assert c.peak_qps == pytest.approx(3e6 / SECONDS_PER_MONTH * 2)
+    assert c.ha is True and side.ha is True
+    assert side.params_b == 1.24
+    assert "params" not in keys(ledger) and "bits" not in keys(ledger) and "peak" not in keys(ledger)
+    side, ledger = buy(gpu="l4", gpu_price=1, params_b=3)
+    assert (side.capacity.model, side.params_b) == ("a 3B model", 3.0)
+    assert "params" not in keys(ledger)
+
+
+def test_buy_a_model_that_does_not_fit_suggests_what_does():
+    for fields, key in ((dict(gpu="t4", params_b=400, gpus=1), "gpus"), (dict(gpu="t4", params_b=400), "gpu")):
+        with pytest.raises(GrammarError) as refused:
+            buy(**fields)
+        assert (refused.value.key, refused.value.example) == (key, "gpu=mi300x gpus=8")
+
+
+def test_all_crossings_range_is_exactly_100x_the_volume():
+    # B's crossings: 2M, 2.628M, 4M, 5.256M...: at 40k the range ends on 4M, at 52.6k it takes in 5.256M.
+    assert [round(c.requests_per_month) for c in economics.all_crossings(B, 40_000)] == [
+        2_000_000, 2_628_000, 4_000_000
+    ]  # fmt: skip
+    assert [round(c.requests_per_month) for c in economics.all_crossings(B, 52_600)][-1] == 5_256_000
+    assert [round(c.requests_per_month) for c in economics.all_crossings(B, 52_050)][-1] == 4_000_000
+    assert [round(c.requests_per_month) for c in economics.all_crossings(B, 39_999)][-1] == 2_628_000
+    # Nothing within 10k: only the first crossing, however far, not the ones after it.
+    assert [round(c.requests_per_month) for c in economics.all_crossings(B, 1)] == [2_000_000]
+
+
+def test_decide_at_zero_savings_and_at_a_payback_of_the_horizon():
+    # $0.40 a request against a $400 server at 1,000 requests: savings exactly 0.
+    d = pipeline(requests_per_month=1000, api_per_1k=400, server_monthly=400, capacity_qps=1, maint_h=0,
+                 setup=100).decision  # fmt: skip
+    assert d.verdict == "RENT"
+    assert d.reasons == ["On cost, the API is cheaper by $0.00 a month."]
+    d = pipeline(requests_per_month=1e6, api_per_1k=1, server_monthly=500, capacity_qps=1, maint_h=0,
+                 setup=6000).decision  # fmt: skip
+    assert d.reasons == ["Buying saves $500.00 a month against the API and pays back in 12.0 months."]
+
+
+def test_latency_words_at_ten_seconds_and_at_a_thousand_times_the_bound():
+    checks = by_option(pipeline(latency_ms=20_000, api_per_1k=1, api_latency_ms=10_000).checks)
+    assert checks[("latency", "api")] == (
+        True,
+        "~10.0 s a whole answer, 10.0 s inside the 20.0 s bound (your measured API latency)",
+    )
+    checks = by_option(pipeline(latency_ms=9_999, api_per_1k=1, api_latency_ms=9_998).checks)
+    assert checks[("latency", "api")][1].startswith("~9,998 ms a whole answer, 1 ms inside the 9,999 ms bound")
+    checks = by_option(pipeline(latency_ms=3, api_per_1k=1, api_latency_ms=3000).checks)
+    assert checks[("latency", "api")][1] == "~3,000 ms a whole answer, 1kx the 3 ms bound (your measured API latency)"
+    checks = by_option(pipeline(latency_ms=3, api_per_1k=1, api_latency_ms=2997).checks)
+    assert checks[("latency", "api")][1].startswith("~2,997 ms a whole answer, 999x the 3 ms bound")
+
+
+def test_api_latency_of_your_own_price_is_the_typical_median():
+    p = pipeline(latency_ms=100_000, api_per_1k=1)
+    median = api_latency("custom", out_tokens=200, in_tokens=500)
+    a = assumed(p.ledger, "api_latency")
+    assert a.value == f"{median.ttft_ms:,.0f} ms to the first token, {median.output_tok_s:,.0f} tokens/s (median)"
+    assert a.note == "typical hosted-API speed; " + " ".join(median.notes)
+    assert by_option(p.checks)[("latency", "api")][1].endswith(f"(typical for median, {median.date})")
+
+
+def test_rent_catalogue_model_without_a_cache_price_ignores_the_cached_share():
+    side, ledger = rent(api_model="anthropic:claude-2", cached_share=0.5)
+    quote = side.quote
+    assert side.cost_per_request == pytest.approx((500 * quote.price_in + 200 * quote.price_out) / 1e6)
+    assert ledger.notes == ["`cached=` is not used: anthropic:claude-2 has no cached-input price in the catalogue"]
+    assert "cached at" not in assumed(ledger, "api").value
+
+
+def test_compare_notes_the_api_failure_rate_only_when_given():
+    p = pipeline(requests_per_month=1000, manual_h=0.1, fail_ft=0.02, fail_cost=1, server_monthly=100, maint_h=0)
+    assert not any(note.startswith("`fail_api=`") for note in p.ledger.notes)
+    p = pipeline(requests_per_month=1000, api_per_1k=1, fail_api=0.1, fail_cost=1, server_monthly=100, maint_h=0)
+    assert not any(note.startswith("`fail_api=`") for note in p.ledger.notes)
+    assert p.comparison.option("selfhost").failure_rate == 0.0
