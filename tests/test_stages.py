@@ -365,7 +365,7 @@ def test_buy_per_token_host():
     side, ledger = buy(host_price=0.2, in_tokens=2500, out_tokens=100, maint_h=0, requests_per_month=1e6)
     assert side.kind == "per_token"
     assert side.label == "Self-host (per-token host)"
-    assert side.variable_per_request == pytest.approx(2600 * 0.2 / 1e6)
+    assert side.variable_per_request == pytest.approx(2600 * 0.2 / 1e6, rel=1e-12)
     assert (side.instance_monthly, side.requests_per_instance, side.ha, side.third_party) == (0.0, None, False, True)
     assert side.instances(1e9) == 0
     assert side.monthly(1e6) == pytest.approx(520.0)
@@ -1366,3 +1366,61 @@ def test_compare_notes_the_api_failure_rate_only_when_given():
     p = pipeline(requests_per_month=1000, api_per_1k=1, fail_api=0.1, fail_cost=1, server_monthly=100, maint_h=0)
     assert not any(note.startswith("`fail_api=`") for note in p.ledger.notes)
     assert p.comparison.option("selfhost").failure_rate == 0.0
+
+
+def test_sizing_with_defaults_and_with_each_input_is_what_the_analysis_sizes():
+    for fields in (
+        {},
+        dict(params_b=3, bits=8, ha=True, peak=3, requests_per_month=2e6),
+        dict(base_model="qwen2.5-7b"),
+    ):
+        side, _ = buy(**fields)
+        assert sizing(Scenario(**fields)) == side.capacity, fields
+    assert sizing(Scenario(params_b=3)).params_b == 3.0
+    assert sizing(Scenario(ha=True)).ha is True
+
+
+def test_buy_per_token_host_lists_the_people_who_run_it():
+    side, _ = buy(host_price=0.2, maint_h=4, oversight=100, requests_per_month=1e6)
+    assert side.variable_per_request == pytest.approx(700 * 0.2 / 1e6, rel=1e-12)
+    assert [(line.name, line.amount) for line in side.lines(1e6)] == [
+        ("Per-token host", pytest.approx(140.0, rel=1e-12)),
+        ("Operations", 400.0),
+        ("Human oversight", 100.0),
+    ]
+
+
+def test_api_latency_notes_a_long_prompt():
+    p = pipeline(latency_ms=100_000, api_per_1k=1, in_tokens=3000)
+    median = api_latency("custom", out_tokens=200, in_tokens=3000)
+    assert len(median.notes) == 2
+    assert assumed(p.ledger, "api_latency").note == (
+        "typical hosted-API speed; No speed data for custom or its provider; the median of "
+        f"{median.notes[0].split('the median of ')[1]} "
+        "The speeds were measured on short prompts; a long prompt makes the first token slower."
+    )
+
+
+def test_latency_words_exactly_at_the_bound_and_under_a_millisecond():
+    checks = by_option(pipeline(latency_ms=3000, api_per_1k=1, api_latency_ms=3000).checks)
+    assert checks[("latency", "api")] == (
+        True,
+        "~3,000 ms a whole answer, 0 ms inside the 3,000 ms bound (your measured API latency)",
+    )
+    checks = by_option(pipeline(latency_ms=0.5, api_per_1k=1, api_latency_ms=600).checks)
+    assert checks[("latency", "api")][1] == "~600 ms a whole answer, 1.2kx the 0 ms bound (your measured API latency)"
+
+
+def test_economics_thresholds_at_a_dollar():
+    # A server under a dollar a month is still a server; savings under a dollar still pay.
+    api, selfhost = economics.monthly_bills(10.0, 0.1, 0.0, 0.5, 5.0, False, 0.0)
+    assert (api, selfhost) == (1.0, 1.0)  # 2 servers at $0.50
+    out = economics.sweep(
+        requests=10, api_cost_per_request=0.1, selfhost_variable_per_request=0.0, instance_monthly=0.5,
+        requests_per_instance=100, ha=0, ops_monthly=0.0, one_time=1.0, horizon=12,
+    )  # fmt: skip
+    assert (float(out["savings"]), float(out["payback"]), bool(out["buy"])) == (0.5, 2.0, True)
+    # A failure point worth under a dollar: 1 request x $0.50.
+    assert economics.breakeven_failure_rate(10.2, 10.0, 1, 0.5) == pytest.approx(0.4)
+    # Manual work that costs what the model costs a task never breaks even.
+    assert economics.manual_comparison(10, 0.2, lambda r: 5.0 + 0.2 * r, 0.2, 0.0).breakeven_tasks_per_month is None
