@@ -26,6 +26,7 @@ from costcore.prices import find_gpu
 from costcore.rent import api_named, rent_side
 from costcore.scenario import SECONDS_PER_MONTH, ConstraintCheck, CostLine, CostModel, Scenario
 from costcore.sensitivity import analyse
+from costcore.serving import size
 from costcore.verdict import cost_reason, decide
 from costcore.workload import Workload, workload
 
@@ -1424,3 +1425,58 @@ def test_economics_thresholds_at_a_dollar():
     assert economics.breakeven_failure_rate(10.2, 10.0, 1, 0.5) == pytest.approx(0.4)
     # Manual work that costs what the model costs a task never breaks even.
     assert economics.manual_comparison(10, 0.2, lambda r: 5.0 + 0.2 * r, 0.2, 0.0).breakeven_tasks_per_month is None
+
+
+def test_buy_sizes_exactly_what_the_serving_model_is_asked():
+    fields = dict(gpu="l4", gpu_price=1, base_model="llama-3.2-3b", in_tokens=2000, ft_in_tokens=400, out_tokens=120,
+                  bits=8, gpus=2, concurrency=8, latency_ms=900, streaming=True, peak=2.5, ha=True,
+                  requests_per_month=4e6)  # fmt: skip
+    side, _ = buy(**fields)
+    assert side.capacity == size(
+        "llama-3.2-3b", find_gpu("l4"), in_tokens=400, out_tokens=120, bits=8, gpus=2, concurrency=8,
+        latency_ms=900, peak_qps=4e6 / SECONDS_PER_MONTH * 2.5, ha=True, streaming=True,
+    )  # fmt: skip
+    assert side.capacity != size(
+        "llama-3.2-3b", find_gpu("l4"), in_tokens=400, out_tokens=120, bits=8, gpus=2, concurrency=8,
+        latency_ms=900, peak_qps=4e6 / SECONDS_PER_MONTH * 2.5, ha=True, streaming=False,
+    )  # fmt: skip
+
+
+def test_buy_a_model_that_fits_nowhere_gives_a_working_example():
+    with pytest.raises(GrammarError) as refused:
+        buy(gpu="t4", params_b=2000)
+    assert (refused.value.key, refused.value.example) == ("gpu", "params=8B gpu=h100")
+    with pytest.raises(GrammarError) as refused:
+        buy(gpu="h200", params_b=1000)
+    assert refused.value.example == "bits=8 gpus=8"
+
+
+def test_compare_manual_failure_rate_only_when_failures_are_priced():
+    c = pipeline(requests_per_month=1000, manual_h=0.1, server_monthly=100, maint_h=0).comparison
+    assert c.option("manual").failure_rate is None and c.option("selfhost").failure_rate is None
+
+
+def test_sensitivity_infrastructure_price_moves_a_per_request_host():
+    host = model(
+        instance_monthly=0.0, requests_per_instance=None, ops_monthly=300.0, selfhost_variable_per_request=1e-4
+    )
+    infra = next(c for c in analyse(host, 5e6, 0.0, 12.0).cases if c.name == "Infrastructure price")
+    # $1,000 against $250 + $300, and against $750 + $300.
+    assert (infra.low_net, infra.high_net) == (pytest.approx(12 * 450), pytest.approx(12 * -50))
+
+
+def test_sensitivity_capacity_of_an_instance_under_a_dollar():
+    cheap = model(instance_monthly=0.5)
+    assert "Capacity per instance" in [c.name for c in analyse(cheap, 5e6, 0.0, 12.0).cases]
+
+
+def test_sensitivity_most_influential_is_the_largest_swing_that_flips_the_verdict():
+    # A verdict that turns RENT only when payback passes 5.5 months: the API price swings most but never
+    # flips it; volume (2,400) and the one-time cost (1,020) do.
+    def verdict(savings, payback):
+        return "RENT" if payback is not None and payback > 5.5 else "BUY"
+
+    sens = analyse(B, 5e6, 1020.0, 12.0, decide=verdict)
+    assert sens.cases[0].name == "API price" and not sens.cases[0].flips
+    assert [c.name for c in sens.cases if c.flips] == ["Volume", "One-time cost"]
+    assert sens.most_influential == "Volume"
