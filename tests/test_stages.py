@@ -1480,3 +1480,28 @@ def test_sensitivity_most_influential_is_the_largest_swing_that_flips_the_verdic
     assert sens.cases[0].name == "API price" and not sens.cases[0].flips
     assert [c.name for c in sens.cases if c.flips] == ["Volume", "One-time cost"]
     assert sens.most_influential == "Volume"
+
+
+def test_latency_checks_name_the_api_model_and_count_streaming_and_hours_exactly():
+    p = pipeline(latency_ms=100_000, api_model="gpt-4o")
+    typical = api_latency("openai:gpt-4o", out_tokens=200, in_tokens=500)
+    assert by_option(p.checks)[("latency", "api")][1].endswith(f"(typical for gpt-4o, {typical.date})")
+    checks = by_option(
+        pipeline(latency_ms=2000, host_price=0.2, api_per_1k=1, api_latency_ms=100, streaming=True).checks
+    )
+    assert checks[("latency", "selfhost")][1].startswith("~100 ms to the first token, 1,900 ms inside")
+    # One hour by hand against a bound of exactly one hour meets it.
+    checks = by_option(pipeline(latency_ms=3_600_000, api_per_1k=1, api_latency_ms=100, manual_h=1).checks)
+    assert checks[("latency", "manual")] == (
+        True,
+        "~3,600.0 s a whole answer, 0 ms inside the 3,600.0 s bound (a task done by hand)",
+    )
+
+
+def test_cost_reason_for_savings_under_a_dollar():
+    # $0.40 x 1,001 requests = $400.40 against a $400 server: 40 cents a month, paid back in 250 months.
+    c = pipeline(requests_per_month=1001, api_per_1k=400, server_monthly=400, capacity_qps=1, maint_h=0,
+                 setup=100).comparison  # fmt: skip
+    assert cost_reason(c, 12) == (
+        "Buying saves $0.40 a month against the API but pays back in 250.0 months, beyond the 12-month horizon."
+    )
