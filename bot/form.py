@@ -11,6 +11,7 @@ import json
 from costcore.grammar import GrammarError, parse, to_text
 from costcore.prices import list_api_models, list_gpus
 from costcore.scenario import Scenario
+from costcore.templates import catalogue
 
 CALLBACK_ID = "breakeven_form"
 CUSTOM = "custom"
@@ -37,7 +38,8 @@ TEXT_FIELDS = (
         "prompt_cut=80% maint_h=6",
     ),
 )
-FIELD_KEYS = {"volume", "tokens", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"}
+FIELD_KEYS = {"volume", "tokens", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup", "use"}
+USE_HINT = "Its typical volume, tokens, complexity and needs fill every field you leave empty; what you type wins."
 
 
 def _plain(text: str) -> dict:
@@ -53,6 +55,10 @@ def api_options() -> list[dict]:
     models.sort(key=lambda m: (FORM_PROVIDERS.index(m.provider), m.model_id))
     options = [_option(m.model_id, f"{m.model_id} (${m.price_in:g}/${m.price_out:g})") for m in models[:98]]
     return [_option(CUSTOM, "Custom price (type it below)"), *options]
+
+
+def template_options() -> list[dict]:
+    return [_option(t.name, f"{t.name}: {t.title}") for t in catalogue()]
 
 
 def gpu_options() -> list[dict]:
@@ -89,6 +95,7 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
                 }
             ],
         },
+        _select_block("use", "Start from a use case", USE_HINT, template_options(), values.get("use", "")),
     ]
     for block_id, label, hint, placeholder in TEXT_FIELDS:
         element = {"type": "plain_text_input", "action_id": "value", "placeholder": _plain(placeholder)}
@@ -99,7 +106,7 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
         block = {
             "type": "input",
             "block_id": block_id,
-            "optional": block_id != "volume",
+            "optional": True,  # an empty volume is the chosen use case's typical one, or the stated default
             "label": _plain(label),
             "hint": _plain(hint),
             "element": element,
@@ -170,7 +177,7 @@ def submitted_text(values: dict) -> str:
         return (element.get("value") or "").strip()
 
     parts = []
-    for block_id in ("volume", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"):
+    for block_id in ("use", "volume", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"):
         text = value(block_id)
         if not text or (block_id == "api" and text == CUSTOM):
             continue

@@ -8,6 +8,7 @@ from functools import cache
 from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
 from costcore.scenario import Report
+from costcore.templates import names as template_names
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -72,6 +73,39 @@ def key_numbers(report: Report) -> list[str]:
     ]
 
 
+FAVOURS = {"api": "favours the API", "selfhost": "favours self-hosting", "neither": "favours neither"}
+
+
+def template_note(report: Report) -> str:
+    t = report.template
+    filled = ", ".join(f"`{key}`" for key in t.filled) or "nothing (you gave every figure)"
+    return f"Started from the *{t.name}* use case ({t.title}): {filled} from it; any `key=value` overrides it."
+
+
+def growth_text(report: Report) -> str:
+    from costcore.text import growth_summary
+
+    g = report.growth
+    lines = [f"*Growth* ({len(g.months)} months): {growth_summary(report)}"]
+    for totals in (g.totals_12, g.totals_24):
+        if totals is not None:
+            lines.append(
+                f"• First {totals.months} months: baseline {money(totals.baseline_cost)}, self-host "
+                f"{money(totals.selfhost_cost)} + {money(totals.one_time)} one-time: net {money(totals.net)}"
+            )
+    return "\n".join(lines)
+
+
+def factor_lines(report: Report) -> list[str]:
+    return [f"• *{f.factor}* ({FAVOURS[f.favours]}): API: {f.api}. Self-host: {f.selfhost}." for f in report.factors]
+
+
+def next_step_text(report: Report) -> str:
+    step = report.next_step
+    commands = " · ".join(f"`{c}`" if not c.startswith("Slack: ") else c.removeprefix("Slack: ") for c in step.commands)
+    return f":arrow_right: *Next step*: {step.action}" + (f"\n{commands}" if commands else "")
+
+
 def assumption_lines(report: Report) -> list[str]:
     lines = []
     for a in report.assumptions:
@@ -91,6 +125,8 @@ def report_blocks(
         _section(f"{emoji} *{report.headline}*"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in key_numbers(report)]},
     ]
+    if report.template:
+        blocks.append(_context(template_note(report)))
     reasons = [f"• {r}" for r in report.reasons]
     if report.manual:
         m = report.manual
@@ -113,10 +149,16 @@ def report_blocks(
     if hidden:
         reasons.append("• Hidden one-time costs: " + ", ".join(f"{line.name} {money(line.amount)}" for line in hidden))
     blocks += [_section(text) for text in _chunks(["*Why*", *reasons])]
+    if report.growth:
+        blocks.append(_section(growth_text(report)))
+    if report.factors:
+        blocks += [_section(text) for text in _chunks(["*Beyond cost*", *factor_lines(report)])]
     if report.pitfalls:
         blocks += [_section(text) for text in _chunks(["*Pitfalls*", *(f"• {p}" for p in report.pitfalls)])]
     assumptions = _chunks(["*Assumptions* (change any with `key=value`)", *assumption_lines(report)])
     blocks += [_section(text) for text in assumptions[:6]]
+    if report.next_step:
+        blocks.append(_section(next_step_text(report)))
     if buttons and analysis_id is not None:
         value = str(analysis_id)
         blocks.append(
@@ -143,14 +185,18 @@ def error_blocks(message: str) -> list[dict]:
     return [_section(f":warning: {message}")]
 
 
+USE_CASES = ", ".join(f"`{name}`" for name in template_names())
 HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?*
 • `/breakeven {EXAMPLE}`: analyse a scenario (key=value pairs)
 • `/breakeven volume=50k/day api=gpt-4o-mini host_price=0.2 prompt_cut=80%`: a per-token host of open models
 • `/breakeven volume=10000 manual_h=3min manual_rate=$50/h server=$400`: against doing the task by hand
+• `/breakeven use=support-chatbot volume=2M`: start from a use case (its tokens, volume and needs), any key overrides
+• `/breakeven use=ticket-tagging growth=10%/month`: volume growing 10% a month, costs month by month over 24 months
 • `/breakeven` or `/breakeven form`: a guided form
 • `/breakeven history [N]`: this channel's recent analyses (only you see it)
 • `/breakeven show ID`, `/breakeven compare ID ID`
 • `/breakeven audit`: a guided hidden-cost audit
+Use cases: {USE_CASES}.
 Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
 
 

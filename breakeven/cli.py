@@ -2,9 +2,10 @@
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
+    breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
-    breakeven keys | schema | prices [FILTER] | gpus
+    breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
 """
@@ -16,6 +17,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from . import measure_cli
 
 CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
 
@@ -37,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
     analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+    measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
+    measure_cli.add_parser(commands)
 
     audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
     audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
@@ -69,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     serving.add_argument("--json", action="store_true", help="print the sizing as JSON")
 
     commands.add_parser("keys", help="list every key of the grammar: its meaning, an example and its range")
+    templates = commands.add_parser("templates", help="list the use-case templates to start from (use=NAME)")
+    templates.add_argument("--json", action="store_true", help="print the catalogue as JSON, sources included")
     commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
@@ -97,7 +104,7 @@ def _analyze(args: argparse.Namespace) -> int:
     size = _size(args.size) if args.chart else None
     fmt = _chart_format(args.chart) if args.chart else None
     try:
-        report = analyze(parse(" ".join(args.text)))
+        report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args))
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
     if args.chart:
@@ -232,6 +239,32 @@ def _keys() -> int:
     return 0
 
 
+def _templates(as_json: bool) -> int:
+    from costcore.format import count
+    from costcore.templates import catalogue
+
+    if as_json:
+        print(json.dumps([t.model_dump(mode="json") for t in catalogue()], indent=2))
+        return 0
+    print(f"{'use=':<24} {'requests a month':<22} {'in/out tokens':<14} {'complexity':<13} {'latency':<12} privacy")
+    for t in catalogue():
+        v = t.volume
+        volume = f"{count(v.typical)} ({count(v.low)}-{count(v.high)})"
+        privacy = "required" if t.privacy.required else "no"
+        print(
+            f"{t.name:<24} {volume:<22} {f'{t.in_tokens:g}/{t.out_tokens:g}':<14} {t.complexity:<13} "
+            f"{t.latency.need:<12} {privacy}"
+        )
+        print(f"{'':<24} {t.title}: {t.example}")
+        print(f"{'':<24} {t.rationale}")
+        for s in t.sources:
+            print(f"{'':<24} Source: {s.title} ({s.date}) {s.url}")
+    print(
+        "\nStart from one and override any figure: breakeven analyze use=support-chatbot volume=2M growth=10%/month"
+    )
+    return 0
+
+
 def _prices(filter_text: str) -> int:
     from costcore.prices import _genai_version, list_api_models
 
@@ -269,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "measure":
+            return measure_cli.run(args)
         if args.command in ("spend", "weekly"):
             from .state import run  # the stateful commands: the database and the network, through bot/
 
@@ -279,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             return _schema()
         if args.command == "keys":
             return _keys()
+        if args.command == "templates":
+            return _templates(args.json)
         if args.command == "serving":
             return _serving(args)
         if args.command == "prices":

@@ -110,6 +110,14 @@ def _defaults() -> dict[str, Default]:
 
 DEFAULTS: dict[str, Default] = _defaults()
 
+# With growth= the horizon is also how far volume is projected: teams plan 6-24 months ahead.
+GROWTH_HORIZON = Default(
+    "horizon",
+    24.0,
+    "24 months",
+    "with growth= volume is projected month by month over this, and buying must pay back within it",
+)
+
 
 def value(key: str) -> Any:
     return DEFAULTS[key].value

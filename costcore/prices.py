@@ -58,8 +58,9 @@ class Gpu:
     spec_source: str = ""
 
 
+@cache
 def _genai_version() -> str:
-    from importlib.metadata import version
+    from importlib.metadata import version  # reads the installed package's metadata: once is enough
 
     return version("genai-prices")
 

@@ -103,6 +103,9 @@ class Scenario(BaseModel):
     maint_h: float | None = Bounded(0, 5000, description="hours a month to run the model")
     oversight: float | None = Bounded(0, 1e9, description="$ a month of human review of the model's work")
     horizon: float | None = Bounded(0, 120, strict_low=True, description="months buying must pay back within")
+    growth: float | None = Field(
+        default=None, ge=-0.5, le=1.0, description="volume growth a month, as a fraction (0.1 = 10% a month)"
+    )
 
     # The work done by hand today.
     manual_h: float | None = Bounded(0, 1000, description="hours a task by hand")
@@ -122,6 +125,9 @@ class Scenario(BaseModel):
     # holds the measurements (the CLI, the bot) fills the fields it measured and records, in
     # provenance, field -> "measured NAME on DATE", so the report can mark them.
     measured: str | None = Field(default=None, min_length=1, max_length=80)
+
+    # A use-case template to start from (`breakeven templates`): it fills the figures not given.
+    use: str | None = Field(default=None, min_length=1, max_length=80)
     provenance: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("gpus")
@@ -348,6 +354,85 @@ class CostModel(BaseModel):
 Baseline = Literal["api", "manual"]
 
 
+class TemplateSource(BaseModel):
+    title: str
+    url: str
+    date: str
+
+
+class TemplateRef(BaseModel):
+    """The use-case template a report started from, as the report shows it."""
+
+    name: str
+    title: str
+    rationale: str
+    sources: list[TemplateSource]
+    filled: list[str] = Field(description="the keys whose figures came from the template")
+    overridden: list[str] = Field(description="the template's keys you gave yourself")
+
+
+class GrowthMonth(BaseModel):
+    """One month of the growth path: month 1 is today's volume."""
+
+    month: int
+    requests: float
+    instances: int
+    baseline_cost: float = Field(description="the baseline's bill that month (the API, or the work by hand)")
+    selfhost_cost: float
+    savings: float = Field(description="baseline_cost - selfhost_cost")
+    cumulative_net: float = Field(description="savings to date less the one-time cost (paid before month 1)")
+
+
+class GrowthTotals(BaseModel):
+    """Sums over the first `months` months of the growth path."""
+
+    months: int
+    requests: float
+    baseline_cost: float
+    selfhost_cost: float
+    one_time: float
+    savings: float
+    net: float = Field(description="savings less the one-time cost")
+
+
+class Growth(BaseModel):
+    """Volume growing month by month: the bills on the capacity staircase, month by month."""
+
+    rate_per_month: float = Field(description="0.1 = 10% a month, compounded")
+    months: list[GrowthMonth] = Field(description="one row a month over the horizon")
+    first_paying_month: int | None = Field(description="the first month buying saves money (None: not within 120)")
+    payback_month: int | None = Field(description="the month the cumulative net turns positive (None: not within 120)")
+    payback_months: float | None = Field(description="the same, to a fraction of a month (linear within the month)")
+    totals_12: GrowthTotals | None = Field(description="the first 12 months (None when the horizon is shorter)")
+    totals_24: GrowthTotals | None = Field(description="the first 24 months (None when the horizon is shorter)")
+    cap_requests_per_month: float = Field(description="volume stops growing here: the most this tool sizes")
+    capped_from_month: int | None = Field(description="the first month held at the cap (None: never reached)")
+
+
+class Factor(BaseModel):
+    """One consideration that is not cost, for the API and for self-hosting, from this scenario's inputs."""
+
+    factor: str
+    api: str
+    selfhost: str
+    favours: Literal["api", "selfhost", "neither"]
+    driven_by: list[str] = Field(description="the keys that change this row")
+
+
+class NextStep(BaseModel):
+    """The one concrete action the verdict ends with."""
+
+    situation: Literal["far", "near", "buy"] = Field(
+        description="far from break-even (keep renting), near it (a parallel test), or buying pays (audit first)"
+    )
+    action: str
+    commands: list[str] = Field(description="the commands that carry it out, CLI and Slack")
+    revisit_requests_per_month: float | None = Field(
+        default=None, description="the volume at which to look again (keep renting)"
+    )
+    test_share: float | None = Field(default=None, description="the share of traffic for a parallel test")
+
+
 class Report(BaseModel):
     verdict: Verdict
     recommended: Literal["api", "selfhost", "manual", "split"] = Field(
@@ -390,3 +475,7 @@ class Report(BaseModel):
     assumptions: list[Assumption]
     notes: list[str] = Field(description="inputs that were not used, and why; readings the analysis chose")
     cost_model: CostModel
+    template: TemplateRef | None = Field(default=None, description="the use-case template the scenario started from")
+    growth: Growth | None = Field(default=None, description="the month-by-month path when growth= is given")
+    factors: list[Factor] = Field(default_factory=list, description="what is not cost, row by row")
+    next_step: NextStep | None = Field(default=None, description="the one concrete action to take next")

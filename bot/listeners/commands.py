@@ -55,6 +55,10 @@ def handle(bot: Bot, client: WebClient, body: dict) -> None:
         spend(bot, client, where, rest)
     elif word == "weekly":
         weekly(bot, client, where, rest)
+    elif word == "measure":  # only endpoints an admin configured (BREAKEVEN_ENDPOINTS)
+        from .measure import start_measure
+
+        start_measure(bot, client, where, rest)
     elif word == "audit":
         from .audit import start_audit_from_command
 
@@ -66,6 +70,10 @@ def handle(bot: Bot, client: WebClient, body: dict) -> None:
 def analyse_text(bot: Bot, client: WebClient, where: Where, text: str) -> None:
     try:
         scenario = parse(text)
+        if scenario.measured:  # measured=NAME: the saved measurement fills the figures it has
+            from ..measure import with_measurement
+
+            scenario = with_measurement(bot.store, where.team, scenario)
     except GrammarError as exc:
         tell(client, where, f"{exc}\nType `/breakeven help` for every key.")
         return
