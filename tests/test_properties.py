@@ -20,6 +20,7 @@ from costcore import GrammarError, analyze, parse
 from costcore.grammar import DAYS_PER_MONTH, EXCLUSIVE, KEYS, WORKING_HOURS, field_range
 from costcore.scenario import HOURS_PER_MONTH, Scenario
 from costcore.serving import list_open_models
+from costcore.templates import names as template_names
 from costcore.verdict import cost_verdict
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -191,6 +192,12 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "api_latency": amount("api_latency_ms", [("ms", 1.0), ("s", 1000.0)]),
     "task": st.sampled_from(["narrow", "mixed", "varied", "reasoning", "open-ended"]),
     "measured": st.sampled_from(["support-bot-nov", "bench1", "h100-run"]),
+    "use": st.sampled_from(template_names()),
+    "growth": st.one_of(
+        st.integers(int(bounds("growth")[0] * 100), int(bounds("growth")[1] * 100)).map(lambda p: f"{p}%/month"),
+        magnitude(0, bounds("growth")[1]).map(lambda v: f"{_num(v)}/month"),
+        st.sampled_from(["0", "3x/year", "0.5x/year", "2x/year", "-5% a month", "1%/week"]),
+    ),
 }
 
 
@@ -343,7 +350,10 @@ def test_every_report_is_finite_and_consistent(values):
         assert report.first_year_roi == pytest.approx((12 * savings - one_time) / one_time, rel=1e-9, abs=1e-12)
     else:
         assert report.first_year_roi is None
-    assert report.sensitivity.base_net == pytest.approx(12 * savings - one_time, rel=1e-9, abs=1e-6)
+    if report.growth is None:
+        assert report.sensitivity.base_net == pytest.approx(12 * savings - one_time, rel=1e-9, abs=1e-6)
+    elif report.growth.totals_12 is not None:  # with growth= the first year is counted along the path
+        assert report.sensitivity.base_net == pytest.approx(report.growth.totals_12.net, rel=1e-9, abs=1e-6)
     low, high = report.one_time_range
     assert low <= one_time * (1 + 1e-12) and one_time <= high * (1 + 1e-12)
 
@@ -357,10 +367,14 @@ def test_every_report_is_finite_and_consistent(values):
             assert model.api_monthly(x) == pytest.approx(model.selfhost_monthly(x), rel=1e-6, abs=1e-6)
     assert [c.requests_per_month for c in report.crossings] == sorted(c.requests_per_month for c in report.crossings)
 
-    # The verdict agrees with the comparison.
-    cost = cost_verdict(savings, payback, report.horizon_months)
+    # The verdict agrees with the comparison: on today's bills, or with growth= on the month-by-month path.
+    if report.growth is None:
+        cost = cost_verdict(savings, payback, report.horizon_months)
+    else:
+        path = report.growth.payback_months
+        cost = "BUY" if path is not None and path <= report.horizon_months else "RENT"
     if report.verdict == "BUY":
-        assert cost == "BUY" or not baseline.meets_constraints
+        assert cost == "BUY" or not baseline.meets_constraints, (values, cost)
         assert selfhost.meets_constraints or not any(o.meets_constraints for o in report.options)
     if all(o.meets_constraints for o in report.options) and report.verdict != "HYBRID":
         assert report.verdict == cost
