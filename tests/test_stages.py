@@ -27,7 +27,7 @@ from costcore.rent import api_named, rent_side
 from costcore.scenario import SECONDS_PER_MONTH, ConstraintCheck, CostLine, CostModel, Scenario
 from costcore.sensitivity import analyse
 from costcore.serving import size
-from costcore.verdict import cost_reason, decide
+from costcore.verdict import cost_reason, decide, growing
 from costcore.workload import Workload, workload
 
 NOW = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
@@ -1504,4 +1504,72 @@ def test_cost_reason_for_savings_under_a_dollar():
                  setup=100).comparison  # fmt: skip
     assert cost_reason(c, 12) == (
         "Buying saves $0.40 a month against the API but pays back in 250.0 months, beyond the 12-month horizon."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# decide with growth= (the verdict on the month-by-month path)
+
+# $0.001 a request x 100k = $100 a month against one $500 server: a loss today. Growing 50% a month,
+# month m saves 100 x 1.5^(m-1) - 500: first in month 5 ($6.25); the $1,000 one-time cost is back in
+# month 9 (cumulative -$74.22 after month 8, then $2,062.89 saved: 8 + 74.22 / 2,062.89 = 8.04 months).
+GROWING = "volume=100k api_per_1k=1 server=500 capacity=10qps maint_h=0 setup=1000"
+
+
+def run_text(text):
+    from costcore import analyze, parse
+
+    return analyze(parse(text))
+
+
+def test_growing_words():
+    assert growing(0.1) == "growing 10% a month"
+    assert growing(-0.05) == "shrinking 5% a month"
+    assert growing(0.125) == "growing 12.5% a month"
+    assert growing(0) == "flat"
+
+
+def test_decide_buy_on_a_growth_path_that_pays_back_within_the_horizon():
+    report = run_text(f"{GROWING} growth=50%/month")
+    g = report.growth
+    assert (g.first_paying_month, g.payback_month) == (5, 9)
+    assert g.payback_months == pytest.approx(8 + 74.21875 / 2062.890625)
+    assert report.verdict == "BUY"
+    assert report.reasons == [
+        "With volume growing 50% a month, buying starts paying in month 5 against the API and earns its one-time "
+        "cost back in month 9 (8.0 months), within the 24-month horizon."
+    ]
+    assert report.headline == (
+        "Buy: with volume growing 50% a month, self-hosting pays back in month 9; today it costs $400.00 a month "
+        "more; break-even at 500k requests a month"
+    )
+
+
+def test_decide_rent_on_a_growth_path_that_pays_back_too_late():
+    report = run_text(f"{GROWING} growth=50%/month horizon=6")
+    assert report.verdict == "RENT"
+    assert report.reasons == [
+        "With volume growing 50% a month, buying starts paying against the API in month 5 but earns its one-time "
+        "cost back only in month 9, beyond the 6-month horizon."
+    ]
+    assert report.headline == (
+        "Rent: with volume growing 50% a month, buying pays back only in month 9, beyond the 6-month horizon; "
+        "break-even at 500k requests a month"
+    )
+    report = run_text(f"{GROWING} growth=10%/month horizon=12")
+    assert report.reasons == [
+        "Even with volume growing 10% a month, the API stays cheaper every month of the 12-month horizon; buying "
+        "would start paying in month 18."
+    ]
+
+
+def test_decide_rent_on_a_shrinking_path():
+    report = run_text(f"{GROWING} growth=-5%/month")
+    assert report.verdict == "RENT"
+    assert report.reasons == [
+        "With volume shrinking 5% a month, the API stays cheaper every month of the 24-month horizon."
+    ]
+    assert report.headline == (
+        "Rent: with volume shrinking 5% a month, buying never starts paying within 120 months; break-even at 500k "
+        "requests a month"
     )
