@@ -1573,3 +1573,46 @@ def test_decide_rent_on_a_shrinking_path():
         "Rent: with volume shrinking 5% a month, buying never starts paying within 120 months; break-even at 500k "
         "requests a month"
     )
+
+
+def test_crossings_of_a_dollar_server_follow_the_staircase():
+    # $1 a server carrying 1,000 requests that earn $0.20: buying never catches up, however far.
+    assert economics.crossings(model(instance_monthly=1.0, requests_per_instance=1000.0), 1e6) == ([], False)
+
+
+def test_crossings_when_buying_starts_paying_exactly_at_a_step_edge():
+    # $1 a request, $600 servers of 1,000 requests, $400 of people: pays from 1,000, where a second server
+    # is needed and it stops; pays again from 1,600, stops at 2,000, and from 2,200 on for good.
+    edge = model(api_cost_per_request=1.0, instance_monthly=600.0, requests_per_instance=1000.0, ops_monthly=400.0)
+    found, _ = economics.crossings(edge, 1e5)
+    assert [(c.requests_per_month, c.direction) for c in found] == [
+        (1000.0, "buy_starts_paying"),
+        (1000.0, "buy_stops_paying"),
+        (1600.0, "buy_starts_paying"),
+        (2000.0, "buy_stops_paying"),
+        (2200.0, "buy_starts_paying"),
+    ]
+
+
+def test_buy_a_measured_server_uses_what_it_is_told():
+    side, ledger = buy(server_monthly=400, capacity_qps=2, params_b=3)
+    assert side.params_b == 3
+    assert ledger.notes == []
+    assert buy(server_monthly=400, capacity_qps=2)[0].params_b == 8.0
+
+
+def test_rent_prices_to_the_millionth_and_named_custom():
+    side, _ = rent(api_price_in=2.5, api_price_out=10, in_tokens=1000, out_tokens=100)
+    assert side.cost_per_request == pytest.approx(0.0035, rel=1e-12)
+    assert side.quote.model == "custom"
+    side, _ = rent(api_price_blended=0.4, in_tokens=1000, out_tokens=250)
+    assert side.cost_per_request == pytest.approx(0.0005, rel=1e-12)
+    assert side.quote.model == "custom"
+
+
+def test_rent_a_free_cache_read():
+    side, ledger = rent(
+        api_price_in=2.5, api_price_out=10, api_price_cached=0, cached_share=0.5, in_tokens=1000, out_tokens=100
+    )
+    assert side.cost_per_request == pytest.approx((500 * 2.5 + 100 * 10) / 1e6, rel=1e-12)
+    assert ledger.notes == []
