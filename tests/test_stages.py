@@ -19,15 +19,16 @@ from costcore.buy import BuySide, buy_side, sizing
 from costcore.compare import compare, failures
 from costcore.constraints import api_latency_ms, check_constraints, manual_side, missed
 from costcore.grammar import GrammarError
+from costcore.growth import outcome as growth_outcome
 from costcore.latency import api_latency
 from costcore.ledger import Ledger
 from costcore.one_time import one_time_cost, realistic
 from costcore.prices import find_gpu
 from costcore.rent import api_named, rent_side
 from costcore.scenario import SECONDS_PER_MONTH, ConstraintCheck, CostLine, CostModel, Scenario
-from costcore.sensitivity import analyse
+from costcore.sensitivity import GrowthInput, analyse
 from costcore.serving import size
-from costcore.verdict import cost_reason, decide, growing
+from costcore.verdict import cost_reason, cost_verdict, decide, growing
 from costcore.workload import Workload, workload
 
 NOW = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
@@ -1616,3 +1617,125 @@ def test_rent_a_free_cache_read():
     )
     assert side.cost_per_request == pytest.approx((500 * 2.5 + 100 * 10) / 1e6, rel=1e-12)
     assert ledger.notes == []
+
+
+def test_decide_on_the_growth_path_every_branch():
+    flat_loss = "volume=100k api_per_1k=1 server=500 capacity=10qps maint_h=0"
+    # Paying from today: "saves money from month 1", and what it saves today.
+    report = run_text("volume=600k api_per_1k=1 server=500 capacity=10qps maint_h=0 setup=100 growth=10%/month")
+    assert report.reasons == [
+        "With volume growing 10% a month, buying saves money from month 1 against the API and earns its one-time "
+        "cost back in month 1 (1.0 months), within the 24-month horizon."
+    ]
+    assert report.headline == (
+        "Buy: with volume growing 10% a month, self-hosting pays back in month 1; today it saves $100.00 a month; "
+        "break-even at 500k requests a month"
+    )
+    # Even today: costs $0.00 more, and pays from month 2.
+    report = run_text("volume=500k api_per_1k=1 server=500 capacity=10qps maint_h=0 setup=100 growth=10%/month")
+    assert report.headline.endswith("pays back in month 3; today it costs $0.00 a month more; break-even at 500k "
+                                    "requests a month")  # fmt: skip
+    # Starts paying in month 5, exactly the horizon, but pays back in month 9.
+    report = run_text(f"{flat_loss} setup=1000 growth=50%/month horizon=5")
+    assert report.reasons == [
+        "With volume growing 50% a month, buying starts paying against the API in month 5 but earns its one-time "
+        "cost back only in month 9, beyond the 5-month horizon."
+    ]
+    # Starts paying but never earns a $1M one-time cost back.
+    report = run_text("volume=490k api_per_1k=1 server=500 capacity=10qps maint_h=0 setup=1000000 growth=1%/month")
+    assert report.reasons == [
+        "With volume growing 1% a month, buying starts paying against the API in month 4 but earns its one-time "
+        "cost back not within 120 months, beyond the 24-month horizon."
+    ]
+    assert report.headline == (
+        "Rent: with volume growing 1% a month, buying starts paying in month 4 but does not pay back within 120 "
+        "months; break-even at 500k requests a month"
+    )
+    # Flat: "With", not "Even with".
+    report = run_text(f"{flat_loss} setup=1000 growth=0")
+    assert report.reasons == ["With volume flat, the API stays cheaper every month of the 24-month horizon."]
+    # Against manual work.
+    report = run_text("volume=100 manual_h=0.01 manual_rate=50 server=500 capacity=10qps maint_h=0 setup=1000 "
+                      "growth=50%/month horizon=6")  # fmt: skip
+    assert report.headline == (
+        "Keep doing it by hand: with volume growing 50% a month, buying pays back only in month 11, beyond the "
+        "6-month horizon against doing it by hand; break-even at 1k tasks a month"
+    )
+
+
+def test_decide_a_buy_forced_by_privacy_keeps_its_headline_when_the_path_pays_too_late():
+    report = run_text(f"{GROWING} growth=50%/month privacy=yes horizon=6")
+    assert report.verdict == "BUY"
+    assert report.headline == (
+        "Buy: Data may not leave the company: the API is ruled out (every request sends the data to the API "
+        "provider). Self-hosting costs $400.00 a month more."
+    )
+    report = run_text(f"{GROWING} growth=50%/month privacy=yes")
+    assert report.headline.startswith("Buy: with volume growing 50% a month, self-hosting pays back in month 9;")
+
+
+def test_decide_no_option_meets_on_a_growth_path():
+    report = run_text(f"{GROWING} growth=50%/month latency=1 api_latency=100ms privacy=yes")
+    assert report.verdict == "BUY"
+    assert report.reasons[0].startswith("No option meets every hard constraint: shorter answers")
+    assert report.headline.startswith("Buy: with volume growing 50% a month, self-hosting pays back in month 9;")
+
+
+@pytest.mark.parametrize("savings, payback, verdict", [(0.0, 1.0, "RENT"), (0.5, 1.0, "BUY"), (0.5, None, "RENT")])
+def test_cost_verdict_needs_savings_above_zero(savings, payback, verdict):
+    assert cost_verdict(savings, payback, 12.0) == verdict
+
+
+def test_headlines_at_zero_and_under_a_dollar_of_savings():
+    at = dict(api_per_1k=400, server_monthly=400, capacity_qps=1, maint_h=0, setup=100)
+    zero, cents = pipeline(requests_per_month=1000, **at), pipeline(requests_per_month=1001, **at)
+    assert zero.decision.headline == "Rent: the API is cheaper by $0.00 a month; break-even at 1k requests a month"
+    assert cents.decision.headline == (
+        "Rent: buying saves $0.40 a month but pays back in 250.0 months; break-even at 1k requests a month"
+    )
+    zero = pipeline(requests_per_month=1000, task="varied", **at).decision
+    cents = pipeline(requests_per_month=1001, task="varied", **at).decision
+    assert zero.headline.endswith("It is also cheaper by $0.00 a month.")
+    assert cents.headline.endswith("Self-hosting would save $0.40 a month.")
+    zero = pipeline(requests_per_month=1000, privacy=True, **at).decision
+    cents = pipeline(requests_per_month=1001, privacy=True, **{**at, "setup": 0}).decision
+    assert zero.headline.endswith("Self-hosting costs $0.00 a month more.")
+    assert cents.headline.startswith("Buy: self-hosting saves $0.40 a month; pays back in 0.00 months")
+
+
+def test_decide_reasons_in_full():
+    d = pipeline(**BASE, api_per_1k=1, setup=0, task="reasoning", privacy=True).decision
+    assert d.reasons[0] == (
+        "Split the work: self-host an open model for the sensitive narrow part, and route the varied work to an API "
+        "under a data agreement, or self-host a larger open model."
+    )
+    d = pipeline(**BASE, api_per_1k=1, setup=0, task="mixed").decision
+    assert d.reasons[0] == (
+        "The task is mixed: fine-tune a small model for the narrow, high-volume part and keep a frontier API for the "
+        "hard, varied rest (the barbell)."
+    )
+
+
+def test_sensitivity_on_a_growth_path():
+    limit = 1e12
+    sens = analyse(B, 5e6, 1020.0, 12.0, growth=GrowthInput(0.1, limit))
+    net, payback = growth_outcome(B, 5e6, 0.1, 1020.0, limit)
+    assert sens.base_net == pytest.approx(net)
+    half = next(w for w in sens.what_ifs if w.name == "API prices -50%")
+    cheap = B.model_copy(update={"api_cost_per_request": 0.0001})
+    assert half.monthly_savings == pytest.approx(500 - 800)
+    assert half.payback_months == pytest.approx(growth_outcome(cheap, 5e6, 0.1, 1020.0, limit)[1])
+    rate = next(c for c in sens.cases if c.name == "Growth rate")
+    assert (rate.low_label, rate.high_label) == ("5%/month", "15%/month")
+    assert rate.low_net == pytest.approx(growth_outcome(B, 5e6, 0.05, 1020.0, limit)[0])
+    assert rate.high_net == pytest.approx(growth_outcome(B, 5e6, 0.15, 1020.0, limit)[0])
+    assert rate.swing == pytest.approx(abs(rate.high_net - rate.low_net))
+    volume = next(c for c in sens.cases if c.name == "Volume")
+    assert volume.low_net == pytest.approx(growth_outcome(B, 2.5e6, 0.1, 1020.0, limit)[0])
+    flat = analyse(B, 5e6, 1020.0, 12.0, growth=GrowthInput(0.0, limit))
+    rate = next(c for c in flat.cases if c.name == "Growth rate")
+    assert (rate.low_label, rate.high_label) == ("-5%/month", "5%/month")
+    assert rate.low_net == pytest.approx(growth_outcome(B, 5e6, -0.05, 1020.0, limit)[0])
+    assert flat.base_net == pytest.approx(growth_outcome(B, 5e6, 0.0, 1020.0, limit)[0])
+    assert "Growth rate" not in [c.name for c in analyse(B, 5e6, 1020.0, 12.0).cases]
+    assert analyse(B, 5e6, 1020.0, 12.0).base_net == pytest.approx(12 * 200 - 1020)
