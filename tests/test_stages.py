@@ -1739,3 +1739,42 @@ def test_sensitivity_on_a_growth_path():
     assert flat.base_net == pytest.approx(growth_outcome(B, 5e6, 0.0, 1020.0, limit)[0])
     assert "Growth rate" not in [c.name for c in analyse(B, 5e6, 1020.0, 12.0).cases]
     assert analyse(B, 5e6, 1020.0, 12.0).base_net == pytest.approx(12 * 200 - 1020)
+
+
+def test_decide_what_helps_counts_every_option_that_misses():
+    # Self-hosting misses the task only, the API the latency bound only: the latency help is still given.
+    report = run_text(
+        "volume=1M api_per_1k=1 gpu_price=1 maint_h=0 setup=0 out=20 task=varied latency=5000 api_latency=10000"
+    )
+    assert report.reasons[0] == (
+        "No option meets every hard constraint: shorter answers (out=), streaming so that the first token is what "
+        "counts, a smaller model or a faster GPU would."
+    )
+
+
+def test_growth_headline_with_cents_saved_today():
+    report = run_text("volume=500400 api_per_1k=1 server=500 capacity=10qps maint_h=0 setup=100 growth=10%/month")
+    assert "; today it saves $0.40 a month;" in report.headline
+
+
+def test_sensitivity_with_cents_saved_pays_back():
+    # 4,002,500 requests: $800.50 against two $400 servers, 50 cents a month; $1 back in 2 months: BUY,
+    # and an input that does not move it (operations, at $0) does not flip it.
+    sens = analyse(B, 4_002_500, 1.0, 12.0)
+    ops = next(c for c in sens.cases if c.name == "Operations hours")
+    assert (ops.low_verdict, ops.high_verdict, ops.flips) == ("BUY", "BUY", False)
+
+
+def test_sensitivity_growth_rate_case_verdicts_and_limits():
+    sens = analyse(B, 5e6, 1020.0, 12.0, growth=GrowthInput(0.1, 1e12))
+    rate = next(c for c in sens.cases if c.name == "Growth rate")
+    assert (rate.low_verdict, rate.high_verdict, rate.flips) == ("BUY", "BUY", False)
+    # 80% a month: 40% and 120%, held at the grammar's 100%; -50%: -25% and -75%, held at -50%.
+    rate = next(
+        c for c in analyse(B, 5e6, 1020.0, 12.0, growth=GrowthInput(0.8, 1e12)).cases if c.name == "Growth rate"
+    )
+    assert (rate.low_label, rate.high_label) == ("40%/month", "100%/month")
+    rate = next(
+        c for c in analyse(B, 5e6, 1020.0, 12.0, growth=GrowthInput(-0.5, 1e12)).cases if c.name == "Growth rate"
+    )
+    assert (rate.low_label, rate.high_label) == ("-50%/month", "-25%/month")
