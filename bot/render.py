@@ -1,8 +1,19 @@
-"""Reports as Block Kit, within Slack's limits (50 blocks, 3,000 characters a section)."""
+"""Reports as Block Kit, within Slack's limits (50 blocks, 3,000 characters a section).
+
+User text is data, never markup. Every text that leaves for Slack passes `slack_text` (through
+`finalize`, which the bot's WebClient, its response_url sender and its modal acks all call): `&`,
+`<` and `>` are escaped as Slack documents, so `<!channel>`, `<@U123>` or `<https://evil|link>` typed
+by a user reach the channel as text. The bot's own mentions and channel links are made with
+`mention()` and `channel_link()`, tokens that carry a secret of this process and are turned into
+Slack's `<...>` only at that last step: no user text can forge one.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
+import re
+import secrets
 from functools import cache
 
 from costcore.format import count, money, months, percent
@@ -12,6 +23,90 @@ from costcore.templates import names as template_names
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+TEXT_LIMIT = 40_000  # chat.postMessage's top-level text (the notification and fallback)
+
+_NONCE = secrets.token_hex(8)
+_LINK = re.compile("\ue000" + _NONCE + r"([@#])([A-Z0-9]+)\ue001")
+_ID = {"@": re.compile(r"[UW][A-Z0-9]+"), "#": re.compile(r"[CGD][A-Z0-9]+")}
+
+
+def _link(kind: str, slack_id: str) -> str:
+    if not _ID[kind].fullmatch(slack_id or ""):
+        return slack_id  # not an id Slack made: it stays text (and is escaped like any text)
+    return f"\ue000{_NONCE}{kind}{slack_id}\ue001"
+
+
+def mention(user: str) -> str:
+    """<@U123>, made by the bot's code only."""
+    return _link("@", user)
+
+
+def channel_link(channel: str) -> str:
+    """<#C123>, made by the bot's code only."""
+    return _link("#", channel)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending inside an escape such as &amp;."""
+    if len(text) <= limit:
+        return text
+    text = text[: limit - 1]
+    amp = text.rfind("&")
+    if amp > text.rfind(";"):
+        text = text[:amp]
+    return text + "…"
+
+
+def slack_text(text: str, limit: int = SECTION_LIMIT) -> str:
+    """The one exit for text: everything escaped, then the bot's own links put back, then cut."""
+    return cut(_LINK.sub(lambda m: f"<{m[1]}{m[2]}>", escape(text)), limit)
+
+
+def finalize(value):
+    """Blocks, a view or attachments, ready for Slack: every text object (mrkdwn or plain_text) through
+    slack_text. Input values (initial_value, option values) are data Slack shows as typed: untouched."""
+    if isinstance(value, list):
+        return [finalize(item) for item in value]
+    if isinstance(value, dict):
+        out = {key: finalize(item) for key, item in value.items()}
+        if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
+            out["text"] = slack_text(value["text"])
+        return out
+    return value
+
+
+def safe_errors(errors: dict[str, str]) -> dict[str, str]:
+    """A modal's errors (response_action=errors) echo what the user typed: escaped like any text."""
+    return {block: slack_text(message, 300) for block, message in errors.items()}
+
+
+TEXT_ARGS = {"text": TEXT_LIMIT, "initial_comment": TEXT_LIMIT}
+BLOCK_ARGS = ("blocks", "view", "attachments")
+
+
+def finalize_args(args: dict | None) -> dict | None:
+    """A Web API call's arguments (or a response_url body) with every text made safe."""
+    if not args:
+        return args
+    out = dict(args)
+    for key, limit in TEXT_ARGS.items():
+        if isinstance(out.get(key), str):
+            out[key] = slack_text(out[key], limit)
+    for key in BLOCK_ARGS:
+        value = out.get(key)
+        if isinstance(value, str):
+            try:
+                out[key] = json.dumps(finalize(json.loads(value)))
+            except ValueError:
+                pass
+        elif isinstance(value, list | dict):
+            out[key] = finalize(value)
+    return out
+
 
 WHATIF_DOUBLE = "whatif_double"
 WHATIF_HALF = "whatif_half"
@@ -219,7 +314,7 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
         be = r.get("breakeven_requests_per_month")
         be_text = "never" if be is None else count(be)
         lines.append(
-            f"`#{a.id}` {a.created[:16].replace('T', ' ')} <@{a.user}> *{a.verdict}*: "
+            f"`#{a.id}` {a.created[:16].replace('T', ' ')} {mention(a.user)} *{a.verdict}*: "
             f"API {money(r['api_monthly_cost'])} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
             f"break-even {be_text}, payback {months(r.get('payback_months'))}"
         )
@@ -229,7 +324,7 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
             res = audit["result"]
             tied = f" for #{audit['analysis_id']}" if audit["analysis_id"] else ""
             lines.append(
-                f"`audit {audit['id']}`{tied} {audit['created'][:16].replace('T', ' ')} <@{audit['user']}>: "
+                f"`audit {audit['id']}`{tied} {audit['created'][:16].replace('T', ' ')} {mention(audit['user'])}: "
                 f"{money(res['realistic_low'])} - {money(res['realistic_high'])} one-time"
             )
     return [_section(text) for text in _chunks(lines)][:MAX_BLOCKS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ ENV_NAMES = {
     "measure_request_timeout_s": "MEASURE_REQUEST_TIMEOUT_S",
     "measure_run_timeout_s": "MEASURE_RUN_TIMEOUT_S",
     "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
+    "breakeven_admins": "BREAKEVEN_ADMINS",
 }
 
 
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     measure_request_timeout_s: float = Field(default=60.0, gt=0, le=600)
     measure_run_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     measure_progress_every_s: float = Field(default=5.0, ge=0.1, le=60)  # chat.update at most this often
+    breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -79,6 +82,17 @@ class Settings(BaseSettings):
         from .measure import parse_endpoints
 
         return parse_endpoints(value)
+    @field_validator("breakeven_admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(f"'{user}' is not a Slack user id such as U0123ABCD (comma-separated)")
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(filter(None, (u.strip() for u in self.breakeven_admins.split(","))))
 
     @property
     def socket_mode(self) -> bool:

@@ -879,39 +879,3 @@ def tornado_chart(report: Report, width: int = 800, height: int = 500) -> bytes:
         subtitle += "; orange: the verdict flips"
     _titles(figure, f"What moves the answer most: {sensitivity.most_influential}", subtitle, width, height)
     return _png(figure)
-
-
-# --- weekly spend --------------------------------------------------------------------------
-
-PROVIDER_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def weekly_chart(summary, selfhost_daily: dict | None = None, width: int = 800, height: int = 500) -> bytes:
-    """Daily spend of the week stacked by provider; with the same volume's self-hosted cost as a line."""
-    days = sorted(summary.daily)
-    providers = sorted({p for costs in summary.daily.values() for p in costs})
-    figure, axes = _figure(width, height)
-    x = np.arange(len(days))
-    bottom = np.zeros(len(days))
-    for colour, provider in zip(PROVIDER_COLOURS * 4, providers, strict=False):
-        values = np.array([summary.daily[d].get(provider, 0.0) for d in days])
-        axes.bar(x, values, bottom=bottom, color=colour, label=provider, width=0.7)
-        bottom += values
-    if selfhost_daily:
-        axes.plot(
-            x,
-            [selfhost_daily.get(d, 0.0) for d in days],
-            color="black",
-            linewidth=2.5,
-            marker="o",
-            label="same volume, self-hosted",
-        )
-    axes.set_xticks(x, [d.strftime("%a %d") for d in days])
-    _money_axis(axes.yaxis)
-    axes.set_ylim(bottom=0)
-    axes.set_ylabel("Spend a day")
-    axes.set_title(f"LLM API spend, week {summary.week}: {money(summary.total)}", loc="left", y=1.02, fontsize=14)
-    if providers or selfhost_daily:
-        axes.legend(loc="upper left", frameon=False, fontsize=11)
-    axes.grid(True, axis="y", alpha=0.3)
-    return _png(figure)

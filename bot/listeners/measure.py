@@ -25,6 +25,8 @@ from slack_sdk import WebClient
 from costcore import GrammarError, parse
 from costcore.grammar import pairs
 
+from ..delivery import Where, slack_reason
+from ..jobs import Job
 from ..measure import (
     Endpoint,
     MeasureError,
@@ -38,7 +40,8 @@ from ..measure import (
     run_table,
     with_measurement,
 )
-from ..service import Bot, Where, publish_analysis, slack_reason, tell
+from ..service import Bot, publish_analysis, work
+from .shared import action_payload, where_from_action
 
 log = logging.getLogger("breakeven.bot")
 
@@ -53,9 +56,11 @@ _busy_lock = threading.Lock()
 
 def register(app: App, bot: Bot) -> None:
     @app.action(ANALYZE)
-    def analyze_button(ack, body, client):
+    def analyze_button(ack, body):
+        payload = action_payload(body)
+        payload["message_ts"] = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+        bot.enqueue("measure_analyze", where_from_action(body), payload, lane="slow")
         ack()
-        bot.later(analyze_measured, bot, client, body)
 
 
 def _configured(bot: Bot) -> dict[str, Any]:
@@ -79,7 +84,7 @@ def start_measure(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     names = [w for w in words if "=" not in w]
     refused = [w for w in names if w not in configured and _looks_like_address(w)]
     if refused:
-        tell(
+        bot.tell(
             client,
             where,
             "I only measure endpoints an admin has configured, never an address typed here. "
@@ -89,15 +94,15 @@ def start_measure(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     unknown = [w for w in names if w not in configured]
     if unknown or not names:
         what = f"No configured endpoint is called `{unknown[0]}`. " if unknown else "Which endpoint? "
-        tell(client, where, f"{what}{_names_hint(configured)} Usage: {USAGE}")
+        bot.tell(client, where, f"{what}{_names_hint(configured)} Usage: {USAGE}")
         return
     if len(names) > 2:
-        tell(client, where, "Measure one endpoint, or two side by side (the API and your own server).")
+        bot.tell(client, where, "Measure one endpoint, or two side by side (the API and your own server).")
         return
     try:
         job = _job(bot, where, names, " ".join(w for w in words if "=" in w))
     except (GrammarError, ValueError) as exc:
-        tell(client, where, f"{exc}\nUsage: {USAGE}")
+        bot.tell(client, where, f"{exc}\nUsage: {USAGE}")
         return
     run_measure_job(bot, client, job)
 
@@ -157,11 +162,11 @@ def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
     for name in job["endpoints"]:
         entry = configured.get(name)
         if entry is None:
-            tell(client, where, f"`{name}` is no longer configured. {_names_hint(configured)}")
+            bot.tell(client, where, f"`{name}` is no longer configured. {_names_hint(configured)}")
             return
         key = os.environ.get(entry.key_env) if entry.key_env else None
         if entry.key_env and not key:
-            tell(client, where, f"`{name}` needs its key in {entry.key_env}, which is not set where the bot runs.")
+            bot.tell(client, where, f"`{name}` needs its key in {entry.key_env}, which is not set where the bot runs.")
             return
         kind = "api" if entry.api else "endpoint"
         endpoints.append(
@@ -176,7 +181,7 @@ def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
         else:
             prompts = synthetic_prompts(job["in"] or 500, job["out"] or 200, job["requests"] or 20)
     except MeasureError as exc:
-        tell(client, where, f"The configured prompts cannot be used: {exc}")
+        bot.tell(client, where, f"The configured prompts cannot be used: {exc}")
         return
     options = Options(
         requests=job["requests"],
@@ -196,7 +201,7 @@ def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
         if not taken:
             _busy.update(claimed)
     if taken:
-        tell(client, where, f"`{taken[0]}` is being measured already; two runs at once would skew both. Try later.")
+        bot.tell(client, where, f"`{taken[0]}` is being measured already; two runs at once would skew both. Try later.")
         return
     try:
         _measure_and_post(bot, client, where, job, endpoints, prompts, options)
@@ -213,7 +218,9 @@ def _measure_and_post(bot, client, where, job, endpoints, prompts, options) -> N
     try:
         posted = client.chat_postMessage(channel=where.channel, text=intro)
     except Exception as exc:
-        tell(client, where, f"The measurement could not start: its message could not be posted ({slack_reason(exc)}).")
+        bot.tell(
+            client, where, f"The measurement could not start: its message could not be posted ({slack_reason(exc)})."
+        )
         return
     ts = posted["ts"]
     progress = _ProgressMessage(client, where.channel, ts, intro, bot.settings.measure_progress_every_s)
@@ -349,21 +356,20 @@ def result_blocks(
     return blocks
 
 
-def analyze_measured(bot: Bot, client: WebClient, body: dict) -> None:
+@work("measure_analyze")
+def analyze_measured(bot: Bot, client: WebClient, job: Job) -> None:
     """The button: an analysis with `measured=NAME` (and the API model and hardware measured), in the
     measurement's thread. The verdict's own buttons (what-ifs, Edit assumptions) then set the volume."""
-    from .actions import where_from_action
-
-    where = where_from_action(body)
+    where = bot.where(job)
     try:
-        value = json.loads(body["actions"][0]["value"])
+        value = json.loads(job.payload["value"])
         text = f"measured={value['measured']} {value.get('extra', '')}".strip()
     except (KeyError, IndexError, TypeError, ValueError):
         return
-    where.thread_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+    where.thread_ts = job.payload.get("message_ts")
     try:
         scenario = with_measurement(bot.store, where.team, parse(text))
     except GrammarError as exc:
-        tell(client, where, str(exc))
+        bot.tell(client, where, str(exc))
         return
-    publish_analysis(bot, client, where, scenario, kind="measured", text=text)
+    publish_analysis(bot, client, where, scenario, job, kind="measured", text=text)
