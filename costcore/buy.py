@@ -36,7 +36,7 @@ class BuySide:
     params_b: float = 7.0
 
     def instances(self, requests: float) -> int:
-        if self.instance_monthly == 0:
+        if self.instance_monthly == 0 and self.requests_per_instance is None:
             return 0
         needed = 1 if self.requests_per_instance is None else max(1, math.ceil(requests / self.requests_per_instance))
         return needed + (1 if self.ha else 0)
