@@ -142,6 +142,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         breakeven_tokens_per_month=None
         if comparison.breakeven is None
         else comparison.breakeven * work.tokens_per_request,
+        never_breaks_even=None if comparison.breakeven is not None else comparison.never_pays_because,
         payback_months=comparison.payback,
         first_year_roi=comparison.roi,
         horizon_months=horizon,
@@ -175,6 +176,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             baseline=comparison.baseline,
             requests=requests,
             breakeven=comparison.breakeven,
+            never_because=comparison.never_pays_because,
             growth=path,
             horizon=horizon,
             selfhost_ruled_out=missed(checks, "selfhost"),

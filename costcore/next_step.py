@@ -37,6 +37,7 @@ def next_step(
     requests: float,
     breakeven: float | None,
     growth: Growth | None,
+    never_because: str = "",
     horizon: float,
     selfhost_ruled_out: list[ConstraintCheck],
     one_time: float,
@@ -109,11 +110,11 @@ def next_step(
             commands=commands,
         )
     if breakeven is None:
-        why = "doing it by hand costs less a task" if by_hand else "the API costs less a request"
+        why = never_because or ("doing it by hand is cheaper per task" if by_hand else "the API is cheaper per request")
         return NextStep(
             situation="far",
             action=(
-                f"{keep}: buying never breaks even at these prices ({why} than self-hosting).{track} "
+                f"{keep}: buying never breaks even at these prices ({why}).{track} "
                 "Revisit if the price changes or the data must stay in-house (privacy=yes)."
             ),
             commands=commands,

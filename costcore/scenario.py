@@ -459,6 +459,7 @@ class Report(BaseModel):
     monthly_savings: float = Field(description="the baseline's bill less self-hosting's, failures priced when given")
     breakeven_requests_per_month: float | None
     breakeven_tokens_per_month: float | None
+    never_breaks_even: str | None = Field(default=None, description="why buying never breaks even (None: it does)")
     payback_months: float | None
     first_year_roi: float | None
     horizon_months: float

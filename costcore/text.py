@@ -40,7 +40,7 @@ def render(report: Report) -> str:
         f"  One-time cost          {money(r.one_time_cost)}" + _range(r),
     ]
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.hidden_costs]
-    be = "never (the API is cheaper per request)" if r.baseline == "api" else "never (doing it by hand is cheaper)"
+    be = f"never: {r.never_breaks_even}"
     if r.breakeven_requests_per_month is not None:
         be = f"{count(r.breakeven_requests_per_month)} requests ({count(r.breakeven_tokens_per_month)} tokens) a month"
     lines += [

@@ -63,11 +63,12 @@ def growth_reason(comparison: Comparison, g: Growth, horizon: float) -> str:
             f"({months(g.payback_months)}), within the {horizon:g}-month horizon."
         )
     if first is not None and first <= horizon:
-        back = f"only in month {paid}" if paid is not None else "not within 120 months"
-        return (
-            f"With {volume}, buying starts paying against {against} in month {first} but earns its one-time cost "
-            f"back {back}, beyond the {horizon:g}-month horizon."
+        back = (
+            f"earns its one-time cost back only in month {paid}, beyond the {horizon:g}-month horizon"
+            if paid is not None
+            else "does not earn its one-time cost back even within 120 months"
         )
+        return f"With {volume}, buying starts paying against {against} in month {first} but {back}."
     later = f"; buying would start paying in month {first}" if first is not None else ""
     even = "Even with" if g.rate_per_month > 0 else "With"
     return f"{even} {volume}, {against} stays cheaper every month of the {horizon:g}-month horizon{later}."
@@ -156,9 +157,9 @@ def _headline(
     if c.breakeven is not None:
         be_text = f"break-even at {count(c.breakeven)} {unit} a month"
     elif by_hand:
-        be_text = "the model never beats doing it by hand on cost"
+        be_text = f"the model never beats doing it by hand on cost ({c.never_pays_because})"
     else:
-        be_text = "buying never breaks even on cost (the API is cheaper per request)"
+        be_text = f"buying never breaks even on cost ({c.never_pays_because})"
     savings, payback = c.savings, c.payback
     if growth is not None and not constrained and verdict in ("BUY", "RENT"):
         on_path = _growth_headline(verdict, c, horizon, growth, against + adjusted, be_text)

@@ -192,3 +192,15 @@ def test_payback_with_default_complexity_uses_the_multiplied_cost():
     assert report.one_time_cost == pytest.approx(76_750)
     assert report.payback_months == pytest.approx(76_750 / report.monthly_savings)
     assert report.monthly_savings == pytest.approx(20e6 * 0.00575 - report.instances * 734.38 - 500)
+
+
+def test_never_breaking_even_says_why_when_the_api_is_dearer_per_request():
+    # Each request saves $0.0001, but a $400 server carries only 2.6M of them ($263): no volume pays.
+    from costcore import analyze, parse
+
+    report = analyze(parse("volume=1M api_per_1k=0.1 server=400 capacity=1qps maint_h=0"))
+    assert report.breakeven_requests_per_month is None
+    assert report.never_breaks_even == "each instance costs more than the requests it can carry save against the API"
+    assert report.headline.endswith(f"buying never breaks even on cost ({report.never_breaks_even})")
+    cheaper = analyze(parse("volume=1M api_per_1k=0.1 host_price=1"))
+    assert cheaper.never_breaks_even == "the API is cheaper per request"
