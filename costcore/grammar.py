@@ -45,7 +45,7 @@ class _ValueError(ValueError):
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
 _NUMBER = re.compile(
-    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
+    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<sign2>-)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
     r"\s*(?:(?P<suffix>k|mm|m|bn|b|t)(?![a-z]))?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
@@ -85,7 +85,7 @@ def number(text: str) -> tuple[float, str]:
     match = _NUMBER.match(text)
     if not match:
         raise _ValueError(f"'{text}' is not a number")
-    if match["sign"]:
+    if match["sign"] or match["sign2"]:
         raise _ValueError(f"'{text}' is negative; give a value of zero or more")
     value = float(match["num"].replace(",", ""))
     if match["suffix"]:
