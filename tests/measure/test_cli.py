@@ -60,12 +60,13 @@ def test_side_by_side_json_has_a_run_per_endpoint_and_concurrency_and_the_keys_t
     assert figures["capacity_tok_s"] == pytest.approx(max(r["output_tok_s"] for r in own_runs), abs=0.1)
     assert data["scenario_keys"].startswith(f"in={round(figures['in_tokens'])} out=")
     assert "fail_api=25%" in data["scenario_keys"] and "capacity=" in data["scenario_keys"]
-    # The API's latency, p95 over its answers: for a latency bound (api_latency=).
-    assert (
-        max(r["latency_ms_p50"] for r in api_runs)
-        <= figures["api_latency_ms"]
-        <= max(r["latency_ms_p95"] for r in api_runs)
-    )
+    # The API's latency, p95 over its answers pooled across runs: for a latency bound (api_latency=).
+    # A pooled p95 is at least every run's median and at least the smaller run's p95 (the two runs'
+    # slowest answers are both in the pool). It may exceed the larger run's p95: interpolating between
+    # the pool's two slowest answers can land above a run whose second-slowest answer is fast.
+    assert figures["api_latency_ms"] >= max(r["latency_ms_p50"] for r in api_runs)
+    assert figures["api_latency_ms"] >= min(r["latency_ms_p95"] for r in api_runs)
+    assert figures["api_latency_ms"] >= 50  # the fake waits 50 ms before its first token; a sleep never undershoots
     assert f"api_latency={figures['api_latency_ms']:.0f}ms" in data["scenario_keys"]
     assert data["prompts"]["sha256"] and result.stderr == ""  # no progress bar when stderr is not a terminal
     assert len(api.chat_requests()) == len(own.chat_requests()) == 17  # 16 measured + 1 warm-up each
