@@ -6,6 +6,7 @@ marker sits, whether two labels collide), by catching the Figure on its way to t
 measuring its text with matplotlib's own extents.
 """
 
+import datetime as dt
 import io
 import itertools
 import subprocess
@@ -19,8 +20,9 @@ from matplotlib.colors import to_hex
 from matplotlib.text import Text
 from PIL import Image
 
-from costcore import analyze, charts, parse
+from costcore import analyze, charts, parse, spend_chart
 from costcore.audit import AuditInput, run_audit
+from costcore.spend import SpendRow, summarise
 
 # The charts' figures below are pinned by these inputs, not by the analysis's defaults.
 LEAN = "maint_h=5 runs=1 iter=1x data_h=100 eval_h=36 infra_h=12 train=50"
@@ -82,6 +84,18 @@ def assert_drawn(image):
 
 def share_of(image, colour, tolerance=10):
     return (np.abs(image - np.array(colour)) <= tolerance).all(axis=2)
+
+
+def week(providers=("openai", "anthropic", "google"), analysis=True):
+    """A week of spend from these providers, and the self-hosted line of an analysis."""
+    monday = dt.date(2026, 11, 16)
+    rows = [
+        SpendRow(day=monday + dt.timedelta(days=d), provider=p, model="m", cost=100 + 40 * d + 30 * i, requests=5000)
+        for d in range(7)
+        for i, p in enumerate(providers)
+    ]
+    analyses = [{"id": 3, "report": report("buy").model_dump(mode="json")}] if analysis else None
+    return summarise(rows, dt.datetime(2026, 11, 24, 9), analyses=analyses)
 
 
 @pytest.fixture
@@ -208,9 +222,40 @@ AUDITS = {
     "default": AuditInput(),
     "novel_long_hours": AuditInput(complexity="novel", hours={"collect_h": 900, "metrics_h": 1}, train=2, runs=1),
 }
+PROVIDERS = {
+    "three": ("openai", "anthropic", "google"),
+    "many_long": (
+        "huggingface_fireworks-ai-serverless-inference-endpoints",
+        "openrouter-cognitivecomputations",
+        *(f"provider-{i}" for i in range(8)),
+    ),
+}
 
 
-@pytest.mark.parametrize("kind", [*KINDS, "audit_iceberg"])
+@pytest.mark.parametrize("size", EDGE_SIZES + MIDDLE_SIZES)
+@pytest.mark.parametrize("audit", AUDITS)
+def test_the_audit_iceberg_keeps_clear_at_every_size(drawn, audit, size):
+    width, height = size
+    boxes, figure = drawn(charts.audit_iceberg_chart, run_audit(AUDITS[audit]), width, height)
+    assert collisions(boxes, width, height, figure) == []
+    texts = [t.get_text() for t, _ in boxes]
+    assert any(t.startswith("Re-work x") for t in texts)
+    assert min(t.get_fontsize() for t, _ in boxes) >= charts.MIN_POINTS
+
+
+@pytest.mark.parametrize("size", EDGE_SIZES + MIDDLE_SIZES)
+@pytest.mark.parametrize("providers", PROVIDERS)
+def test_the_weekly_spend_chart_keeps_clear_at_every_size(drawn, providers, size):
+    width, height = size
+    boxes, figure = drawn(spend_chart.weekly_chart, week(PROVIDERS[providers]), width, height)
+    assert collisions(boxes, width, height, figure) == []
+    texts = [t.get_text() for t, _ in boxes]
+    assert any(t.startswith("LLM API spend, week 2026-W47") for t in texts)
+    assert any(t.startswith("same volume self-hosted") or t.endswith(" more") for t in texts)
+    assert min(t.get_fontsize() for t, _ in boxes) >= charts.MIN_POINTS
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "audit_iceberg", "weekly"])
 def test_below_the_range_labels_are_dropped_rather_than_piled_up(drawn, kind):
     # 300x180 is under the supported size (the CLI still draws it): whatever does not fit goes.
     chart, data = CHARTS_AND_DATA[kind] if kind in CHARTS_AND_DATA else (None, None)
@@ -251,6 +296,7 @@ CHARTS_AND_DATA = {
     "iceberg": (charts.iceberg_chart, lambda: report("buy")),
     "audit_iceberg": (charts.audit_iceberg_chart, lambda: run_audit(AuditInput())),
     "tornado": (charts.tornado_chart, lambda: report("staircase")),
+    "weekly": (spend_chart.weekly_chart, week),
 }
 
 
@@ -663,6 +709,30 @@ def test_tornado_without_flips_has_no_orange(caught):
     assert "today $108k" in texts
     assert "no effect" in texts  # capacity does not matter at this volume: said, not drawn as nothing
     assert {"input at −50%", "input at +50%"} <= set(texts) and "orange: the verdict flips" not in texts
+
+
+# --- weekly spend --------------------------------------------------------------------------
+
+
+def test_weekly_chart_keys_each_provider_in_its_colour(caught):
+    summary = week()
+    png, figure, texts = caught(spend_chart.weekly_chart, summary)
+    assert texts[0] == f"LLM API spend, week 2026-W47: {charts.money(summary.total)}"
+    keyed = [t for t in figure.texts if t.get_text() == "■"]
+    names = {t.get_text() for t in figure.texts} & set(summary.providers)
+    assert names == set(summary.providers) and len(keyed) == len(summary.providers)
+    assert "same volume self-hosted (analysis #3)" in texts
+    assert {"Mon 16", "Sun 22"} <= set(texts)
+    assert pixels(png).shape == (500, 800, 3)
+
+
+def test_weekly_chart_counts_the_providers_it_has_no_room_for(caught):
+    summary = week(PROVIDERS["many_long"])
+    _, _, texts = caught(spend_chart.weekly_chart, summary, width=400, height=250)
+    more = [t for t in texts if t.endswith(" more")]
+    assert len(more) == 1
+    shown = [t for t in texts if t.startswith(("huggingface", "openrouter", "provider-"))]
+    assert len(shown) + int(more[0].split()[0]) == len(summary.providers) + 1  # + the self-hosted line
 
 
 # --- threads and start-up ------------------------------------------------------------------
