@@ -26,12 +26,13 @@ from __future__ import annotations
 import contextvars
 import io
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -103,6 +104,24 @@ _MEASURED: dict[tuple[str, float, bool, float], tuple[float, float]] = {}
 
 MUST, LABEL, TICK = 0, 1, 2  # how much a text matters: titles and keys, data labels, tick labels
 
+_THREAD = threading.local()
+
+
+class _Canvas(FigureCanvasAgg):
+    """The Agg canvas, drawing with its thread's renderer of the size (one per thread, kept):
+    matplotlib remembers text layouts per renderer, so a thread that draws chart after chart lays
+    out each recurring string (tick labels, names, titles' words) once, not once a chart. A
+    thread draws one chart at a time, and `_png` copies the pixels out before the next."""
+
+    def get_renderer(self) -> RendererAgg:
+        w, h = self.get_width_height(physical=True)
+        key = (w, h, self.figure.dpi)
+        kept = getattr(_THREAD, "renderer", None)
+        if kept is None or kept[0] != key:
+            kept = _THREAD.renderer = (key, RendererAgg(w, h, self.figure.dpi))
+        self.renderer = kept[1]
+        return self.renderer
+
 
 class _Chart:
     """A figure of exactly width x height pixels, the renderer that measures its text as it will be
@@ -111,7 +130,7 @@ class _Chart:
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
         self.figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-        FigureCanvasAgg(self.figure)
+        _Canvas(self.figure)
         self.renderer = self.figure.canvas.get_renderer()
         self.scale = scale = _scale(width, height)
         self.big, self.label, self.small = 16 * scale, 13 * scale, max(MIN_POINTS, 11.5 * scale)
