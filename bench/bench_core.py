@@ -4,7 +4,7 @@
 
 (a) one analysis, warm; (b) a vectorised sweep of 100,000 scenarios; (c) each chart's render time
 against a bare two-line matplotlib plot drawn in the same run; (d) the CLI's `analyze --json`
-wall time from a cold process.
+wall time from a cold process; (e) one call of costcore.serving.size, with and without a latency bound.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SWEEP_GOAL_S = 0.2
+SERVING_GOAL_US = 1000  # the analysis calls serving.size for each what-if too
 CHART_GOAL_RATIO = 1.5
 CLI_GOAL_S = 0.5
 CHART_SCENARIOS = {
@@ -177,12 +178,30 @@ def bench_cli() -> None:
     )
 
 
+def bench_serving() -> None:
+    from costcore import serving
+
+    def plain():
+        serving.size("llama-3.1-8b", "a10g", in_tokens=1500, out_tokens=200, peak_qps=20)
+
+    def bounded():
+        serving.size("llama-3.1-8b", "h100", in_tokens=1500, out_tokens=200, peak_qps=20, latency_ms=2000)
+
+    for label, fn in (("size(...)", plain), ("size(..., latency_ms=2000)", bounded)):
+        took = statistics.median(samples(fn, repeat=2001, warm=50)) * 1e6
+        print(
+            f"(e) serving.{label:<28} {took:8.1f} us a call   goal < {SERVING_GOAL_US} us      "
+            f"{verdict(took < SERVING_GOAL_US)}"
+        )
+
+
 def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     bench_analyze()
     bench_sweep()
     bench_charts()
     bench_cli()
+    bench_serving()
 
 
 if __name__ == "__main__":

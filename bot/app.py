@@ -1,30 +1,41 @@
 """build_app(settings) -> (App, Bot); main() runs Socket Mode, or HTTP under uvicorn.
 
-Listeners ack before any slow work (process_before_response with our own worker pool): the
-HTTP response leaves as soon as the listener returns, and analysis, chart and upload follow on
-the pool, so Slack's 3-second limit is never at risk.
+Listeners store the work as a job and ack (process_before_response, with our own worker lanes):
+the HTTP response leaves as soon as the listener returns, and analysis, chart and upload follow
+on a worker, so Slack's 3-second limit is never at risk and a restart loses nothing.
+
+HTTP requests pass a front door first (`asgi`): the signature and timestamp are checked on the raw
+body before anything parses it (401), then the body must parse (400); neither logs a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import json
 import logging
 import os
 import re
+import signal
+import socket
 import sys
+import time
+from urllib.parse import parse_qs
 
 from slack_bolt import App
-from slack_bolt.adapter.asgi import SlackRequestHandler
-from slack_sdk import WebClient
+from slack_bolt.request import BoltRequest
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 
+from .delivery import SafeWebClient, Throttled
 from .listeners import register
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
-from .store import Store
+from .store import Store, StoreError
 
 log = logging.getLogger("breakeven.bot")
 SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
@@ -41,8 +52,8 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def web_client(settings: Settings) -> WebClient:
-    return WebClient(
+def web_client(settings: Settings) -> SafeWebClient:
+    return SafeWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
@@ -55,44 +66,128 @@ def web_client(settings: Settings) -> WebClient:
 
 
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
+    """The Bolt app and the bot behind it. Unfinished jobs are not resumed here: call bot.resume()
+    once the app is ready to serve (main does)."""
+    client = web_client(settings)
     app = App(
-        client=web_client(settings),
+        client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
         request_verification_enabled=not settings.socket_mode,
         process_before_response=True,
         token_verification_enabled=True,
     )
-    bot = Bot(store=store or Store(settings.breakeven_db), settings=settings)
+    bot = Bot(store=store or Store(settings.breakeven_db), settings=settings, client=client, admins=settings.admins)
     register(app, bot)
     return app, bot
 
 
 def start_scheduler(app: App, bot: Bot) -> None:
     """Weekly summaries, in-process: one cron job per channel that asked for them."""
-    from .weekly import build_scheduler, parse_weekly
+    from .weekly import build_scheduler, parse_weekly, set_weekly_channel, weekly_channel
 
     settings = bot.settings
     if settings is not None and settings.weekly_channel:
         options = parse_weekly(f"{settings.weekly_channel} {settings.weekly_schedule}")
         team = app.client.auth_test()["team_id"]
-        if bot.store.weekly_channel(team, options["channel"]) is None:
-            bot.store.set_weekly_channel(
-                team, options["channel"], options["day"], options["time"], options["tz"], options["quiet"]
+        if weekly_channel(bot.store, team, options["channel"]) is None:
+            set_weekly_channel(
+                bot.store, team, options["channel"], options["day"], options["time"], options["tz"], options["quiet"]
             )
     bot.scheduler = build_scheduler(app.client, bot.store, settings)
     bot.scheduler.start()
 
 
-def asgi(app: App, path: str = "/slack/events"):
-    """Slack's endpoint plus /healthz, as one ASGI application for uvicorn."""
-    slack = SlackRequestHandler(app, path=path)
+MAX_BODY = 1_000_000  # Slack's payloads are far smaller; a bigger body is not Slack's
+MAX_CLOCK_SKEW_S = 300
+
+
+def verify(secret: str, body: bytes, headers: dict[str, str], now: float | None = None) -> str | None:
+    """None if the request is Slack's (signature of the raw body, fresh timestamp); else why not."""
+    stamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        return "missing or non-numeric timestamp"
+    if abs((now or time.time()) - int(stamp)) > MAX_CLOCK_SKEW_S:
+        return "timestamp too old or in the future"
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return "bad signature"
+    return None
+
+
+def well_formed(body: bytes, content_type: str) -> str | None:
+    """None if the (signed) body parses the way Bolt will parse it; else why not."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            return None if isinstance(json.loads(text), dict) else "JSON body is not an object"
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" in form:
+            return None if isinstance(json.loads(form["payload"][0]), dict) else "payload is not a JSON object"
+        return None
+    except (UnicodeDecodeError, ValueError) as exc:
+        return f"malformed body ({type(exc).__name__})"
+
+
+def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
+    """Slack's endpoint plus /healthz, as one ASGI application for uvicorn. Verify first, parse second."""
+    if not signing_secret:
+        raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it")
+    secret = signing_secret
+    _rejected = Throttled(log)  # junk can come in floods: one line a minute, with a count
+
+    async def reply(send, status: int, body: bytes = b"", content_type: bytes = b"text/plain", headers=()) -> None:
+        extra = [(k.encode(), v.encode()) for k, values in headers for v in values]
+        start = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": start + extra})
+        await send({"type": "http.response.body", "body": body})
 
     async def application(scope, receive, send):
-        if scope["type"] == "http" and scope["path"] == "/healthz":
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-            await send({"type": "http.response.body", "body": b"ok"})
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
             return
-        await slack(scope, receive, send)
+        if scope["path"] == "/healthz":
+            await reply(send, 200, b"ok")
+            return
+        if scope["path"] != path or scope["method"] != "POST":
+            await reply(send, 404, b"Not Found")
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if len(body) > MAX_BODY:
+                _rejected.warning("large", "rejected a request: body over %d bytes", MAX_BODY)
+                await reply(send, 413)
+                return
+            if not message.get("more_body"):
+                break
+        body = bytes(body)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = verify(secret, body, headers)
+        if problem:
+            _rejected.warning("unsigned", "rejected a request (401): %s", problem)
+            await reply(send, 401)
+            return
+        problem = well_formed(body, headers.get("content-type", ""))
+        if problem:
+            _rejected.warning("malformed", "rejected a signed request (400): %s", problem)
+            await reply(send, 400)
+            return
+        response = app.dispatch(
+            BoltRequest(body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers)
+        )
+        content = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
+        content_type = (response.headers.get("content-type") or ["text/plain"])[0].encode()
+        others = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")]
+        await reply(send, response.status, content, content_type, others)
 
     return application
 
@@ -104,6 +199,31 @@ def _configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+
+
+def bind(port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts: a busy PORT is a start-up error."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("0.0.0.0", port))
+    except OSError as exc:
+        sock.close()
+        raise SettingsError(f"PORT {port} cannot be used: {exc.strerror}") from None
+    sock.listen(2048)
+    return sock
+
+
+def _start_up_error(settings: Settings, exc: Exception) -> str:
+    """One line naming the setting at fault when the app cannot be built."""
+    from slack_bolt.error import BoltError
+
+    if isinstance(exc, StoreError):
+        return f"BREAKEVEN_DB: {exc}"
+    message = SECRET.sub(r"\1[redacted]", str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, BoltError) and "auth.test" in str(exc):  # Slack answered: the token is wrong
+        return f"cannot start: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url}: {message}"
+    return f"cannot start: SLACK_API_URL {settings.slack_api_url} cannot be reached: {message}"
 
 
 def main() -> int:
@@ -118,14 +238,17 @@ def main() -> int:
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
         os.environ.pop(name, None)
     try:
-        app, _bot = build_app(settings)
-    except Exception as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL
-        message = SECRET.sub(r"\1[redacted]", str(exc)).splitlines()[0]
-        print(
-            f"breakeven-bot: cannot start with SLACK_BOT_TOKEN at {settings.slack_api_url}: {message}", file=sys.stderr
-        )
+        sock = None if settings.socket_mode else bind(settings.port)
+        with _quiet("slack_sdk", "slack_bolt"):  # their retries would log a screenful: we say one line
+            app, bot = build_app(settings)
+    except SettingsError as exc:
+        print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
-    start_scheduler(app, _bot)
+    except Exception as exc:  # the database, or auth.test: a wrong token or an unreachable SLACK_API_URL
+        print(f"breakeven-bot: {_start_up_error(settings, exc)}", file=sys.stderr)
+        return 2
+    start_scheduler(app, bot)
+    bot.resume()  # what a previous process acked and did not finish
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -135,8 +258,33 @@ def main() -> int:
     import uvicorn
 
     log.info("serving /slack/events and /healthz on port %s", settings.port)
-    uvicorn.run(asgi(app), host="0.0.0.0", port=settings.port, log_level="info", access_log=False)
+    endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
+    server = uvicorn.Server(uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off"))
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: with this handler that
+    # ends in exit status 0 (a clean stop), not death by signal. Unfinished jobs resume next start.
+    signal.signal(signal.SIGTERM, _clean_exit)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        bot.shutdown(wait=False)
     return 0
+
+
+def _clean_exit(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _quiet(*names: str):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 if __name__ == "__main__":

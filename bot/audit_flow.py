@@ -14,9 +14,11 @@ from costcore.audit import ACTIVITIES, AuditInput
 from costcore.grammar import GrammarError, audit_to_text, parse_audit
 from costcore.prices import list_gpus
 
+from .bounds import checked_audit
+
 CALLBACK_ID = "audit_step"
 BACK_ACTION = "audit_back"
-STEP_TITLES = ("1/5 The task", "2/5 Data work", "3/5 Evaluation", "4/5 Infra & ops", "5/5 Rate & runs")
+STEP_TITLES = ("1/5 The task", "2/5 Data work", "3/5 Evaluation", "4/5 Infra and ops", "5/5 Rate and runs")
 STEP_GROUPS = {1: ("data",), 2: ("eval",), 3: ("infra", "ops")}
 
 COMPLEXITY_OPTIONS = (
@@ -218,7 +220,9 @@ def read_step(state: AuditState, values: dict) -> tuple[AuditState, dict[str, st
     base = audit_to_text(answers)
     for key, value in pairs.items():
         try:
-            parse_audit(_replace(base, key, value))
+            # The grammar's parser, then the bot's bounds: a figure no draft could be read back from
+            # (1e309 hours is infinity) is refused here, before any draft is saved.
+            checked_audit(parse_audit(_replace(base, key, value)))
         except GrammarError as exc:
             errors[key] = exc.problem[:150]
     if errors:

@@ -7,14 +7,21 @@ so a bad field gets the same message as a bad command, shown under that field.
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 
-from costcore.grammar import GrammarError, parse, to_text
+from costcore.grammar import ALIASES, GrammarError, pairs, parse, to_text
 from costcore.prices import list_api_models, list_gpus
 from costcore.scenario import Scenario
+from costcore.templates import catalogue
+
+from .bounds import checked_scenario
 
 CALLBACK_ID = "breakeven_form"
+API_ACTION = "api_model"  # the external_select over the whole catalogue: options come from options_for()
 CUSTOM = "custom"
-FORM_PROVIDERS = ("openai", "anthropic", "google")
+FORM_PROVIDERS = ("openai", "anthropic", "google")  # listed first; every other provider is searchable
+MAX_OPTIONS = 100  # Slack's limit for an options response
 TEXT_FIELDS = (
     # block_id (= grammar key), label, hint, placeholder
     ("volume", "Volume", "Requests a month (or /day, /h), e.g. 2M/month, 50k/day; or 3B tokens/month.", "2M/month"),
@@ -37,7 +44,8 @@ TEXT_FIELDS = (
         "prompt_cut=80% maint_h=6",
     ),
 )
-FIELD_KEYS = {"volume", "tokens", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"}
+FIELD_KEYS = {"volume", "tokens", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup", "use"}
+USE_HINT = "Its typical volume, tokens, complexity and needs fill every field you leave empty; what you type wins."
 
 
 def _plain(text: str) -> dict:
@@ -48,11 +56,41 @@ def _option(value: str, text: str) -> dict:
     return {"text": _plain(text[:75]), "value": value[:150]}
 
 
-def api_options() -> list[dict]:
-    models = [m for m in list_api_models() if m.provider in FORM_PROVIDERS and not m.model_id.startswith("ft:")]
-    models.sort(key=lambda m: (FORM_PROVIDERS.index(m.provider), m.model_id))
-    options = [_option(m.model_id, f"{m.model_id} (${m.price_in:g}/${m.price_out:g})") for m in models[:98]]
-    return [_option(CUSTOM, "Custom price (type it below)"), *options]
+@cache
+def _catalogue() -> tuple:
+    """Every token-priced model of every provider, the form's three first (read once: 2,000 entries)."""
+    models = [m for m in list_api_models() if not m.model_id.startswith("ft:")]
+    rank = {p: i for i, p in enumerate(FORM_PROVIDERS)}
+    models.sort(key=lambda m: (rank.get(m.provider, len(rank)), m.provider, m.model_id))
+    return tuple(models)
+
+
+def _model_label(m) -> str:
+    return f"{m.model_id} ({m.provider}, ${m.price_in:g}/${m.price_out:g})"
+
+
+def options_for(query: str) -> list[dict]:
+    """The API select's options for what the user typed (block_suggestion): matches on provider,
+    model id or name, at most 100, with Custom price first when it matches."""
+    words = query.lower().split()
+    found = [m for m in _catalogue() if all(w in f"{m.provider}:{m.model_id} {m.name}".lower() for w in words)]
+    options = [_option(m.ref, _model_label(m)) for m in found[: MAX_OPTIONS - 1]]
+    if not words or "custom".startswith(words[0]):
+        options.insert(0, _option(CUSTOM, "Custom price (type it below)"))
+    return options[:MAX_OPTIONS]
+
+
+def api_option(value: str) -> dict:
+    """The option for a value already chosen (a scenario's api=...), its label from the catalogue."""
+    if value == CUSTOM:
+        return _option(CUSTOM, "Custom price (type it below)")
+    lowered = value.lower()
+    match = next((m for m in _catalogue() if lowered in (m.ref.lower(), m.model_id.lower())), None)
+    return _option(value, _model_label(match) if match else value)
+
+
+def template_options() -> list[dict]:
+    return [_option(t.name, f"{t.name}: {t.title}") for t in catalogue()]
 
 
 def gpu_options() -> list[dict]:
@@ -89,6 +127,7 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
                 }
             ],
         },
+        _select_block("use", "Start from a use case", USE_HINT, template_options(), values.get("use", "")),
     ]
     for block_id, label, hint, placeholder in TEXT_FIELDS:
         element = {"type": "plain_text_input", "action_id": "value", "placeholder": _plain(placeholder)}
@@ -99,22 +138,14 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
         block = {
             "type": "input",
             "block_id": block_id,
-            "optional": block_id != "volume",
+            "optional": True,  # an empty volume is the chosen use case's typical one, or the stated default
             "label": _plain(label),
             "hint": _plain(hint),
             "element": element,
         }
         blocks.append(block)
         if block_id == "out":
-            blocks.append(
-                _select_block(
-                    "api",
-                    "API model",
-                    "Prices from the bundled genai-prices catalogue.",
-                    api_options(),
-                    values.get("api") or ("" if "api_price" in values else "gpt-4o-mini"),
-                )
-            )
+            blocks.append(_api_block(_initial_api(scenario, values)))
         if block_id == "api_price":
             blocks.append(
                 _select_block(
@@ -125,8 +156,6 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
                     values.get("gpu", ""),
                 )
             )
-    if "api_price" in values and not values.get("api"):
-        _select(blocks, "api", CUSTOM)
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -135,6 +164,36 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
         "close": _plain("Cancel"),
         "private_metadata": json.dumps({"channel": channel, "analysis_id": analysis_id}),
         "blocks": blocks,
+    }
+
+
+def _initial_api(scenario: Scenario | None, values: dict[str, str]) -> str:
+    """What the API select shows. A new form suggests gpt-4o-mini; an edited scenario shows exactly
+    what it had (nothing, for a comparison with manual work or a per-request price), so that
+    submitting it unchanged gives the same scenario."""
+    if values.get("api"):
+        return values["api"]
+    if "api_price" in values:
+        return CUSTOM
+    return "gpt-4o-mini" if scenario is None else ""
+
+
+def _api_block(initial: str) -> dict:
+    element = {
+        "type": "external_select",
+        "action_id": API_ACTION,
+        "placeholder": _plain("Search every provider's models"),
+        "min_query_length": 0,
+    }
+    if initial:
+        element["initial_option"] = api_option(initial)
+    return {
+        "type": "input",
+        "block_id": "api",
+        "optional": True,
+        "label": _plain("API model"),
+        "hint": _plain("Any provider in the bundled genai-prices catalogue: type to search (e.g. claude, gemini)."),
+        "element": element,
     }
 
 
@@ -153,45 +212,55 @@ def _select_block(block_id: str, label: str, hint: str, options: list[dict], ini
     }
 
 
-def _select(blocks: list[dict], block_id: str, value: str) -> None:
-    for block in blocks:
-        if block.get("block_id") == block_id:
-            chosen = next(o for o in block["element"]["options"] if o["value"] == value)
-            block["element"]["initial_option"] = chosen
-
-
 def submitted_text(values: dict) -> str:
     """view.state.values -> grammar text."""
-
-    def value(block_id: str) -> str:
-        element = values.get(block_id, {}).get("value", {})
-        if element.get("type") == "static_select":
-            return ((element.get("selected_option") or {}).get("value") or "").strip()
-        return (element.get("value") or "").strip()
-
     parts = []
-    for block_id in ("volume", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"):
-        text = value(block_id)
+    for block_id in ("use", "volume", "in", "out", "api", "api_price", "gpu", "server", "host_price", "setup"):
+        text = _value(values, block_id)
         if not text or (block_id == "api" and text == CUSTOM):
             continue
         parts.append(f"{block_id}={text}")
-    extra = value("extra")
+    extra = _value(values, "extra")
     if extra:
         parts.append(extra)
     return " ".join(parts)
 
 
+def _value(values: dict, block_id: str) -> str:
+    element = next(iter(values.get(block_id, {}).values()), {})
+    if "selected_option" in element or element.get("type", "").endswith("select"):
+        return ((element.get("selected_option") or {}).get("value") or "").strip()
+    return (element.get("value") or "").strip()
+
+
+LABELS = {block_id: label for block_id, label, _hint, _placeholder in TEXT_FIELDS} | {
+    "api": "API model",
+    "gpu": "Self-host on a GPU",
+}
+
+
+def _extra_keys(extra: str) -> set[str]:
+    try:
+        return {ALIASES.get(key, key) for key, _value in pairs(extra)}
+    except GrammarError:
+        return set()
+
+
 def read_form(values: dict) -> tuple[Scenario | None, str, dict[str, str]]:
-    """(scenario, text, errors by block_id) for a submitted form."""
+    """(scenario, text, errors by block_id) for a submitted form. An error is shown under the field
+    the user typed the bad value in: a key given in 'More assumptions' is blamed there, by name, and
+    a conflict names the field it conflicts with."""
     text = submitted_text(values)
-    api = values.get("api", {}).get("value", {}).get("selected_option") or {}
-    if api.get("value") == CUSTOM and not values.get("api_price", {}).get("value", {}).get("value"):
+    if _value(values, "api") == CUSTOM and not _value(values, "api_price"):
         return None, text, {"api_price": "Give your API price, IN/OUT $ per 1M tokens, e.g. 2.5/10."}
     try:
-        return parse(text), text, {}
+        return checked_scenario(parse(text)), text, {}
     except GrammarError as exc:
-        block = exc.key if exc.key in FIELD_KEYS else "extra"
-        if exc.key == "tokens":
-            block = "volume"
-        message = f"{exc.problem} Example: {exc.example}"
-        return None, text, {block: message[:300]}
+        key = "volume" if exc.key == "tokens" and "tokens" not in _extra_keys(_value(values, "extra")) else exc.key
+        in_extra = key in _extra_keys(_value(values, "extra")) or key not in FIELD_KEYS
+        block = "extra" if in_extra else key
+        problem = exc.problem
+        for other, label in LABELS.items():  # "conflicts with `api`" -> which field that is
+            problem = re.sub(rf"`{other}`(?=[:;])", f"`{other}` (the {label} field)", problem, count=1)
+        message = f"`{exc.key}`: {problem}" if in_extra and exc.key else problem
+        return None, text, {block: f"{message} Example: {exc.example}"[:300]}

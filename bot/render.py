@@ -1,16 +1,112 @@
-"""Reports as Block Kit, within Slack's limits (50 blocks, 3,000 characters a section)."""
+"""Reports as Block Kit, within Slack's limits (50 blocks, 3,000 characters a section).
+
+User text is data, never markup. Every text that leaves for Slack passes `slack_text` (through
+`finalize`, which the bot's WebClient, its response_url sender and its modal acks all call): `&`,
+`<` and `>` are escaped as Slack documents, so `<!channel>`, `<@U123>` or `<https://evil|link>` typed
+by a user reach the channel as text. The bot's own mentions and channel links are made with
+`mention()` and `channel_link()`, tokens that carry a secret of this process and are turned into
+Slack's `<...>` only at that last step: no user text can forge one.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
+import re
+import secrets
 from functools import cache
 
 from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
 from costcore.scenario import Report
+from costcore.templates import names as template_names
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+TEXT_LIMIT = 40_000  # chat.postMessage's top-level text (the notification and fallback)
+
+_NONCE = secrets.token_hex(8)
+_LINK = re.compile("\ue000" + _NONCE + r"([@#])([A-Z0-9]+)\ue001")
+_ID = {"@": re.compile(r"[UW][A-Z0-9]+"), "#": re.compile(r"[CGD][A-Z0-9]+")}
+
+
+def _link(kind: str, slack_id: str) -> str:
+    if not _ID[kind].fullmatch(slack_id or ""):
+        return slack_id  # not an id Slack made: it stays text (and is escaped like any text)
+    return f"\ue000{_NONCE}{kind}{slack_id}\ue001"
+
+
+def mention(user: str) -> str:
+    """<@U123>, made by the bot's code only."""
+    return _link("@", user)
+
+
+def channel_link(channel: str) -> str:
+    """<#C123>, made by the bot's code only."""
+    return _link("#", channel)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending inside an escape such as &amp;."""
+    if len(text) <= limit:
+        return text
+    text = text[: limit - 1]
+    amp = text.rfind("&")
+    if amp > text.rfind(";"):
+        text = text[:amp]
+    return text + "…"
+
+
+def slack_text(text: str, limit: int = SECTION_LIMIT) -> str:
+    """The one exit for text: everything escaped, then the bot's own links put back, then cut."""
+    return cut(_LINK.sub(lambda m: f"<{m[1]}{m[2]}>", escape(text)), limit)
+
+
+def finalize(value):
+    """Blocks, a view or attachments, ready for Slack: every text object (mrkdwn or plain_text) through
+    slack_text. Input values (initial_value, option values) are data Slack shows as typed: untouched."""
+    if isinstance(value, list):
+        return [finalize(item) for item in value]
+    if isinstance(value, dict):
+        out = {key: finalize(item) for key, item in value.items()}
+        if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
+            out["text"] = slack_text(value["text"])
+        return out
+    return value
+
+
+def safe_errors(errors: dict[str, str]) -> dict[str, str]:
+    """A modal's errors (response_action=errors) echo what the user typed: escaped like any text."""
+    return {block: slack_text(message, 300) for block, message in errors.items()}
+
+
+TEXT_ARGS = {"text": TEXT_LIMIT, "initial_comment": TEXT_LIMIT}
+BLOCK_ARGS = ("blocks", "view", "attachments")
+
+
+def finalize_args(args: dict | None) -> dict | None:
+    """A Web API call's arguments (or a response_url body) with every text made safe."""
+    if not args:
+        return args
+    out = dict(args)
+    for key, limit in TEXT_ARGS.items():
+        if isinstance(out.get(key), str):
+            out[key] = slack_text(out[key], limit)
+    for key in BLOCK_ARGS:
+        value = out.get(key)
+        if isinstance(value, str):
+            try:
+                out[key] = json.dumps(finalize(json.loads(value)))
+            except ValueError:
+                pass
+        elif isinstance(value, list | dict):
+            out[key] = finalize(value)
+    return out
+
 
 WHATIF_DOUBLE = "whatif_double"
 WHATIF_HALF = "whatif_half"
@@ -72,6 +168,39 @@ def key_numbers(report: Report) -> list[str]:
     ]
 
 
+FAVOURS = {"api": "favours the API", "selfhost": "favours self-hosting", "neither": "favours neither"}
+
+
+def template_note(report: Report) -> str:
+    t = report.template
+    filled = ", ".join(f"`{key}`" for key in t.filled) or "nothing (you gave every figure)"
+    return f"Started from the *{t.name}* use case ({t.title}): {filled} from it; any `key=value` overrides it."
+
+
+def growth_text(report: Report) -> str:
+    from costcore.text import growth_summary
+
+    g = report.growth
+    lines = [f"*Growth* ({len(g.months)} months): {growth_summary(report)}"]
+    for totals in (g.totals_12, g.totals_24):
+        if totals is not None:
+            lines.append(
+                f"• First {totals.months} months: baseline {money(totals.baseline_cost)}, self-host "
+                f"{money(totals.selfhost_cost)} + {money(totals.one_time)} one-time: net {money(totals.net)}"
+            )
+    return "\n".join(lines)
+
+
+def factor_lines(report: Report) -> list[str]:
+    return [f"• *{f.factor}* ({FAVOURS[f.favours]}): API: {f.api}. Self-host: {f.selfhost}." for f in report.factors]
+
+
+def next_step_text(report: Report) -> str:
+    step = report.next_step
+    commands = " · ".join(f"`{c}`" if not c.startswith("Slack: ") else c.removeprefix("Slack: ") for c in step.commands)
+    return f":arrow_right: *Next step*: {step.action}" + (f"\n{commands}" if commands else "")
+
+
 def assumption_lines(report: Report) -> list[str]:
     lines = []
     for a in report.assumptions:
@@ -91,6 +220,13 @@ def report_blocks(
         _section(f"{emoji} *{report.headline}*"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in key_numbers(report)]},
     ]
+    if report.template:
+        blocks.append(_context(template_note(report)))
+    compared = [report.compared]
+    if report.capacity is not None:
+        measured = " (your measured capacity)" if report.capacity.source == "measured" else ""
+        compared.append(f"Sizing{measured}: {report.capacity.summary}.")
+    blocks.append(_context("\n".join(compared)))
     reasons = [f"• {r}" for r in report.reasons]
     if report.manual:
         m = report.manual
@@ -101,8 +237,9 @@ def report_blocks(
     if report.failure:
         f = report.failure
         limit = "never" if f.breakeven_fail_ft is None else f"{f.breakeven_fail_ft:.1%}"
+        baseline = "by hand" if report.baseline == "manual" else "API"
         reasons.append(
-            f"• Failure-adjusted: API {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
+            f"• Failure-adjusted: {baseline} {money(f.api_monthly_cost)}, self-host {money(f.selfhost_monthly_cost)} "
             f"a month; buying stops paying at a {limit} fine-tuned failure rate."
         )
     what_ifs = "; ".join(
@@ -113,10 +250,18 @@ def report_blocks(
     if hidden:
         reasons.append("• Hidden one-time costs: " + ", ".join(f"{line.name} {money(line.amount)}" for line in hidden))
     blocks += [_section(text) for text in _chunks(["*Why*", *reasons])]
+    if report.growth:
+        blocks.append(_section(growth_text(report)))
+    if report.factors:
+        blocks += [_section(text) for text in _chunks(["*Beyond cost*", *factor_lines(report)])]
     if report.pitfalls:
         blocks += [_section(text) for text in _chunks(["*Pitfalls*", *(f"• {p}" for p in report.pitfalls)])]
+    if report.notes:
+        blocks += [_section(text) for text in _chunks(["*Notes*", *(f"• {n}" for n in report.notes)])]
     assumptions = _chunks(["*Assumptions* (change any with `key=value`)", *assumption_lines(report)])
     blocks += [_section(text) for text in assumptions[:6]]
+    if report.next_step:
+        blocks.append(_section(next_step_text(report)))
     if buttons and analysis_id is not None:
         value = str(analysis_id)
         blocks.append(
@@ -143,14 +288,18 @@ def error_blocks(message: str) -> list[dict]:
     return [_section(f":warning: {message}")]
 
 
+USE_CASES = ", ".join(f"`{name}`" for name in template_names())
 HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?*
 • `/breakeven {EXAMPLE}`: analyse a scenario (key=value pairs)
 • `/breakeven volume=50k/day api=gpt-4o-mini host_price=0.2 prompt_cut=80%`: a per-token host of open models
 • `/breakeven volume=10000 manual_h=3min manual_rate=$50/h server=$400`: against doing the task by hand
+• `/breakeven use=support-chatbot volume=2M`: start from a use case (its tokens, volume and needs), any key overrides
+• `/breakeven use=ticket-tagging growth=10%/month`: volume growing 10% a month, costs month by month over 24 months
 • `/breakeven` or `/breakeven form`: a guided form
 • `/breakeven history [N]`: this channel's recent analyses (only you see it)
 • `/breakeven show ID`, `/breakeven compare ID ID`
 • `/breakeven audit`: a guided hidden-cost audit
+Use cases: {USE_CASES}.
 Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
 
 
@@ -173,7 +322,7 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
         be = r.get("breakeven_requests_per_month")
         be_text = "never" if be is None else count(be)
         lines.append(
-            f"`#{a.id}` {a.created[:16].replace('T', ' ')} <@{a.user}> *{a.verdict}*: "
+            f"`#{a.id}` {a.created[:16].replace('T', ' ')} {mention(a.user)} *{a.verdict}*: "
             f"API {money(r['api_monthly_cost'])} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
             f"break-even {be_text}, payback {months(r.get('payback_months'))}"
         )
@@ -183,7 +332,7 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
             res = audit["result"]
             tied = f" for #{audit['analysis_id']}" if audit["analysis_id"] else ""
             lines.append(
-                f"`audit {audit['id']}`{tied} {audit['created'][:16].replace('T', ' ')} <@{audit['user']}>: "
+                f"`audit {audit['id']}`{tied} {audit['created'][:16].replace('T', ' ')} {mention(audit['user'])}: "
                 f"{money(res['realistic_low'])} - {money(res['realistic_high'])} one-time"
             )
     return [_section(text) for text in _chunks(lines)][:MAX_BLOCKS]

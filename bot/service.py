@@ -1,74 +1,213 @@
-"""The work behind every listener, run after the ack on the bot's own worker pool.
+"""The work behind every listener: stored as a job before the ack, run on the bot's worker lanes.
 
-One path publishes an analysis, whatever asked for it (command, form, what-if button): claim the
-row (a repeated delivery stops here), post the verdict, then upload the chart into its thread.
+One path publishes an analysis, whatever asked for it (command, form, what-if button): the row of
+the delivery, the verdict posted (once, even across a crash), then the chart in its thread.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from costcore import Report, Scenario, analyze
 from costcore.grammar import to_text
 
-from .render import error_blocks, report_blocks
+from .delivery import Responder, Where, slack_reason, tell, undelivered
+from .jobs import Job, process_owner
+from .render import report_blocks
 from .store import Store
 
 log = logging.getLogger("breakeven.bot")
 
+# Cheap replies (help, errors, history, show, forms) never wait behind analyses and charts.
+LANES = {"fast": 4, "slow": 8}
+WORK: dict[str, Callable[[Bot, WebClient, Job], None]] = {}
+METADATA_EVENT = "breakeven_answer"
 
-@dataclass
-class Where:
-    """Who asked, where to answer, and the delivery that asked (the idempotency key)."""
 
-    team: str
-    channel: str
-    user: str
-    delivery: str
-    thread_ts: str | None = None
+def work(kind: str):
+    """Register the function that does a kind of job (the kind is stored: keep names stable)."""
+
+    def register(fn):
+        WORK[kind] = fn
+        return fn
+
+    return register
+
+
+def _lanes() -> dict[str, ThreadPoolExecutor]:
+    return {
+        name: ThreadPoolExecutor(max_workers=n, thread_name_prefix=f"breakeven-{name}") for name, n in LANES.items()
+    }
 
 
 @dataclass
 class Bot:
     store: Store
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="breakeven-work")
-    )
     settings: Any = None
     scheduler: Any = None  # APScheduler, when the weekly summaries run in this process
+    client: WebClient | None = None
+    lanes: dict[str, ThreadPoolExecutor] = field(default_factory=_lanes)
+    owner: str = field(default_factory=process_owner)
+    admins: frozenset[str] = frozenset()
 
-    def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run slow work after the ack; failures are logged with the listener's context, never lost silently."""
+    def __post_init__(self) -> None:
+        self.responder = Responder(getattr(self.settings, "slack_api_url", None))
+        self._idle = threading.Condition()
 
-        def run() -> None:
-            try:
-                fn(*args, **kwargs)
-            except Exception:  # a worker must not die quietly: the user may be waiting on it
-                log.exception("background work %s failed", getattr(fn, "__name__", fn))
+    # --- the queue ---------------------------------------------------------------------------
 
-        self.executor.submit(run)
+    def enqueue(self, kind: str, where: Where, payload: dict, *, lane: str = "fast") -> bool:
+        """Called by a listener before its ack: store the job (a repeated delivery stops here), then
+        hand it to a worker. False for a delivery seen before."""
+        job = self.store.jobs.add(
+            delivery=where.delivery,
+            kind=kind,
+            lane=lane,
+            team=where.team,
+            channel=where.channel,
+            user=where.user,
+            response_url=where.response_url,
+            payload=payload,
+            owner=self.owner,
+        )
+        if job is None:
+            log.info("delivery %s seen before: not done again", where.delivery)
+            return False
+        self.lanes[lane].submit(self._run, job)
+        return True
+
+    def resume(self) -> int:
+        """At start-up: every job a dead process left running, and every queued one, runs again."""
+        waiting = self.store.jobs.take_over(self.owner)
+        for job_id, lane in waiting:
+            self.lanes.get(lane, self.lanes["slow"]).submit(self._resume, job_id)
+        if waiting:
+            log.info("resuming %d unfinished job(s)", len(waiting))
+        return len(waiting)
+
+    def _resume(self, job_id: int) -> None:
+        job = self.store.jobs.claim(job_id, self.owner)
+        if job is not None:  # else another process took it first, or it is finished
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            WORK[job.kind](self, self.client, job)
+        except Exception as exc:  # a worker must not die quietly: the user is waiting on it
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            # Told before the job is marked: an idle queue means every answer has been sent.
+            tell(
+                self.client,
+                self.where(job),
+                f"Sorry, this could not be answered ({type(exc).__name__}); nothing was posted. "
+                "Check the numbers, or try again.",
+                self.responder,
+            )
+            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+        else:
+            self.store.jobs.finish(job.id)
+        finally:
+            with self._idle:
+                self._idle.notify_all()
+
+    def where(self, job: Job) -> Where:
+        return Where(
+            team=job.team,
+            channel=job.channel,
+            user=job.user,
+            delivery=job.delivery,
+            response_url=job.response_url,
+            job_uid=job.uid,
+            job_created=job.created,
+            resumed=job.resumed,
+        )
+
+    def idle(self) -> bool:
+        """No job queued or running (in the database: what a test or an operator can rely on)."""
+        return self.store.jobs.unfinished() == 0
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until the queue is empty: for tests and a graceful shutdown."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while not self.idle():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.store.jobs.unfinished()} job(s) still unfinished")
+                self._idle.wait(min(left, 0.05))
+
+    def shutdown(self, wait: bool = True) -> None:
+        for executor in self.lanes.values():
+            executor.shutdown(wait=wait)
+
+    def tell(self, client: WebClient, where: Where, text: str) -> None:
+        """A warning only the user sees (through response_url where the channel refuses the bot)."""
+        tell(client, where, text, self.responder)
+
+    def reply(self, client: WebClient, where: Where, text: str, blocks: list[dict] | None = None) -> None:
+        """An answer only the user sees: help, history, a confirmation."""
+        tell(
+            client,
+            where,
+            text,
+            self.responder,
+            blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        )
+
+    # --- posting once ----------------------------------------------------------------------
+
+    def post(self, client: WebClient, where: Where, *, text: str, blocks: list[dict], job: Job | None = None) -> str:
+        """chat.postMessage carrying the job's uid in its metadata; the message's ts. A resumed job
+        first looks for its message (recorded, or in the channel), so a crash between posting and
+        recording it does not post twice. SlackApiError when Slack refuses."""
+        if where.resumed:
+            found = (job.ts if job else None) or find_posted(client, where)
+            if found:
+                log.info("job %s had posted already (%s): not posted again", where.job_uid, found)
+                return found
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"job": where.job_uid}} if where.job_uid else None
+        response = client.chat_postMessage(
+            channel=where.channel, text=text, blocks=blocks, thread_ts=where.thread_ts, metadata=metadata
+        )
+        ts = response["ts"]
+        if job is not None:
+            self.store.jobs.posted(job.id, ts)
+        return ts
 
 
-def slack_reason(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        error = exc.response.get("error") if hasattr(exc.response, "get") else None
-        return error or f"Slack answered HTTP {exc.response.status_code}"
-    return type(exc).__name__
-
-
-def tell(client: WebClient, where: Where, text: str) -> None:
-    """An ephemeral note to the user who asked."""
+def find_posted(client: WebClient, where: Where) -> str | None:
+    """The ts of the message this job posted before a crash, from the channel (or thread) history."""
+    oldest = f"{(where.job_created or 0) - 5:.6f}"
     try:
-        client.chat_postEphemeral(channel=where.channel, user=where.user, text=text, blocks=error_blocks(text))
-    except Exception as exc:  # nothing else to tell them with
-        log.warning("could not tell %s in %s: %s", where.user, where.channel, slack_reason(exc))
+        cursor = None
+        for _ in range(5):  # 1,000 messages since the job was made: more than a crash leaves
+            if where.thread_ts:
+                page = client.conversations_replies(
+                    channel=where.channel, ts=where.thread_ts, oldest=oldest, include_all_metadata=True, limit=200,
+                    cursor=cursor,
+                )  # fmt: skip
+            else:
+                page = client.conversations_history(
+                    channel=where.channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
+                )
+            for message in page.get("messages") or []:
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("job") == where.job_uid:
+                    return message.get("ts")
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+    except Exception as exc:  # no history scope, or Slack down: posting again beats never answering
+        log.warning("could not look for job %s's message: %s", where.job_uid, slack_reason(exc))
+    return None
 
 
 def publish_analysis(
@@ -76,14 +215,15 @@ def publish_analysis(
     client: WebClient,
     where: Where,
     scenario: Scenario,
+    job: Job,
     *,
     kind: str,
     text: str | None = None,
     parent_id: int | None = None,
 ) -> int | None:
-    """Analyse, store, post the verdict and its chart. Returns the analysis id (None for a repeat)."""
+    """Analyse, store, post the verdict and its chart. Returns the analysis id (None when not posted)."""
     report = analyze(scenario)
-    analysis_id = bot.store.claim_analysis(
+    analysis_id, message_ts = bot.store.claim_analysis(
         delivery=where.delivery,
         team=where.team,
         channel=where.channel,
@@ -94,11 +234,13 @@ def publish_analysis(
         report=report.model_dump(mode="json"),
         parent_id=parent_id,
     )
-    if analysis_id is None:
-        log.info("delivery %s seen before: not posted again", where.delivery)
-        return None
-    post_report(bot, client, where, report, analysis_id, on_failure=lambda: bot.store.forget_analysis(analysis_id))
-    return analysis_id
+    if message_ts:
+        log.info("analysis %s was posted before: not posted again", analysis_id)
+        return analysis_id
+    ts = post_report(
+        bot, client, where, report, analysis_id, job, on_failure=lambda: bot.store.forget_analysis(analysis_id)
+    )
+    return analysis_id if ts else None
 
 
 def post_report(
@@ -107,6 +249,7 @@ def post_report(
     where: Where,
     report: Report,
     analysis_id: int,
+    job: Job,
     *,
     on_failure: Callable[[], None] | None = None,
     record_ts: bool = True,
@@ -117,16 +260,13 @@ def post_report(
     the thread of the first post)."""
     blocks = report_blocks(report, analysis_id)
     try:
-        response = client.chat_postMessage(
-            channel=where.channel, text=report.headline, blocks=blocks, thread_ts=where.thread_ts
-        )
+        ts = bot.post(client, where, text=report.headline, blocks=blocks, job=job)
     except Exception as exc:
         if on_failure:
             on_failure()
-        saved = "nothing was saved" if on_failure else "it is still in the history"
-        tell(client, where, f"The analysis could not be posted ({slack_reason(exc)}); {saved}. Try again in a minute.")
+        saved = "nothing was saved." if on_failure else "it is still in the history."
+        bot.tell(client, where, undelivered(slack_reason(exc), "The analysis", saved))
         return None
-    ts = response["ts"]
     if record_ts:
         bot.store.set_message_ts(analysis_id, ts)
     attach_chart(client, where, report, analysis_id, ts)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_NAMES = {
     "slack_bot_token": "SLACK_BOT_TOKEN",
@@ -18,6 +20,13 @@ ENV_NAMES = {
     "openai_base_url": "OPENAI_BASE_URL",
     "weekly_channel": "WEEKLY_CHANNEL",
     "weekly_schedule": "WEEKLY_SCHEDULE",
+    "breakeven_endpoints": "BREAKEVEN_ENDPOINTS",
+    "measure_max_requests": "MEASURE_MAX_REQUESTS",
+    "measure_max_concurrency": "MEASURE_MAX_CONCURRENCY",
+    "measure_request_timeout_s": "MEASURE_REQUEST_TIMEOUT_S",
+    "measure_run_timeout_s": "MEASURE_RUN_TIMEOUT_S",
+    "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
+    "breakeven_admins": "BREAKEVEN_ADMINS",
 }
 
 
@@ -34,6 +43,14 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     weekly_channel: str | None = None  # a channel id that always gets the weekly summary
     weekly_schedule: str = "mon 09:00 UTC"  # day time timezone, as in `/breakeven weekly`
+    # `/breakeven measure NAME`: name -> endpoint, as JSON; the bot never measures a URL typed in Slack.
+    breakeven_endpoints: Annotated[dict[str, Any], NoDecode] = Field(default_factory=dict)  # name -> MeasureEndpoint
+    measure_max_requests: int = Field(default=100, ge=1, le=1000)  # per endpoint and concurrency level
+    measure_max_concurrency: int = Field(default=16, ge=1, le=128)
+    measure_request_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    measure_run_timeout_s: float = Field(default=600.0, gt=0, le=3600)
+    measure_progress_every_s: float = Field(default=5.0, ge=0.1, le=60)  # chat.update at most this often
+    breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -58,6 +75,24 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         # WebClient joins method names onto the base URL: without the slash the last part is lost.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("breakeven_endpoints", mode="before")
+    @classmethod
+    def _endpoints(cls, value):
+        from .measure import parse_endpoints
+
+        return parse_endpoints(value)
+    @field_validator("breakeven_admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(f"'{user}' is not a Slack user id such as U0123ABCD (comma-separated)")
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(filter(None, (u.strip() for u in self.breakeven_admins.split(","))))
 
     @property
     def socket_mode(self) -> bool:

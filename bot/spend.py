@@ -2,8 +2,15 @@
 
 Storage: every function takes a `sqlite_utils.Database` (the bot's `Store` is accepted too: its
 `.db` is this thread's connection) and creates its own tables through its own migration set,
-"breakeven-spend". One row per team, day, provider, model and source: importing the same data
-again replaces it, never doubles it. A batch is written in one transaction, or not at all.
+"breakeven-spend" (the bot's Store applies it at start, under the same lock as its own). This is
+the one storage path for spend and weekly posts: the bot, the CLI and the scheduler all use it.
+
+One row per team, day, provider, model and source. A source is where figures come from: `manual`,
+`csv:generic`, `csv:openai` (a file's format, not its name: two overlapping exports are one source)
+or `openai-api`. An import replaces what its source said about the days it covers (a corrected or
+overlapping export never adds up twice, and a model dropped from a day is dropped); a day that
+another source also recorded is reported as a conflict, and only the latest import of it counts.
+A batch is written in one transaction, or not at all.
 
 The OpenAI organization costs and usage API: costs (by line item) and completions usage (by
 model), day by day through the openai SDK with an admin key, every page followed; the SDK
@@ -17,14 +24,15 @@ import datetime as dt
 import logging
 import weakref
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from costcore.format import money
-from costcore.spend import API_SOURCE, SpendRow, parse_csv
+from costcore.spend import API_SOURCE, SpendRow
+
+from .db import prepare, transaction
 
 log = logging.getLogger("breakeven.spend")
 SOURCE = API_SOURCE
@@ -68,35 +76,22 @@ _ready: weakref.WeakSet = weakref.WeakSet()
 
 
 def database(source) -> sqlite_utils.Database:
-    """A sqlite_utils.Database (or the bot's Store) with this module's tables in place."""
+    """A sqlite_utils.Database (or the bot's Store, or a callable giving either, opened only when
+    needed: a file that fails its checks creates no database) with this module's tables in place."""
+    if callable(source) and not isinstance(source, sqlite_utils.Database):
+        source = source()
     db = source if isinstance(source, sqlite_utils.Database) else source.db
     if db not in _ready:
         if db.execute("PRAGMA busy_timeout").fetchone()[0] == 0:
             db.execute("PRAGMA busy_timeout = 30000")  # two processes: wait for the other's write
-        with transaction(db):
-            migrations.apply(db)
+        prepare(db, migrations)
         _ready.add(db)
     return db
 
 
-@contextmanager
-def transaction(db: sqlite_utils.Database):
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; joins a transaction already open."""
-    connection = db.conn
-    if connection.in_transaction:
-        yield connection
-        return
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # Microseconds: "the latest import counts" must tell apart two imports in the same second.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 COLUMNS = ("team", "day", "provider", "model", "source", "cost", "input_tokens", "output_tokens", "requests")
@@ -120,18 +115,72 @@ def save_spend(db, team: str, rows: list[SpendRow]) -> int:
     return len(values)
 
 
+# When two sources recorded the same day, provider and model the latest import counts; at the same
+# second, the more complete source.
+_PRECEDENCE = {SOURCE: 3, "csv:openai": 2, "csv:generic": 1, "manual": 0}
+
+
 def load_spend(db, team: str, since: dt.date | str, until: dt.date | str | None = None) -> list[SpendRow]:
-    """The team's rows from since (inclusive) to until (inclusive), oldest first."""
+    """The team's rows from since (inclusive) to until (inclusive), oldest first; one row per day,
+    provider and model (see conflicts)."""
     db = database(db)
-    sql = f"SELECT {', '.join(COLUMNS)} FROM spend WHERE team = ? AND day >= ?"
+    sql = f"SELECT {', '.join(COLUMNS)}, updated FROM spend WHERE team = ? AND day >= ?"
     params = [team, str(since)]
     if until is not None:
         sql += " AND day <= ?"
         params.append(str(until))
+    chosen: dict[tuple, dict] = {}
+    for row in db.query(sql + " ORDER BY day, provider, model", params):
+        key = (row["day"], row["provider"], row["model"])
+        rank = (row["updated"] or "", _PRECEDENCE.get(row["source"], 0))
+        if key not in chosen or rank > chosen[key][0]:
+            chosen[key] = (rank, row)
     return [
-        SpendRow(**{k: v for k, v in row.items() if k != "team"})
-        for row in db.query(sql + " ORDER BY day, provider, model", params)
+        SpendRow(**{k: v for k, v in row.items() if k not in ("team", "updated")}) for _rank, row in chosen.values()
     ]
+
+
+def replace_days(db, team: str, source: str, rows: list[SpendRow], days: set[dt.date]) -> tuple[int, list[str]]:
+    """What `source` says about `days`, in place of what it said before: (rows written, conflicts),
+    a conflict being a day, provider and model another source recorded too. One transaction."""
+    db = database(db)
+    stamp = now_iso()
+    day_list = sorted(d.isoformat() for d in days)
+    with transaction(db) as connection:
+        connection.executemany(
+            "DELETE FROM spend WHERE team = ? AND source = ? AND day = ?", [[team, source, d] for d in day_list]
+        )
+        connection.executemany(
+            f"INSERT OR REPLACE INTO spend ({', '.join(COLUMNS)}, updated) VALUES ({', '.join('?' * 10)})",
+            [
+                [team, r.day.isoformat(), r.provider, r.model, source, r.cost]
+                + [r.input_tokens, r.output_tokens, r.requests, stamp]
+                for r in rows
+            ],
+        )
+        found = []
+        for day in day_list:
+            found += connection.execute(
+                "SELECT o.day, o.provider, o.model, o.source, o.cost, n.cost FROM spend o JOIN spend n "
+                "ON n.team = o.team AND n.day = o.day AND n.provider = o.provider AND n.model = o.model "
+                "WHERE o.team = ? AND o.day = ? AND n.source = ? AND o.source != ? ORDER BY o.provider, o.model",
+                [team, day, source, source],
+            ).fetchall()
+    conflicts = [
+        f"{day} {provider} {model}: {other} says {money(old)}, this import {money(new)}"
+        for day, provider, model, other, old, new in found
+    ]
+    return len(rows), conflicts
+
+
+def _conflict_note(conflicts: list[str]) -> str:
+    if not conflicts:
+        return ""
+    shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
+    return (
+        f" {len(conflicts)} day(s) were also recorded from another source; the weekly summary counts this "
+        f"latest import for them (import the other source again to prefer it): {shown}."
+    )
 
 
 def add_manual(db, team: str, row: SpendRow) -> str:
@@ -152,7 +201,10 @@ def add_manual(db, team: str, row: SpendRow) -> str:
 
 
 def import_csv(db, team: str, path: Path | str) -> str:
-    """`breakeven spend import FILE.csv`: the whole file, or nothing (SpendCsvError names the line)."""
+    """`breakeven spend import FILE.csv`: the whole file, or nothing (SpendCsvError names the line).
+    It replaces what the same kind of file said about the days it covers."""
+    from .bounds import spend_csv
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -160,10 +212,11 @@ def import_csv(db, team: str, path: Path | str) -> str:
         raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}). Nothing was imported.") from None
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    rows = parse_csv(text)  # every row checked before anything is written
-    written = save_spend(db, team, rows)
+    rows = spend_csv(text)  # every row checked (and bounded) before anything is written
+    written, conflicts = replace_days(db, team, rows[0].source, rows, {r.day for r in rows})
     first, last = min(r.day for r in rows), max(r.day for r in rows)
-    return f"Imported {written} rows from {path.name}: {money(sum(r.cost for r in rows))}, {first} to {last}."
+    total = money(sum(r.cost for r in rows))
+    return f"Imported {written} rows from {path.name}: {total}, {first} to {last}." + _conflict_note(conflicts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -272,9 +325,16 @@ def sync_openai(
     """`breakeven spend sync openai`: fetch the last `days` days and store them (idempotent).
     The number of rows written; SyncError (nothing written) when a page fails after the retries."""
     today = today or dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=days)
     client = openai_client(admin_key, base_url, timeout=timeout, max_retries=max_retries)
     try:
-        rows = fetch_openai(client, today - dt.timedelta(days=days), today + dt.timedelta(days=1))
+        rows = fetch_openai(client, start, today + dt.timedelta(days=1))
     finally:
         client.close()
-    return save_spend(db, team, rows) if rows else 0
+    # The API's word on every day of the window replaces what it said before (a day it now
+    # reports empty is empty); conflicts with files or manual entries are logged.
+    window = {start + dt.timedelta(days=i) for i in range(days + 1)}
+    written, conflicts = replace_days(db, team, SOURCE, rows, window)
+    if conflicts:
+        log.info("OpenAI sync:%s", _conflict_note(conflicts))
+    return written

@@ -14,6 +14,10 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .db import StoreError, connect, prepare
+
+__all__ = ["Analysis", "Store", "StoreError", "migrations"]
+
 migrations = Migrations("breakeven")
 
 
@@ -70,31 +74,36 @@ def m002_audits(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m003_spend_and_weekly(db: sqlite_utils.Database) -> None:
-    db["spend"].create(
+def m004_jobs(db: sqlite_utils.Database) -> None:
+    # The durable work queue (bot/jobs.py): one row per delivery Slack made, stored before the ack.
+    db["jobs"].create(
         {
+            "id": int,
+            "uid": str,
+            "delivery": str,
+            "kind": str,
+            "lane": str,
             "team": str,
-            "day": str,
-            "provider": str,
-            "model": str,
-            "source": str,
-            "cost": float,
-            "input_tokens": int,
-            "output_tokens": int,
-            "requests": int,
-            "updated": str,
+            "channel": str,
+            "user": str,
+            "response_url": str,
+            "payload": str,
+            "status": str,
+            "attempts": int,
+            "owner": str,
+            "created": float,
+            "claimed": float,
+            "finished": float,
+            "ts": str,
+            "error": str,
         },
-        pk=("team", "day", "provider", "model", "source"),
+        pk="id",
+        not_null={"uid", "delivery", "kind", "lane", "payload", "status", "attempts", "created"},
+        defaults={"attempts": 0, "status": "queued"},
     )
-    db["weekly_channels"].create(
-        {"team": str, "channel": str, "day": str, "time": str, "tz": str, "quiet": int, "updated": str},
-        pk=("team", "channel"),
-    )
-    # One row per team, channel and ISO week: the exactly-once guard of the weekly summary.
-    db["weekly_posts"].create(
-        {"team": str, "channel": str, "week": str, "status": str, "claimed": str, "ts": str, "sides": str},
-        pk=("team", "channel", "week"),
-    )
+    db["jobs"].create_index(["delivery"], unique=True)
+    # No index on status: every index is written on the ack path, and only start-up and idle
+    # checks look jobs up by status (finished rows are pruned, so the scan stays short).
 
 
 @dataclass(frozen=True)
@@ -138,22 +147,33 @@ def now_iso() -> str:
 
 class Store:
     def __init__(self, path: Path | str):
+        from .spend import migrations as spend_migrations
+
         self.path = str(path)
         self._local = threading.local()
-        db = self.db
-        db.enable_wal()
-        migrations.apply(db)
+        self._jobs = None
+        try:
+            prepare(self.db, migrations, spend_migrations)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
 
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection (sqlite3 connections may not cross threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 30000")
-            db = sqlite_utils.Database(connection)
+            db = sqlite_utils.Database(connect(self.path))
             self._local.db = db
         return db
+
+    @property
+    def jobs(self):
+        """The work queue, on its own connection shared by every thread under one lock."""
+        if self._jobs is None:
+            from .jobs import Jobs
+
+            self._jobs = Jobs(connect(self.path))
+        return self._jobs
 
     # --- analyses --------------------------------------------------------------------------
 
@@ -169,9 +189,10 @@ class Store:
         scenario: dict,
         report: dict,
         parent_id: int | None = None,
-    ) -> int | None:
-        """Insert the analysis unless this delivery was already seen: its id, or None for a repeat."""
-        return self._insert_once(
+    ) -> tuple[int, str | None]:
+        """The analysis row of this delivery: (id, message_ts). Inserted the first time; a job resumed
+        after a crash finds its own row again (message_ts set if it was posted)."""
+        self._insert_once(
             "analyses",
             {
                 "team": team,
@@ -188,6 +209,8 @@ class Store:
                 "parent_id": parent_id,
             },
         )
+        row = self.db.execute("SELECT id, message_ts FROM analyses WHERE delivery = ?", [delivery]).fetchone()
+        return row[0], row[1]
 
     def _insert_once(self, table: str, values: dict[str, Any]) -> int | None:
         """INSERT OR IGNORE against the table's unique delivery key: the new row id, or None if it existed."""
@@ -205,16 +228,19 @@ class Store:
 
     def analysis(self, team: str, channel: str, analysis_id: int) -> Analysis | None:
         """One analysis, only if it belongs to this team and channel."""
+        # Only what the channel saw: a row whose post never happened is not history.
         rows = list(
             self.db.query(
-                "SELECT * FROM analyses WHERE id = ? AND team = ? AND channel = ?", [analysis_id, team, channel]
+                "SELECT * FROM analyses WHERE id = ? AND team = ? AND channel = ? AND message_ts IS NOT NULL",
+                [analysis_id, team, channel],
             )
         )
         return Analysis.from_row(rows[0]) if rows else None
 
     def history(self, team: str, channel: str, limit: int = 10) -> list[Analysis]:
         rows = self.db.query(
-            "SELECT * FROM analyses WHERE team = ? AND channel = ? ORDER BY id DESC LIMIT ?", [team, channel, limit]
+            "SELECT * FROM analyses WHERE team = ? AND channel = ? AND message_ts IS NOT NULL ORDER BY id DESC LIMIT ?",
+            [team, channel, limit],
         )
         return [Analysis.from_row(row) for row in rows]
 
@@ -233,8 +259,9 @@ class Store:
         analysis_id: int | None,
         answers: str,
         result: dict,
-    ) -> int | None:
-        return self._insert_once(
+    ) -> tuple[int, str | None]:
+        """The audit row of this delivery: (id, message_ts), as claim_analysis."""
+        self._insert_once(
             "audits",
             {
                 "team": team,
@@ -247,6 +274,8 @@ class Store:
                 "delivery": delivery,
             },
         )
+        row = self.db.execute("SELECT id, message_ts FROM audits WHERE delivery = ?", [delivery]).fetchone()
+        return row[0], row[1]
 
     def set_audit_ts(self, audit_id: int, ts: str) -> None:
         self.db.execute("UPDATE audits SET message_ts = ? WHERE id = ?", [ts, audit_id])
@@ -257,7 +286,7 @@ class Store:
     def audits(self, team: str, channel: str, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.db.query(
             "SELECT id, user, created, analysis_id, result FROM audits WHERE team = ? AND channel = ? "
-            "ORDER BY id DESC LIMIT ?",
+            "AND message_ts IS NOT NULL ORDER BY id DESC LIMIT ?",
             [team, channel, limit],
         )
         return [{**row, "result": json.loads(row["result"])} for row in rows]
@@ -279,117 +308,3 @@ class Store:
             "SELECT id, report FROM analyses WHERE team = ? AND channel = ? ORDER BY id", [team, channel]
         )
         return [{"id": row["id"], "report": json.loads(row["report"])} for row in rows]
-
-    # --- spend -----------------------------------------------------------------------------
-
-    def save_spend(self, team: str, rows: list) -> int:
-        """Insert or replace rows (SpendRow) in one transaction: re-importing the same data changes nothing."""
-        stamp = now_iso()
-        records = [
-            {
-                "team": team,
-                "day": r.day.isoformat(),
-                "provider": r.provider,
-                "model": r.model,
-                "source": r.source,
-                "cost": r.cost,
-                "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens,
-                "requests": r.requests,
-                "updated": stamp,
-            }
-            for r in rows
-        ]
-        columns = list(records[0]) if records else []
-        sql = f"INSERT OR REPLACE INTO spend ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-        connection = self.db.conn
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.executemany(sql, [list(r.values()) for r in records])
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        return len(records)
-
-    def spend(self, team: str, since: str) -> list:
-        from costcore.spend import SpendRow
-
-        rows = self.db.query("SELECT * FROM spend WHERE team = ? AND day >= ? ORDER BY day", [team, since])
-        return [
-            SpendRow(
-                day=r["day"],
-                provider=r["provider"],
-                model=r["model"],
-                cost=r["cost"],
-                input_tokens=r["input_tokens"],
-                output_tokens=r["output_tokens"],
-                requests=r["requests"],
-                source=r["source"],
-            )
-            for r in rows
-        ]
-
-    # --- weekly summaries ------------------------------------------------------------------
-
-    def set_weekly_channel(self, team: str, channel: str, day: str, time: str, tz: str, quiet: bool) -> None:
-        self.db["weekly_channels"].upsert(
-            {
-                "team": team,
-                "channel": channel,
-                "day": day,
-                "time": time,
-                "tz": tz,
-                "quiet": int(quiet),
-                "updated": now_iso(),
-            },
-            pk=("team", "channel"),
-        )
-
-    def weekly_channels(self) -> list[dict]:
-        return list(self.db.query("SELECT * FROM weekly_channels"))
-
-    def weekly_channel(self, team: str, channel: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM weekly_channels WHERE team = ? AND channel = ?", [team, channel]))
-        return rows[0] if rows else None
-
-    def claim_week(self, team: str, channel: str, week: str, *, stale_after_s: int = 600) -> bool:
-        """Claim the week's summary for this channel; False if it was posted, or is being posted, already.
-
-        The claim is a row in the database, so two processes, a restart, the scheduler and the CLI
-        all see it. A failed post, or a claim left by a process that died mid-post, may be retaken.
-        """
-        stamp = now_iso()
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO weekly_posts (team, channel, week, status, claimed) VALUES (?, ?, ?, 'posting', ?)",
-            [team, channel, week, stamp],
-        )
-        if cursor.rowcount == 1:
-            return True
-        stale = datetime.fromtimestamp(datetime.now(UTC).timestamp() - stale_after_s, UTC).isoformat(timespec="seconds")
-        cursor = self.db.execute(
-            "UPDATE weekly_posts SET status = 'posting', claimed = ? WHERE team = ? AND channel = ? AND week = ? "
-            "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
-            [stamp, team, channel, week, stale],
-        )
-        return cursor.rowcount == 1
-
-    def finish_week(
-        self, team: str, channel: str, week: str, *, ok: bool, ts: str | None = None, sides: dict | None = None
-    ) -> None:
-        self.db.execute(
-            "UPDATE weekly_posts SET status = ?, ts = ?, sides = ? WHERE team = ? AND channel = ? AND week = ?",
-            ["posted" if ok else "failed", ts, json.dumps(sides or {}), team, channel, week],
-        )
-
-    def last_sides(self, team: str, channel: str, before_week: str) -> dict[int, bool]:
-        rows = list(
-            self.db.query(
-                "SELECT sides FROM weekly_posts WHERE team = ? AND channel = ? AND week < ? AND status = 'posted' "
-                "ORDER BY week DESC LIMIT 1",
-                [team, channel, before_week],
-            )
-        )
-        if not rows or not rows[0]["sides"]:
-            return {}
-        return {int(k): v for k, v in json.loads(rows[0]["sides"]).items()}

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 from costcore.format import count, money
 from costcore.spend import WeeklySummary, report_week, summarise
 
-from .spend import database, load_spend, now_iso, transaction
+from .db import transaction
+from .spend import database, load_spend, now_iso
 
 log = logging.getLogger("breakeven.weekly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -183,7 +184,7 @@ def summary_lines(summary: WeeklySummary) -> list[str]:
     if summary.movers:
         lines.append("*Top movers*")
         lines += [
-            f"• {m.provider} {m.model}: {money(m.last_week)} -> {money(m.this_week)} ({_change(m.change, m.last_week)})"
+            f"• {m.provider} {m.model}: {money(m.last_week)} → {money(m.this_week)} ({_change(m.change, m.last_week)})"
             for m in summary.movers[:3]
         ]
     if summary.distances:

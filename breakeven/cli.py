@@ -2,8 +2,10 @@
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
+    breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
-    breakeven keys | schema | prices [FILTER] | gpus
+    breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
+    breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
 Exit status 0 on success, 2 on bad input (the message goes to stderr).
 """
@@ -15,6 +17,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from . import measure_cli
 
 CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
 
@@ -36,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
     analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+    measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
+    measure_cli.add_parser(commands)
 
     audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
     audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
@@ -63,7 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         )
         stateful.add_argument("--db", help="SQLite file (BREAKEVEN_DB, default ./breakeven.db)")
 
+    serving = commands.add_parser("serving", help="what one serving instance carries for your request shape")
+    serving.add_argument("text", nargs="*", help="e.g. gpu=h100 params=8B in=1500 out=200 latency=2s volume=2M")
+    serving.add_argument("--json", action="store_true", help="print the sizing as JSON")
+
     commands.add_parser("keys", help="list every key of the grammar: its meaning, an example and its range")
+    templates = commands.add_parser("templates", help="list the use-case templates to start from (use=NAME)")
+    templates.add_argument("--json", action="store_true", help="print the catalogue as JSON, sources included")
     commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
@@ -92,7 +104,7 @@ def _analyze(args: argparse.Namespace) -> int:
     size = _size(args.size) if args.chart else None
     fmt = _chart_format(args.chart) if args.chart else None
     try:
-        report = analyze(parse(" ".join(args.text)))
+        report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args))
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
     if args.chart:
@@ -108,6 +120,50 @@ def _analyze(args: argparse.Namespace) -> int:
         print(render(report))
         if args.chart:
             print(f"\nChart written to {args.chart}")
+    return 0
+
+
+def _serving(args: argparse.Namespace) -> int:
+    from costcore import GrammarError, parse
+    from costcore.buy import SIZING_KEYS, sizing
+    from costcore.grammar import pairs
+
+    text = " ".join(args.text)
+    try:
+        others = [key for key, _ in pairs(text) if key not in SIZING_KEYS]
+        if others:
+            raise GrammarError(
+                others[0],
+                f"not a sizing key; `breakeven serving` takes {', '.join(SIZING_KEYS)} "
+                "(the whole analysis: `breakeven analyze`)",
+                "gpu=h100 params=8B in=1500 out=200",
+            )
+        result = sizing(parse(text))
+    except GrammarError as exc:
+        raise _BadInput(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return 0
+    c = result
+    lines = [
+        c.summary,
+        "",
+        f"  Model                {c.model} at {c.bits}-bit ({c.params_b:g}B parameters)",
+        f"  GPUs an instance     {c.gpus_per_instance} x {c.gpu}",
+        f"  Memory               {c.weights_gb:,.1f} GB of weights, {c.kv_gb_per_request:,.3f} GB of KV cache "
+        f"a request, {c.kv_gb_available:,.1f} GB free for it",
+        f"  Requests at once     {c.concurrency:,} (memory and the engine allow {c.max_concurrency:,})",
+        f"  First token          {c.ttft_ms:,.0f} ms for {c.in_tokens:,.0f} input tokens",
+        f"  Decode               {c.decode_tok_s_per_stream:,.1f} tokens/s a stream; limited by {c.bound}",
+        f"  Throughput           {c.output_tok_s:,.0f} output tokens/s, {c.requests_per_s:,.3g} requests/s an instance"
+        + (" (your measurement)" if c.source == "measured" else ""),
+        f"  Answer               {c.latency_ms:,.0f} ms for {c.out_tokens:,.0f} output tokens",
+        f"  Instances at peak    {c.instances} for {c.peak_qps:,.3g} requests/s" + (" (incl. 1 spare)" if c.ha else ""),
+    ]
+    if c.latency_bound_ms is not None:
+        lines.append(f"  Latency bound        {c.latency_bound_ms:,.0f} ms: {'met' if c.meets_latency else 'NOT met'}")
+    lines += [f"  - {note}" for note in c.notes]
+    print("\n".join(lines))
     return 0
 
 
@@ -183,6 +239,32 @@ def _keys() -> int:
     return 0
 
 
+def _templates(as_json: bool) -> int:
+    from costcore.format import count
+    from costcore.templates import catalogue
+
+    if as_json:
+        print(json.dumps([t.model_dump(mode="json") for t in catalogue()], indent=2))
+        return 0
+    print(f"{'use=':<24} {'requests a month':<22} {'in/out tokens':<14} {'complexity':<13} {'latency':<12} privacy")
+    for t in catalogue():
+        v = t.volume
+        volume = f"{count(v.typical)} ({count(v.low)}-{count(v.high)})"
+        privacy = "required" if t.privacy.required else "no"
+        print(
+            f"{t.name:<24} {volume:<22} {f'{t.in_tokens:g}/{t.out_tokens:g}':<14} {t.complexity:<13} "
+            f"{t.latency.need:<12} {privacy}"
+        )
+        print(f"{'':<24} {t.title}: {t.example}")
+        print(f"{'':<24} {t.rationale}")
+        for s in t.sources:
+            print(f"{'':<24} Source: {s.title} ({s.date}) {s.url}")
+    print(
+        "\nStart from one and override any figure: breakeven analyze use=support-chatbot volume=2M growth=10%/month"
+    )
+    return 0
+
+
 def _prices(filter_text: str) -> int:
     from costcore.prices import _genai_version, list_api_models
 
@@ -198,14 +280,20 @@ def _prices(filter_text: str) -> int:
 
 
 def _gpus() -> int:
-    from costcore.prices import list_gpus
+    import datetime as dt
 
-    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'$/h':>7}  source")
+    from costcore.prices import PRICE_MAX_AGE_MONTHS, list_gpus, price_is_stale
+
+    today = dt.date.today()
+    old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"
+    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'TFLOPs':>7} {'$/h':>7}  price date, source")
     for g in list_gpus():
+        dated = g.price_date + (old if price_is_stale(g.price_date, today) else "")
         print(
-            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.price_per_hour:>7.3f}"
-            f"  {g.price_source}, {g.price_date}"
+            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.tflops_16:>7g} "
+            f"{g.price_per_hour:>7.3f}  {dated}, {g.price_source}"
         )
+    print(f"TFLOPs: dense 16-bit tensor. Prices dated more than {PRICE_MAX_AGE_MONTHS} months before {today} say so.")
     return 0
 
 
@@ -214,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "measure":
+            return measure_cli.run(args)
         if args.command in ("spend", "weekly"):
             from .state import run  # the stateful commands: the database and the network, through bot/
 
@@ -224,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
             return _schema()
         if args.command == "keys":
             return _keys()
+        if args.command == "templates":
+            return _templates(args.json)
+        if args.command == "serving":
+            return _serving(args)
         if args.command == "prices":
             return _prices(args.filter)
         return _gpus()

@@ -19,19 +19,13 @@ def _store(db: str | None):
 
 
 def spend_import(path: Path, team: str, db: str | None) -> str:
-    from costcore.spend import SpendCsvError, parse_csv
+    from bot.spend import import_csv
+    from costcore.spend import SpendCsvError
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        rows = parse_csv(text, source=f"csv:{path.name}")
+        return import_csv(lambda: _store(db), team, path)  # opened once the file passed
     except SpendCsvError as exc:
         raise ValueError(f"{path}: {exc}") from None
-    written = _store(db).save_spend(team, rows)
-    total = sum(r.cost for r in rows)
-    return f"Imported {written} rows ({total:,.2f} USD, {min(r.day for r in rows)} to {max(r.day for r in rows)})."
 
 
 def spend_sync(team: str, db: str | None, days: int) -> str:
@@ -48,7 +42,7 @@ def spend_sync(team: str, db: str | None, days: int) -> str:
 
 
 def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: Path) -> str:
-    from bot.weekly import post_weekly_summary
+    from bot.weekly import post_weekly_summary, weekly_channels
 
     store = _store(db)
     now = dt.datetime.now(dt.UTC)
@@ -66,7 +60,7 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
     client = web_client(settings)
     targets = [
         (r["team"], r["channel"], bool(r["quiet"]))
-        for r in store.weekly_channels()
+        for r in weekly_channels(store)
         if (channel is None or r["channel"] == channel)
     ]
     if channel and not targets:
@@ -81,6 +75,8 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
 
 
 def run(args) -> int:
+    from bot.store import StoreError
+
     try:
         if args.command == "spend" and args.action == "import":
             print(spend_import(args.file, args.team, args.db))
@@ -88,7 +84,7 @@ def run(args) -> int:
             print(spend_sync(args.team, args.db, args.days))
         else:
             print(weekly(args.team, args.channel, args.db, args.dry_run, args.out))
-    except ValueError as exc:
+    except (ValueError, StoreError) as exc:
         print(f"breakeven: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -1,6 +1,7 @@
 """analyze(scenario) -> Report: a short pipeline of named stages, each a pure function in its own
 module, so that every figure on a report is computed in one place:
 
+    template     a use case's figures where none are given (use=)     costcore/templates.py
     workload     requests a month and the shape of a request          costcore/workload.py
     rent         the API's cost a request (catalogue or your price)   costcore/rent.py
     buy          instances, servers or a per-token host, operations   costcore/buy.py
@@ -8,7 +9,10 @@ module, so that every figure on a report is computed in one place:
     constraints  privacy, latency, task: met or missed per option     costcore/constraints.py
     compare      the options, the baseline, savings, break-even       costcore/compare.py
     verdict      from the comparison and the constraints only         costcore/verdict.py
+    growth       the bills month by month as volume grows (growth=)  costcore/growth.py
     sensitivity  what-ifs and the tornado, on the comparison's model  costcore/sensitivity.py
+    factors      what is not cost, row by row, from the same figures  costcore/factors.py
+    next step    the one action the verdict ends with                 costcore/next_step.py
 
 The ledger (costcore/ledger.py) collects, along the way, every default used and every input that
 could not be used (the report's notes).
@@ -17,18 +21,23 @@ could not be used (the report's notes).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
-from . import sensitivity
+from . import growth as growth_path
+from . import sensitivity, templates
 from .buy import MAX_INSTANCES, buy_side
 from .compare import compare, failures
-from .constraints import check_constraints, manual_side
-from .format import money
-from .grammar import GrammarError, key_for_field
+from .constraints import check_constraints, manual_side, missed
+from .defaults import GROWTH_HORIZON
+from .factors import Upkeep, compare_factors
+from .format import count, money
+from .grammar import GrammarError, key_for_field, to_text
 from .ledger import Ledger
+from .next_step import next_step
 from .one_time import one_time_cost
 from .rent import api_named, rent_side
-from .scenario import Assumption, Report, Scenario
-from .verdict import cost_verdict, decide
+from .scenario import Assumption, Growth, Report, Scenario
+from .verdict import decide
 from .workload import workload
 
 MAX_MONTHLY = 1e12  # no team spends a trillion dollars a month: such a figure is a typo
@@ -36,8 +45,12 @@ PEOPLE_KEYS = ("data_h", "eval_h", "infra_h", "maint_h")
 
 
 def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
-    s = scenario
-    ledger = Ledger(s)
+    ledger = Ledger(scenario)
+    try:
+        s, template = templates.start_from(scenario, ledger)
+    except templates.TemplateError as exc:
+        example = f"use={exc.suggestions[0]}" if exc.suggestions else "use=support-chatbot"
+        raise GrammarError("use", str(exc), example) from None
     if s.measured is not None and not s.provenance:
         ledger.ignored(
             "measured",
@@ -61,21 +74,37 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             "volume=2M/month peak=3x",
         )
     one_time = one_time_cost(s, rate, ledger)
-    checks = check_constraints(s, work, rent, buy, manual)
+    checks = check_constraints(s, work, rent, buy, manual, ledger)
+    for key, value in (("api_latency", s.api_latency_ms), ("streaming", s.streaming)):
+        if s.latency_ms is None and value is not None:
+            ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
     comparison = compare(work, rent, buy, manual, failures(s, manual, ledger), one_time.total, checks, ledger)
     _check_magnitudes(comparison, one_time.total)
-    horizon = ledger.pick(s.horizon, "horizon")
-    decision = decide(comparison, checks, horizon, s.task)
+    grows = s.growth is not None and _growth_applies(s, work.requests, ledger)
+    horizon = ledger.pick(s.horizon, "horizon", GROWTH_HORIZON if grows else None)
+    path: Growth | None = None
+    limit = 0.0
+    if grows:
+        limit = growth_path.cap(comparison.model, work.requests, MAX_INSTANCES, MAX_MONTHLY)
+        path = growth_path.project(comparison.model, work.requests, s.growth, horizon, one_time.total, limit)
+        _growth_notes(path, ledger)
+    decision = decide(comparison, checks, horizon, s.task, growth=path)
 
     def verdict_on_cost(savings: float, payback: float | None) -> str:
-        # A what-if keeps the constraints: only cost moves.
-        if decision.verdict != cost_verdict(comparison.savings, comparison.payback, horizon):
-            return decision.verdict
-        return cost_verdict(savings, payback, horizon)
+        # A what-if moves the cost only: the same constraints decide as they did for the report. With
+        # growth, `payback` is counted along the path, and the path's payback is what decides.
+        on_path = None if path is None else path.model_copy(update={"payback_months": payback})
+        return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task, on_path).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
     sens = sensitivity.analyse(
-        comparison.model, work.requests, one_time.total, horizon, verdict_on_cost, rent=rent_name
+        comparison.model,
+        work.requests,
+        one_time.total,
+        horizon,
+        verdict_on_cost,
+        rent=rent_name,
+        growth=sensitivity.GrowthInput(s.growth, limit) if path is not None else None,
     )
     if comparison.failure is not None:
         f = comparison.failure
@@ -83,8 +112,6 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         decision.reasons.append(
             f"Failures priced in: {baseline} and {f.fail_ft:.0%} fine-tuned, at {money(f.fail_cost)} each."
         )
-    if buy.capacity is not None and buy.capacity.fits is False:
-        decision.reasons.append(buy.capacity.note)
     pitfalls = _pitfalls(s, one_time, buy)
     api = comparison.option("api")
     selfhost = comparison.option("selfhost")
@@ -115,6 +142,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         breakeven_tokens_per_month=None
         if comparison.breakeven is None
         else comparison.breakeven * work.tokens_per_request,
+        never_breaks_even=None if comparison.breakeven is not None else comparison.never_pays_because,
         payback_months=comparison.payback,
         first_year_roi=comparison.roi,
         horizon_months=horizon,
@@ -131,7 +159,51 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         assumptions=ledger.assumptions + _measured(s),
         notes=ledger.notes,
         cost_model=comparison.model,
+        template=template,
+        growth=path,
+        factors=compare_factors(
+            s,
+            rent,
+            buy,
+            checks,
+            templates.find(s.use) if template else None,
+            Upkeep(s.maint_h if s.maint_h is not None else _default("maint_h"), rate, s.oversight or 0.0),
+            requests,
+            instances,
+        ),
+        next_step=next_step(
+            verdict=decision.verdict,
+            baseline=comparison.baseline,
+            requests=requests,
+            breakeven=comparison.breakeven,
+            never_because=comparison.never_pays_because,
+            growth=path,
+            horizon=horizon,
+            selfhost_ruled_out=missed(checks, "selfhost"),
+            one_time=one_time.total,
+            runs=one_time.runs,
+            eval_h=one_time.eval_h,
+            analysis_text=to_text(scenario),
+        ),
     )
+
+
+def _growth_applies(s: Scenario, requests: float, ledger: Ledger) -> bool:
+    if requests <= 0:
+        ledger.ignored("growth", "there is no volume to grow (the volume is zero): give volume=")
+        return False
+    return True
+
+
+def _growth_notes(path: Growth, ledger: Ledger) -> None:
+    if path.rate_per_month == 0:
+        ledger.note("growth=0: volume stays flat over the projected months (the same as no growth, over 24 months)")
+    capped = path.capped_from_month
+    if capped is not None and (capped <= len(path.months) or (path.payback_month or capped + 1) > capped):
+        ledger.note(
+            f"growth= is held from month {path.capped_from_month} at {count(path.cap_requests_per_month)} requests a "
+            "month, the most this tool sizes (its fleet, bill or volume limit): compounding is capped there"
+        )
 
 
 def _not_compared(s: Scenario, ledger: Ledger) -> None:
@@ -181,8 +253,11 @@ def _default(key: str):
 
 
 def _measured(s: Scenario) -> list[Assumption]:
+    def shown(value) -> str:
+        return f"{value:g}" if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+
     return [
-        Assumption(key=key_for_field(field), value=f"{getattr(s, field):g}", note=where, measured=True)
+        Assumption(key=key_for_field(field), value=shown(getattr(s, field)), note=where, measured=True)
         for field, where in s.provenance.items()
         if getattr(s, field, None) is not None
     ]

@@ -1,7 +1,7 @@
 """The hidden-cost side of buying: one-time line items, the iteration multiplier, pitfalls.
 
-Training compute is the visible tip (about a tenth); people's time is the rest (ECONOMICS.md
-section 3). Ranges are the typical ones published for a fine-tuning project.
+Training compute is the visible tip (about a tenth); people's time is the rest (docs/economics.md).
+Ranges are the typical ones published for a fine-tuning project (costcore/defaults.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from .one_time import realistic
 from .scenario import Complexity, CostLine, Scenario, Task
 
 __all__ = ["ACTIVITIES", "GROUP_KEYS", "GROUP_NAMES", "AuditInput", "AuditResult", "multiplier_for", "run_audit"]
+
 
 def pitfalls(
     *,

@@ -1,5 +1,6 @@
 """The buy side's recurring cost: serving instances (GPUs at $/h, or a fixed server bill) sized
-from the load, or a per-token host of open models; plus the people who run and review it."""
+from the load by the serving model (costcore/serving.py), or a per-token host of open models;
+plus the people who run and review it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from dataclasses import dataclass, field
 
 from .defaults import DEFAULTS
 from .format import count, money
+from .grammar import GrammarError
 from .ledger import Ledger
 from .prices import Gpu, find_gpu
-from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CapacityCheck, CostLine, Scenario
-from .workload import Workload
+from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, Scenario
+from .serving import Serving, ServingError, size
+from .workload import Workload, workload
 
-KV_OVERHEAD = 1.2  # weights plus KV cache and runtime buffers
 MAX_INSTANCES = 10_000  # a fleet beyond this is a typo in volume= or peak=, not a plan
 
 
@@ -27,14 +29,14 @@ class BuySide:
     ha: bool
     ops_monthly: float
     ops_lines: list[CostLine] = field(default_factory=list)
-    capacity: CapacityCheck | None = None
+    capacity: Serving | None = None
     latency_ms: float | None = None  # one whole answer from the self-hosted model, when known
     third_party: bool = False  # a per-token host: the data leaves the company
     gpu: Gpu | None = None
     params_b: float = 7.0
 
     def instances(self, requests: float) -> int:
-        if self.instance_monthly == 0:
+        if self.instance_monthly == 0 and self.requests_per_instance is None:
             return 0
         needed = 1 if self.requests_per_instance is None else max(1, math.ceil(requests / self.requests_per_instance))
         return needed + (1 if self.ha else 0)
@@ -90,28 +92,48 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
             "self-hosting is priced on your own GPUs instead",
         )
 
-    params_b = ledger.pick(s.params_b, "params")
+    model = s.base_model or s.params_b
+    if model is None:
+        ledger.default("params")
+        model = DEFAULTS["base"].value
     bits = ledger.pick(s.bits, "bits")
     peak = ledger.pick(s.peak, "peak")
-    gpus = s.gpus or 1
+    measured = s.capacity_qps is not None or s.capacity_tok_s is not None
     gpu = find_gpu(s.gpu) if s.gpu is not None else None
     if s.server_monthly is not None:
-        kind, instance_monthly = "server", s.server_monthly
         ledger.assume(
             "server", f"{money(s.server_monthly)} a month per instance", "your fixed hosting cost", None, True
         )
-        if gpu is None and s.capacity_qps is None and s.capacity_tok_s is None:
+        if gpu is None and not measured:
             gpu = find_gpu(DEFAULTS["gpu"].value)
             ledger.note(
-                f"server= does not say which GPU it has: its capacity is sized as one {gpu.name}; "
+                f"server= does not say which GPU it has: its capacity is sized as {gpu.name}s; "
                 "set gpu= or a measured capacity="
             )
+    elif gpu is None:
+        gpu = find_gpu(ledger.default("gpu"))
+
+    serving = None
+    if gpu is not None:
+        serving = _size(s, work, model, gpu, bits, peak, ha)
+        requests_per_s = serving.requests_per_s
+        gpus = serving.gpus_per_instance
+    else:  # server= with a measured capacity and no GPU named: nothing to size, the measurement stands
+        requests_per_s = s.capacity_qps if s.capacity_qps is not None else s.capacity_tok_s / max(work.out_tokens, 1)
+        gpus = s.gpus or 1
+        for key, value in (("concurrency", s.concurrency), ("bits", s.bits), ("streaming", s.streaming)):
+            if value is not None:
+                ledger.ignored(key, "capacity= is your measurement and no GPU is named (gpu=) to size it on")
+    if s.server_monthly is not None:
+        kind, instance_monthly = "server", s.server_monthly
+        label = "Self-host (your servers)"
+        if s.gpus is not None and serving is None:
+            ledger.ignored("gpus", "server= prices a whole instance and capacity= measures it")
     else:
         kind = "gpu"
-        if gpu is None:
-            gpu = find_gpu(ledger.default("gpu"))
         price = s.gpu_price if s.gpu_price is not None else gpu.price_per_hour
         instance_monthly = price * gpus * HOURS_PER_MONTH
+        label = f"Self-host ({gpus} x {gpu.name})"
         if s.gpu_price is None:
             ledger.assume(
                 "gpu_price",
@@ -121,13 +143,11 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
             )
         else:
             ledger.assume("gpu_price", f"${price:g}/h per {gpu.name}", "your price", None, True)
-
-    capacity_qps, source = _capacity(s, gpu, gpus, params_b, work.out_tokens)
-    requests_per_instance = capacity_qps * SECONDS_PER_MONTH / peak if capacity_qps else None
-    if s.capacity_qps is None and s.capacity_tok_s is None and capacity_qps is not None:
-        ledger.assume("capacity", f"{capacity_qps:g} requests/s per instance", source)
-    check = _capacity_check(gpu, gpus, params_b, bits, capacity_qps, source, work, peak, ha, requests_per_instance)
-    label = f"Self-host ({gpus} x {gpu.name})" if gpu is not None and kind == "gpu" else "Self-host (your servers)"
+    if not measured:
+        ledger.assume("capacity", f"{serving.requests_per_s:,.3g} requests/s per instance", serving.summary)
+    else:
+        ledger.assume("capacity", f"{requests_per_s:,.3g} requests/s per instance", "your measurement", None, True)
+    requests_per_instance = requests_per_s * SECONDS_PER_MONTH / peak if requests_per_s > 0 else None
     return BuySide(
         kind=kind,
         label=label,
@@ -137,11 +157,66 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
         ha=ha,
         ops_monthly=ops_monthly,
         ops_lines=ops_lines,
-        capacity=check,
-        latency_ms=_latency_ms(gpu, gpus, params_b, bits, work),
+        capacity=serving,
+        latency_ms=None if serving is None else (serving.ttft_ms if s.streaming else serving.latency_ms),
         gpu=gpu,
-        params_b=params_b,
+        params_b=serving.params_b if serving is not None else (s.params_b or DEFAULTS["params"].value),
     )
+
+
+def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, ha: bool) -> Serving:
+    try:
+        return size(
+            model,
+            gpu,
+            in_tokens=work.ft_in_tokens,
+            out_tokens=work.out_tokens,
+            bits=bits,
+            gpus=s.gpus,
+            concurrency=s.concurrency,
+            latency_ms=s.latency_ms,
+            peak_qps=work.average_qps * peak,
+            ha=ha,
+            capacity_qps=s.capacity_qps,
+            capacity_tok_s=s.capacity_tok_s,
+            streaming=bool(s.streaming),
+        )
+    except ServingError as exc:
+        key = "gpus" if s.gpus is not None else "gpu"
+        example = exc.suggestions[0] if exc.suggestions else "params=8B gpu=h100"
+        raise GrammarError(key, str(exc), example) from None
+
+
+# The keys that describe one serving instance and its load: `breakeven serving` takes these only.
+SIZING_KEYS = (
+    "volume",
+    "tokens",
+    "in",
+    "out",
+    "ft_in",
+    "prompt_cut",
+    "gpu",
+    "gpus",
+    "params",
+    "base",
+    "bits",
+    "concurrency",
+    "latency",
+    "streaming",
+    "peak",
+    "ha",
+    "uptime",
+    "capacity",
+)
+
+
+def sizing(s: Scenario, ledger: Ledger | None = None) -> Serving:
+    """What one instance serves for this scenario's request shape, exactly as the analysis sizes it."""
+    ledger = ledger or Ledger(s)
+    work = workload(s, ledger)
+    model = s.base_model or s.params_b or DEFAULTS["base"].value
+    gpu = find_gpu(s.gpu or DEFAULTS["gpu"].value)
+    return _size(s, work, model, gpu, ledger.pick(s.bits, "bits"), ledger.pick(s.peak, "peak"), bool(s.ha))
 
 
 def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: float, ops_lines: list[CostLine]):
@@ -162,6 +237,7 @@ def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: fl
         ("peak", s.peak),
         ("ha", s.ha),
         ("params", s.params_b),
+        ("base", s.base_model),
         ("bits", s.bits),
     ):
         if value is not None:
@@ -177,65 +253,4 @@ def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: fl
         ops_lines=ops_lines,
         third_party=True,
         params_b=s.params_b or DEFAULTS["params"].value,
-    )
-
-
-def _capacity(s: Scenario, gpu: Gpu | None, gpus: int, params_b: float, out_tokens: float) -> tuple[float | None, str]:
-    if s.capacity_qps is not None:
-        return s.capacity_qps, "your measured capacity"
-    if s.capacity_tok_s is not None:
-        qps = s.capacity_tok_s / out_tokens if out_tokens else s.capacity_tok_s
-        return qps, f"your measured {s.capacity_tok_s:g} tok/s over {out_tokens:g} output tokens a request"
-    if gpu is None:
-        return None, ""
-    qps = gpu.ref_qps_7b * gpus * 7 / params_b
-    return qps, (
-        f"reference: ~{gpu.ref_qps_7b:g} QPS for a 7B model on one {gpu.name}, scaled to "
-        f"{params_b:g}B x {gpus} GPU(s); measure yours and set capacity="
-    )
-
-
-def _latency_ms(gpu: Gpu | None, gpus: int, params_b: float, bits: int, work: Workload) -> float | None:
-    """One whole answer: a first token after prefill, then each output token at the decode speed
-    that memory bandwidth allows one stream (about 60% of bandwidth / bytes of weights)."""
-    if gpu is None:
-        return None
-    weights_gb = params_b * bits / 8
-    per_stream_tok_s = 0.6 * gpu.bandwidth_gb_s * gpus / weights_gb
-    first_token_ms = 50 + work.ft_in_tokens * 0.05
-    return first_token_ms + work.out_tokens / per_stream_tok_s * 1000
-
-
-def _capacity_check(gpu, gpus, params_b, bits, capacity_qps, source, work, peak, ha, requests_per_instance):
-    weights_gb = params_b * bits / 8
-    needed = weights_gb * KV_OVERHEAD
-    vram = gpu.vram_gb * gpus if gpu else None
-    fits = None if vram is None else needed <= vram
-    tok_s = gpu.bandwidth_gb_s * gpus / weights_gb if gpu else None
-    peak_qps = work.average_qps * peak
-    instances = 1 if requests_per_instance is None else max(1, math.ceil(work.requests / requests_per_instance))
-    instances += 1 if ha else 0
-    note = ""
-    if fits is False:
-        smaller = "bits=8 or bits=4" if bits > 4 else "a smaller model"
-        note = (
-            f"A {params_b:g}B model at {bits}-bit needs about {needed:.0f} GB but {gpus} x {gpu.name} has "
-            f"{vram:g} GB: pick a larger GPU, more gpus=, or quantize ({smaller})."
-        )
-    elif fits:
-        note = f"A {params_b:g}B model at {bits}-bit needs about {needed:.0f} GB of {vram:g} GB."
-    return CapacityCheck(
-        gpu=gpu.name if gpu else None,
-        params_b=params_b,
-        bits=bits,
-        weights_gb=weights_gb,
-        needed_gb=needed,
-        vram_gb=vram,
-        fits=fits,
-        single_stream_tok_s=tok_s,
-        capacity_qps=capacity_qps,
-        capacity_source=source,
-        peak_qps=peak_qps,
-        instances=instances,
-        note=note,
     )

@@ -56,6 +56,17 @@ class Comparison:
         return next((o for o in self.options if o.option == name), None)
 
     @property
+    def never_pays_because(self) -> str:
+        """Why buying never breaks even, when it does not: the baseline is cheaper for each request,
+        or it is dearer but no instance carries enough requests to pay for itself."""
+        m = self.model
+        what = "doing it by hand" if self.baseline == "manual" else "the API"
+        unit = "task" if self.baseline == "manual" else "request"
+        if m.api_cost_per_request <= m.selfhost_variable_per_request:
+            return f"{what} is cheaper per {unit}"
+        return f"each instance costs more than the {unit}s it can carry save against {what}"
+
+    @property
     def baseline_option(self) -> OptionCost:
         return self.option(self.baseline)  # type: ignore[return-value]
 

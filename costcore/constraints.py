@@ -8,15 +8,11 @@ from dataclasses import dataclass
 
 from .buy import BuySide
 from .format import count
+from .latency import api_latency
 from .ledger import Ledger
 from .rent import RentSide
 from .scenario import ConstraintCheck, Scenario
 from .workload import Workload
-
-# A hosted API's whole answer: its first token after about half a second (queueing, network and
-# prefill), then tokens at about 80 a second for one stream; 500-2,000 ms for short answers.
-API_FIRST_TOKEN_MS = 500.0
-API_TOKENS_PER_S = 80.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ class ManualSide:
 
 def manual_side(s: Scenario, rate: float, ledger: Ledger) -> ManualSide | None:
     if s.manual_h is None:
-        if s.manual_rate is not None and s.fail_cost is not None:
+        if s.manual_rate is not None:
             ledger.ignored("manual_rate", "it prices work done by hand, which needs manual_h= (the time a task takes)")
         return None
     if s.manual_rate is None:
@@ -39,11 +35,21 @@ def manual_side(s: Scenario, rate: float, ledger: Ledger) -> ManualSide | None:
     return ManualSide(s.manual_h, s.manual_rate if s.manual_rate is not None else rate)
 
 
-def api_latency_ms(s: Scenario, work: Workload) -> tuple[float, str]:
+def api_latency_ms(s: Scenario, work: Workload, rent: RentSide | None, ledger: Ledger) -> tuple[float, str]:
+    """The API's whole answer (or first token, when answers stream): measured, or a dated typical figure
+    (listed among the assumptions with its source)."""
     if s.api_latency_ms is not None:
         return s.api_latency_ms, "your measured API latency"
-    ms = API_FIRST_TOKEN_MS + work.out_tokens / API_TOKENS_PER_S * 1000
-    return ms, f"typical hosted API: ~{API_FIRST_TOKEN_MS:.0f} ms to the first token, ~{API_TOKENS_PER_S:.0f} tokens/s"
+    model = "custom" if rent is None or rent.quote.custom else f"{rent.quote.provider}:{rent.quote.model}"
+    typical = api_latency(model, out_tokens=work.out_tokens, in_tokens=work.in_tokens)
+    ms = typical.ttft_ms if s.streaming else typical.latency_ms
+    ledger.assume(
+        "api_latency",
+        f"{typical.ttft_ms:,.0f} ms to the first token, {typical.output_tok_s:,.0f} tokens/s ({typical.row})",
+        "typical hosted-API speed; " + (" ".join(typical.notes) or "set api_latency= with your measurement"),
+        f"{typical.source}, {typical.date}",
+    )
+    return ms, f"typical for {typical.row}, {typical.date}"
 
 
 def _ms(value: float) -> str:
@@ -51,7 +57,7 @@ def _ms(value: float) -> str:
 
 
 def check_constraints(
-    s: Scenario, work: Workload, rent: RentSide | None, buy: BuySide, manual: ManualSide | None
+    s: Scenario, work: Workload, rent: RentSide | None, buy: BuySide, manual: ManualSide | None, ledger: Ledger
 ) -> list[ConstraintCheck]:
     checks: list[ConstraintCheck] = []
     if s.privacy:
@@ -71,15 +77,21 @@ def check_constraints(
     if s.latency_ms is not None:
         bound = s.latency_ms
         if rent is not None:
-            ms, source = api_latency_ms(s, work)
-            checks.append(_latency_check("api", ms, bound, source))
+            ms, source = api_latency_ms(s, work, rent, ledger)
+            checks.append(_latency_check("api", ms, bound, source, s.streaming))
         if buy.latency_ms is not None:
-            checks.append(_latency_check("selfhost", buy.latency_ms, bound, "modelled for this GPU and request"))
+            c = buy.capacity
+            where = f"modelled: {c.gpus_per_instance} x {c.gpu}, {c.concurrency:,} at once" if c else "modelled"
+            checks.append(_latency_check("selfhost", buy.latency_ms, bound, where, s.streaming))
         else:
-            ms, source = api_latency_ms(s, work)
-            checks.append(_latency_check("selfhost", ms, bound, f"a per-token host answers like an API ({source})"))
+            ms, source = api_latency_ms(s, work, None, ledger)
+            checks.append(
+                _latency_check("selfhost", ms, bound, f"a per-token host answers like an API ({source})", s.streaming)
+            )
         if manual is not None:
-            checks.append(_latency_check("manual", manual.hours_per_task * 3_600_000, bound, "a task done by hand"))
+            checks.append(
+                _latency_check("manual", manual.hours_per_task * 3_600_000, bound, "a task done by hand", False)
+            )
     if s.task in ("varied", "reasoning"):
         kind = "open-ended, varied" if s.task == "varied" else "reasoning-heavy"
         if rent is not None:
@@ -94,12 +106,13 @@ def check_constraints(
     return checks
 
 
-def _latency_check(option: str, ms: float, bound: float, source: str) -> ConstraintCheck:
+def _latency_check(option: str, ms: float, bound: float, source: str, streaming: bool | None) -> ConstraintCheck:
+    what = "to the first token" if streaming else "a whole answer"
     if ms <= bound:
-        detail = f"~{_ms(ms)} a whole answer, {_ms(bound - ms)} inside the {_ms(bound)} bound ({source})"
+        detail = f"~{_ms(ms)} {what}, {_ms(bound - ms)} inside the {_ms(bound)} bound ({source})"
     else:
         times = f"{ms / bound:.3g}x" if ms < 1000 * bound else f"{count(ms / bound)}x"
-        detail = f"~{_ms(ms)} a whole answer, {times} the {_ms(bound)} bound ({source})"
+        detail = f"~{_ms(ms)} {what}, {times} the {_ms(bound)} bound ({source})"
     return ConstraintCheck(name="latency", option=option, met=ms <= bound, detail=detail)
 
 

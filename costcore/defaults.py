@@ -81,7 +81,13 @@ def _defaults() -> dict[str, Default]:
         Default("out", 200.0, "200 tokens", "output tokens a request: a short answer"),
         Default("api", "gpt-4o-mini", "gpt-4o-mini", "default API model; set api= (e.g. api=gpt-4o) or api_price="),
         Default("gpu", "a10g", "NVIDIA A10G", "default serving GPU; set gpu= (`breakeven gpus` lists them)"),
-        Default("params", 7.0, "7B", "size of the open model you fine-tune: 7-8B is the usual narrow-task size"),
+        Default(
+            "params",
+            8.0,
+            "8B (Llama 3.1 8B)",
+            "the open model you fine-tune: 7-8B is the usual size for a narrow task; set base= or params=",
+        ),
+        Default("base", "llama-3.1-8b", "Llama 3.1 8B", "the open model you fine-tune, its layout from its config"),
         Default("bits", 16, "16-bit", "serving precision; bits=8 or 4 fits more on a GPU"),
         Default("peak", 1.0, "1x", "instances sized for the average load; set peak=3x for bursty traffic"),
         Default("rate", 100.0, "$100/h", "loaded cost of an engineering hour"),
@@ -103,6 +109,14 @@ def _defaults() -> dict[str, Default]:
 
 
 DEFAULTS: dict[str, Default] = _defaults()
+
+# With growth= the horizon is also how far volume is projected: teams plan 6-24 months ahead.
+GROWTH_HORIZON = Default(
+    "horizon",
+    24.0,
+    "24 months",
+    "with growth= volume is projected month by month over this, and buying must pay back within it",
+)
 
 
 def value(key: str) -> Any:

@@ -1,4 +1,4 @@
-"""The arithmetic of ECONOMICS.md: both monthly bills, break-even, payback and ROI.
+"""The arithmetic of the comparison (docs/economics.md): both monthly bills, break-even, payback and ROI.
 
 The functions on arrays work on Python floats and on NumPy arrays alike, so one formula
 serves a single analysis and a sweep of a hundred thousand scenarios.

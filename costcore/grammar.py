@@ -45,7 +45,7 @@ class _ValueError(ValueError):
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
 _NUMBER = re.compile(
-    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
+    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<sign2>-)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
     r"\s*(?:(?P<suffix>k|mm|m|bn|b|t)(?![a-z]))?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
@@ -85,7 +85,7 @@ def number(text: str) -> tuple[float, str]:
     match = _NUMBER.match(text)
     if not match:
         raise _ValueError(f"'{text}' is not a number")
-    if match["sign"]:
+    if match["sign"] or match["sign2"]:
         raise _ValueError(f"'{text}' is negative; give a value of zero or more")
     value = float(match["num"].replace(",", ""))
     if match["suffix"]:
@@ -336,8 +336,8 @@ def _bits(text: str) -> dict[str, Any]:
             value = int(text.strip().lower().removesuffix("bit").removesuffix("-"))
         except ValueError:
             value = -1
-    if value not in (4, 8, 16, 32):
-        raise _ValueError(f"'{text}' is not 4, 8, 16 or 32 bits")
+    if value not in (4, 8, 16):
+        raise _ValueError(f"'{text}' is not 4, 8 or 16 bits (models are served at 16 bits or fewer)")
     return {"bits": value}
 
 
@@ -380,6 +380,39 @@ def _months(text: str) -> dict[str, Any]:
     if unit in ("y", "yr", "yrs", "year", "years"):
         return {"horizon": value * 12}
     raise _ValueError(f"unknown unit '{rest}'; give months (18) or years (2 years)")
+
+
+def _growth(text: str) -> dict[str, Any]:
+    """'10%/month' -> 0.1; '3x/year' -> the monthly rate that triples volume in a year; '-5% a month' -> -0.05."""
+    raw = text.strip()
+    sign = -1.0 if raw.startswith("-") else 1.0
+    value, rest = number(raw.lstrip("+-"))
+    unit, period = _split_rate(rest)
+    if unit in ("times", "fold"):
+        unit = "x"
+    if unit not in ("", "%", "x"):
+        raise _ValueError(f"unexpected '{unit}'; give a rate like 10%/month or a factor like 3x/year")
+    if period is None:
+        if value == 0 and unit != "x":
+            return {"growth": 0.0}
+        raise _ValueError(f"'{text.strip()}' needs a period: growth=10%/month or growth=3x/year")
+    per_month = _per_factor(period)
+    if per_month is None:
+        raise _ValueError(f"unknown period '/{period}'; use /month, /year, /week or /day")
+    if unit == "x":
+        if sign < 0 or value <= 0:
+            raise _ValueError(f"'{text.strip()}': a factor is above zero (3x/year triples; 0.5x/year halves)")
+        factor = value
+    else:
+        if unit == "" and value > 1:
+            raise _ValueError(f"'{text.strip()}' is ambiguous; write a percentage like {value:g}%/{period}")
+        change = sign * (value / 100 if unit == "%" else value)
+        if per_month == 1:
+            return {"growth": change}
+        factor = 1 + change
+        if factor <= 0:
+            raise _ValueError(f"'{text.strip()}' would take volume to zero or below")
+    return {"growth": factor**per_month - 1}
 
 
 def _choice(field: str, options: dict[str, str]) -> Callable[[str], dict[str, Any]]:
@@ -500,6 +533,14 @@ _key(
     "concurrency",
 )
 _key("params", _params, "params=8B", "size of the open model you fine-tune", "params_b")
+_key(
+    "base",
+    _name("base_model"),
+    "base=llama-3.1-8b",
+    "the open model you fine-tune and serve (`breakeven serving` knows their layouts); or params=",
+    "base_model",
+)
+_key("streaming", _flag("streaming"), "streaming=yes", "answers stream: latency= bounds the first token", "streaming")
 _key("bits", _bits, "bits=8", "weight precision when serving: 4, 8 or 16", "bits")
 _key("setup", _money("setup"), "setup=$12,000", "one-time cost besides training runs, in total", "setup")
 _key("train", _money("train"), "train=$40", "compute for one training run", "train")
@@ -534,7 +575,20 @@ _key(
 _key("iter", _factor("iter"), "iter=3x", "iteration multiplier on the one-time cost", "iter")
 _key("maint_h", _hours("maint_h", monthly=True), "maint_h=6", "hours a month to run the model", "maint_h")
 _key("oversight", _money("oversight", to_month=True), "oversight=$5,000/month", "human review a month", "oversight")
-_key("horizon", _months, "horizon=18", "months to judge the decision over", "horizon")
+_key(
+    "horizon",
+    _months,
+    "horizon=18",
+    "months buying must pay back within (default 12; with growth= the months projected, default 24)",
+    "horizon",
+)
+_key(
+    "growth",
+    _growth,
+    "growth=10%/month",
+    "volume growth, compounded month by month over the horizon (10%/month, 3x/year, -5%/month)",
+    "growth",
+)
 _key("manual_h", _hours("manual_h"), "manual_h=3min", "time a task takes by hand today", "manual_h")
 _key(
     "manual_rate",
@@ -574,6 +628,13 @@ _key(
 )
 
 _key(
+    "use",
+    _name("use"),
+    "use=support-chatbot",
+    "start from a use-case template (`breakeven templates`): its volume, tokens and needs; any key overrides them",
+    "use",
+)
+_key(
     "measured",
     _name("measured"),
     "measured=support-bot-nov",
@@ -586,6 +647,7 @@ EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
     dict.fromkeys(("api", "api_price", "api_per_1k"), "what the API costs"),
     dict.fromkeys(("complexity", "iter"), "how much re-work to expect"),
+    dict.fromkeys(("base", "params"), "which open model is served"),
     dict.fromkeys(("host_price", "gpu"), "how the model is hosted"),
     dict.fromkeys(("host_price", "server"), "how the model is hosted"),
     dict.fromkeys(("gpu_price", "server"), "what a server costs"),
@@ -612,6 +674,10 @@ ALIASES = {
     "maintenance": "maint_h",
     "maint": "maint_h",
     "months": "horizon",
+    "template": "use",
+    "use_case": "use",
+    "usecase": "use",
+    "grow": "growth",
 }
 
 _FIELD_TO_KEY = {field: key.name for key in reversed(list(KEYS.values())) for field in key.fields}
@@ -722,7 +788,7 @@ def build(values: dict[str, Any]) -> Scenario:
         raise GrammarError(key, message, KEYS[key].example if key else EXAMPLE) from None
 
 
-SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft"}
+SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft", "growth"}
 _WORDS = {
     "less than or equal to": "at most",
     "greater than or equal to": "at least",
@@ -771,7 +837,9 @@ def key_range(key: str) -> str:
     for field in KEYS[key].fields:
         low, high = field_range(field) if field in Scenario.model_fields else (None, None)
         if high is not None:
-            parts.append(f"{_bound(low or 0, field)} to {_bound(high, field)}")
+            parts.append(
+                f"{_bound(low or 0, field)} to {_bound(high, field)}" + (" a month" if field == "growth" else "")
+            )
     return "; ".join(dict.fromkeys(parts))
 
 
@@ -800,7 +868,14 @@ def schema() -> dict[str, Any]:
 
 def check_catalogue_names(scenario: Scenario) -> None:
     from .prices import PriceError, find_gpu, quote_model
+    from .templates import TemplateError, find
 
+    try:
+        if scenario.use is not None:
+            find(scenario.use)
+    except TemplateError as exc:
+        example = f"use={exc.suggestions[0]}" if exc.suggestions else KEYS["use"].example
+        raise GrammarError("use", str(exc), example) from None
     try:
         if scenario.api_model is not None:
             quote_model(scenario.api_model)
@@ -813,6 +888,13 @@ def check_catalogue_names(scenario: Scenario) -> None:
     except PriceError as exc:
         example = f"gpu={exc.suggestions[0]}" if exc.suggestions else KEYS["gpu"].example
         raise GrammarError("gpu", str(exc), example) from None
+    if scenario.base_model is not None:
+        from .serving import ServingError, find_open_model
+
+        try:
+            find_open_model(scenario.base_model)
+        except ServingError as exc:
+            raise GrammarError("base", str(exc), KEYS["base"].example) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -825,6 +907,7 @@ def _num(value: float) -> str:
 
 
 _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
+    ("use", lambda v: f"use={v}"),
     ("requests_per_month", lambda v: f"volume={_num(v)}/month"),
     ("tokens_per_month", lambda v: f"tokens={_num(v)}/month"),
     ("in_tokens", lambda v: f"in={_num(v)}"),
@@ -846,6 +929,8 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("peak", lambda v: f"peak={_num(v)}x"),
     ("ha", lambda v: f"ha={'yes' if v else 'no'}"),
     ("params_b", lambda v: f"params={_num(v)}B"),
+    ("base_model", lambda v: f"base={v}"),
+    ("streaming", lambda v: f"streaming={'yes' if v else 'no'}"),
     ("bits", lambda v: f"bits={v}"),
     ("setup", lambda v: f"setup={_num(v)}"),
     ("train", lambda v: f"train={_num(v)}"),
@@ -859,6 +944,7 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("maint_h", lambda v: f"maint_h={_num(v)}"),
     ("oversight", lambda v: f"oversight={_num(v)}/month"),
     ("horizon", lambda v: f"horizon={_num(v)}"),
+    ("growth", lambda v: _growth_text(v)),
     ("manual_h", lambda v: f"manual_h={_num(v)}h"),
     ("manual_rate", lambda v: f"manual_rate={_num(v)}/h"),
     ("fail_api", lambda v: f"fail_api={_num(v)}"),
@@ -870,6 +956,12 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
 ]
+
+
+def _growth_text(rate: float) -> str:
+    """10%/month where that reads back exactly, else the fraction (parse(to_text(s)) == s)."""
+    percent = _num(rate * 100)
+    return f"growth={percent}%/month" if float(percent) / 100 == rate else f"growth={_num(rate)}/month"
 
 
 def to_text(scenario: Scenario) -> str:

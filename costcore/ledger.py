@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .defaults import DEFAULTS
+from .defaults import DEFAULTS, Default
 from .scenario import Assumption, Scenario
 
 
@@ -21,16 +21,19 @@ class Ledger:
         self.notes: list[str] = []
         self._assumed: set[str] = set()
 
-    def default(self, key: str, *, shown: str | None = None, source: str | None = None) -> Any:
-        """The default for a grammar key, listed once among the assumptions (shown as it was priced)."""
-        default = DEFAULTS[key]
+    def default(
+        self, key: str, *, shown: str | None = None, source: str | None = None, entry: Default | None = None
+    ) -> Any:
+        """The default for a grammar key, listed once among the assumptions (shown as it was priced);
+        `entry` names another documented default for the key (e.g. the horizon when volume grows)."""
+        default = entry or DEFAULTS[key]
         if key not in self._assumed:
             self._assumed.add(key)
             self.assumptions.append(Assumption(key=key, value=shown or default.shown, note=default.why, source=source))
         return default.value
 
-    def pick(self, given: Any, key: str) -> Any:
-        return given if given is not None else self.default(key)
+    def pick(self, given: Any, key: str, entry: Default | None = None) -> Any:
+        return given if given is not None else self.default(key, entry=entry)
 
     def assume(self, key: str, value: str, note: str = "", source: str | None = None, custom: bool = False) -> None:
         if key in self._assumed:

@@ -48,12 +48,19 @@ class Gpu:
     bandwidth_gb_s: float
     price_per_hour: float
     price_source: str
-    price_date: str
-    ref_qps_7b: float
+    price_date: str  # YYYY-MM
+    # Dense tensor throughput (no 2:4 sparsity), TFLOPs: 16-bit, 8-bit (FP8 where the GPU has it, else INT8),
+    # 4-bit only where a 4-bit float format exists. Read by costcore.serving.
+    tflops_16: float = 0.0
+    tflops_8: float | None = None
+    tflops_4: float | None = None
+    flops_note: str = ""
+    spec_source: str = ""
 
 
+@cache
 def _genai_version() -> str:
-    from importlib.metadata import version
+    from importlib.metadata import version  # reads the installed package's metadata: once is enough
 
     return version("genai-prices")
 
@@ -205,10 +212,32 @@ def list_gpus() -> tuple[Gpu, ...]:
             price_per_hour=g["price_per_hour"],
             price_source=g["price_source"],
             price_date=g["price_date"],
-            ref_qps_7b=g["ref_qps_7b"],
+            tflops_16=g["tflops_16"],
+            tflops_8=g.get("tflops_8"),
+            tflops_4=g.get("tflops_4"),
+            flops_note=g.get("flops_note", ""),
+            spec_source=g.get("spec_source", ""),
         )
         for g in raw["gpus"]
     )
+
+
+PRICE_MAX_AGE_MONTHS = 6
+
+
+def price_age_months(price_date: str, today: dt.date) -> int:
+    """Whole calendar months from a YYYY-MM price date to today's month (negative if in the future)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", price_date.strip())
+    if not match:
+        raise ValueError(f"price date '{price_date}' is not YYYY-MM")
+    year, month = int(match[1]), int(match[2])
+    return (today.year * 12 + today.month) - (year * 12 + month)
+
+
+def price_is_stale(price_date: str, today: dt.date, max_age_months: int = PRICE_MAX_AGE_MONTHS) -> bool:
+    """True when a YYYY-MM price is older than max_age_months (six by default) counted in calendar
+    months: on 2026-11-30 a 2026-05 price is six months old and still current, a 2026-04 price is stale."""
+    return price_age_months(price_date, today) > max_age_months
 
 
 def find_gpu(name: str) -> Gpu:

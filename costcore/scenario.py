@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_MONTH = 365 * 24 / 12  # 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -66,7 +66,7 @@ class Scenario(BaseModel):
 
     # Buy side: GPUs (catalogue or price), a fixed server bill, or a per-token host.
     gpu: str | None = Field(default=None, min_length=1, max_length=100)
-    gpus: int | None = Field(default=None, ge=1, le=64, description="GPUs in one serving instance")
+    gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs in one serving instance")
     gpu_price: float | None = Bounded(0, 1000, description="$ per GPU-hour")
     server_monthly: float | None = Bounded(0, 10_000_000, description="$ a month for one serving instance")
     host_price: float | None = Bounded(0, 1000, description="per-token host, $ per 1M tokens")
@@ -80,7 +80,13 @@ class Scenario(BaseModel):
     peak: float | None = Bounded(1, 100, description="peak load over average load")
     ha: bool | None = Field(default=None, description="keep one spare instance (N+1) for high availability")
     params_b: float | None = Bounded(0, 2000, strict_low=True, description="open model size, billions of params")
-    bits: Literal[4, 8, 16, 32] | None = None
+    base_model: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the open model to fine-tune"
+    )
+    bits: Literal[4, 8, 16] | None = None
+    streaming: bool | None = Field(
+        default=None, description="answers stream: a latency bound applies to the first token"
+    )
 
     # One-time cost.
     setup: float | None = Bounded(0, 1e10, description="one-time cost, $ (your total)")
@@ -97,6 +103,9 @@ class Scenario(BaseModel):
     maint_h: float | None = Bounded(0, 5000, description="hours a month to run the model")
     oversight: float | None = Bounded(0, 1e9, description="$ a month of human review of the model's work")
     horizon: float | None = Bounded(0, 120, strict_low=True, description="months buying must pay back within")
+    growth: float | None = Field(
+        default=None, ge=-0.5, le=1.0, description="volume growth a month, as a fraction (0.1 = 10% a month)"
+    )
 
     # The work done by hand today.
     manual_h: float | None = Bounded(0, 1000, description="hours a task by hand")
@@ -116,7 +125,17 @@ class Scenario(BaseModel):
     # holds the measurements (the CLI, the bot) fills the fields it measured and records, in
     # provenance, field -> "measured NAME on DATE", so the report can mark them.
     measured: str | None = Field(default=None, min_length=1, max_length=80)
+
+    # A use-case template to start from (`breakeven templates`): it fills the figures not given.
+    use: str | None = Field(default=None, min_length=1, max_length=80)
     provenance: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("gpus")
+    @classmethod
+    def _tensor_parallel(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 4, 8):
+            raise ValueError("an instance splits a model over 1, 2, 4 or 8 GPUs (tensor parallelism)")
+        return value
 
     @model_validator(mode="after")
     def _one_way_each(self) -> Scenario:
@@ -128,6 +147,7 @@ class Scenario(BaseModel):
             ("ft_in_tokens", "prompt_cut"),
             ("capacity_qps", "capacity_tok_s"),
             ("complexity", "iter"),
+            ("base_model", "params_b"),
         ]
         for group in conflicts:
             if len(given(*group)) > 1:
@@ -260,20 +280,41 @@ class Sensitivity(BaseModel):
     most_influential: str
 
 
-class CapacityCheck(BaseModel):
-    gpu: str | None
+class Serving(BaseModel):
+    """What one serving instance carries for a request shape; every number finite. `fits` is True for
+    every result: a model that cannot be served as asked raises ServingError instead. max_concurrency
+    is the default limit (memory and the engine's cap); an explicit concurrency may pass the engine's
+    cap, up to what memory holds."""
+
+    model: str
     params_b: float
     bits: int
+    kv_bits: int
+    gpu: str
+    gpu_id: str
+    gpus_per_instance: int
+    fits: bool
     weights_gb: float
-    needed_gb: float
-    vram_gb: float | None
-    fits: bool | None
-    single_stream_tok_s: float | None
-    capacity_qps: float | None
-    capacity_source: str
-    peak_qps: float
+    kv_gb_per_request: float
+    kv_gb_available: float
+    max_concurrency: int
+    concurrency: int
+    decode_tok_s_per_stream: float
+    output_tok_s: float
+    requests_per_s: float
+    ttft_ms: float
+    latency_ms: float
+    bound: Literal["memory bandwidth", "compute", "KV cache memory"]
     instances: int
-    note: str = ""
+    source: Literal["model", "measured"]
+    latency_bound_ms: float | None = None
+    meets_latency: bool | None = None
+    in_tokens: float
+    out_tokens: float
+    peak_qps: float
+    ha: bool
+    notes: list[str] = Field(default_factory=list)
+    summary: str
 
 
 class CostModel(BaseModel):
@@ -313,6 +354,85 @@ class CostModel(BaseModel):
 Baseline = Literal["api", "manual"]
 
 
+class TemplateSource(BaseModel):
+    title: str
+    url: str
+    date: str
+
+
+class TemplateRef(BaseModel):
+    """The use-case template a report started from, as the report shows it."""
+
+    name: str
+    title: str
+    rationale: str
+    sources: list[TemplateSource]
+    filled: list[str] = Field(description="the keys whose figures came from the template")
+    overridden: list[str] = Field(description="the template's keys you gave yourself")
+
+
+class GrowthMonth(BaseModel):
+    """One month of the growth path: month 1 is today's volume."""
+
+    month: int
+    requests: float
+    instances: int
+    baseline_cost: float = Field(description="the baseline's bill that month (the API, or the work by hand)")
+    selfhost_cost: float
+    savings: float = Field(description="baseline_cost - selfhost_cost")
+    cumulative_net: float = Field(description="savings to date less the one-time cost (paid before month 1)")
+
+
+class GrowthTotals(BaseModel):
+    """Sums over the first `months` months of the growth path."""
+
+    months: int
+    requests: float
+    baseline_cost: float
+    selfhost_cost: float
+    one_time: float
+    savings: float
+    net: float = Field(description="savings less the one-time cost")
+
+
+class Growth(BaseModel):
+    """Volume growing month by month: the bills on the capacity staircase, month by month."""
+
+    rate_per_month: float = Field(description="0.1 = 10% a month, compounded")
+    months: list[GrowthMonth] = Field(description="one row a month over the horizon")
+    first_paying_month: int | None = Field(description="the first month buying saves money (None: not within 120)")
+    payback_month: int | None = Field(description="the month the cumulative net turns positive (None: not within 120)")
+    payback_months: float | None = Field(description="the same, to a fraction of a month (linear within the month)")
+    totals_12: GrowthTotals | None = Field(description="the first 12 months (None when the horizon is shorter)")
+    totals_24: GrowthTotals | None = Field(description="the first 24 months (None when the horizon is shorter)")
+    cap_requests_per_month: float = Field(description="volume stops growing here: the most this tool sizes")
+    capped_from_month: int | None = Field(description="the first month held at the cap (None: never reached)")
+
+
+class Factor(BaseModel):
+    """One consideration that is not cost, for the API and for self-hosting, from this scenario's inputs."""
+
+    factor: str
+    api: str
+    selfhost: str
+    favours: Literal["api", "selfhost", "neither"]
+    driven_by: list[str] = Field(description="the keys that change this row")
+
+
+class NextStep(BaseModel):
+    """The one concrete action the verdict ends with."""
+
+    situation: Literal["far", "near", "buy"] = Field(
+        description="far from break-even (keep renting), near it (a parallel test), or buying pays (audit first)"
+    )
+    action: str
+    commands: list[str] = Field(description="the commands that carry it out, CLI and Slack")
+    revisit_requests_per_month: float | None = Field(
+        default=None, description="the volume at which to look again (keep renting)"
+    )
+    test_share: float | None = Field(default=None, description="the share of traffic for a parallel test")
+
+
 class Report(BaseModel):
     verdict: Verdict
     recommended: Literal["api", "selfhost", "manual", "split"] = Field(
@@ -339,6 +459,7 @@ class Report(BaseModel):
     monthly_savings: float = Field(description="the baseline's bill less self-hosting's, failures priced when given")
     breakeven_requests_per_month: float | None
     breakeven_tokens_per_month: float | None
+    never_breaks_even: str | None = Field(default=None, description="why buying never breaks even (None: it does)")
     payback_months: float | None
     first_year_roi: float | None
     horizon_months: float
@@ -350,8 +471,12 @@ class Report(BaseModel):
     manual: ManualComparison | None = None
     failure: FailureAdjusted | None = None
     sensitivity: Sensitivity
-    capacity: CapacityCheck | None = None
+    capacity: Serving | None = Field(default=None, description="the serving model's sizing of one instance")
     constraints: list[ConstraintCheck]
     assumptions: list[Assumption]
     notes: list[str] = Field(description="inputs that were not used, and why; readings the analysis chose")
     cost_model: CostModel
+    template: TemplateRef | None = Field(default=None, description="the use-case template the scenario started from")
+    growth: Growth | None = Field(default=None, description="the month-by-month path when growth= is given")
+    factors: list[Factor] = Field(default_factory=list, description="what is not cost, row by row")
+    next_step: NextStep | None = Field(default=None, description="the one concrete action to take next")

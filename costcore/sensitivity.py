@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from . import economics
+from . import growth as growth_path
 from .scenario import CostModel, Sensitivity, SensitivityCase, WhatIf
 from .verdict import cost_verdict
 
 
-def _outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
+@dataclass(frozen=True)
+class GrowthInput:
+    """Volume growing `rate` a month, held at `limit`: the net is then the first 12 months on that path
+    and payback is counted along it."""
+
+    rate: float
+    limit: float
+
+
+def _flat_outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
+    # Scalar arithmetic, the same as economics.payback_and_roi: the tornado calls this a score of times
+    # per analysis, and NumPy on single numbers costs more than the sum itself.
     savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
-    payback, _ = economics.payback_and_roi(one_time, savings)
-    return savings, economics.or_none(payback)
+    return savings, (one_time / savings if savings > 0 else None)
 
 
-def _net(model: CostModel, requests: float, one_time: float) -> float:
-    savings, _ = _outcome(model, requests, one_time)
+def _flat_net(model: CostModel, requests: float, one_time: float) -> float:
+    savings, _ = _flat_outcome(model, requests, one_time)
     return 12 * savings - one_time
 
 
@@ -27,10 +38,27 @@ def analyse(
     horizon: float,
     decide: Callable[[float, float | None], str] | None = None,
     rent: str = "API",
+    growth: GrowthInput | None = None,
 ) -> Sensitivity:
     """decide(savings, payback) -> verdict; by default on cost alone. `rent` names what buying is
-    weighed against (the API, or manual work priced per task as model.api_cost_per_request)."""
+    weighed against (the API, or manual work priced per task as model.api_cost_per_request).
+
+    With growth, each figure is taken on the growth path (payback along it, the net of its first 12
+    months) and the growth rate is one more input of the tornado."""
     decide = decide or (lambda s, p: cost_verdict(s, p, horizon))
+    rate = growth.rate if growth is not None else 0.0
+
+    def _evaluate(model: CostModel, requests: float, one_time: float, rate: float = rate):
+        """(savings today, payback, net of the first year): flat, or along the growth path."""
+        if growth is None:
+            savings, payback = _flat_outcome(model, requests, one_time)
+            return savings, payback, 12 * savings - one_time
+        savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
+        net, payback = growth_path.outcome(model, requests, rate, one_time, growth.limit)
+        return savings, payback, net
+
+    def _outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
+        return _evaluate(model, requests, one_time)[:2]
 
     def what_if(name: str, changed: CostModel) -> WhatIf:
         savings, payback = _outcome(changed, requests, one_time)
@@ -100,8 +128,8 @@ def analyse(
         ends = []
         for factor in (0.5, 1.5):
             changed, r, o = vary(factor)
-            savings, payback = _outcome(changed, r, o)
-            ends.append((12 * savings - o, decide(savings, payback)))
+            savings, payback, net = _evaluate(changed, r, o)
+            ends.append((net, decide(savings, payback)))
         (low_net, low_verdict), (high_net, high_verdict) = ends
         cases.append(
             SensitivityCase(
@@ -116,7 +144,32 @@ def analyse(
                 flips=len({low_verdict, high_verdict, decide(*_outcome(model, requests, one_time))}) > 1,
             )
         )
+    if growth is not None:
+        cases.append(_growth_case(model, requests, one_time, rate, _evaluate, decide))
     cases.sort(key=lambda c: c.swing, reverse=True)
     flipping = [c for c in cases if c.flips]
     most = (flipping or cases)[0].name
-    return Sensitivity(base_net=_net(model, requests, one_time), what_ifs=what_ifs, cases=cases, most_influential=most)
+    base_net = _flat_net(model, requests, one_time) if growth is None else _evaluate(model, requests, one_time)[2]
+    return Sensitivity(base_net=base_net, what_ifs=what_ifs, cases=cases, most_influential=most)
+
+
+def _growth_case(model, requests, one_time, rate, evaluate, decide) -> SensitivityCase:
+    """The growth rate at half and one and a half times its value (5 points either side of flat)."""
+    low, high = (rate * 0.5, rate * 1.5) if rate else (-0.05, 0.05)
+    low, high = sorted(min(1.0, max(-0.5, x)) for x in (low, high))
+    ends = []
+    for r in (low, high):
+        savings, payback, net = evaluate(model, requests, one_time, r)
+        ends.append((net, decide(savings, payback)))
+    (low_net, low_verdict), (high_net, high_verdict) = ends
+    return SensitivityCase(
+        name="Growth rate",
+        low_label=f"{low * 100:.3g}%/month",
+        high_label=f"{high * 100:.3g}%/month",
+        low_net=low_net,
+        high_net=high_net,
+        low_verdict=low_verdict,
+        high_verdict=high_verdict,
+        swing=abs(high_net - low_net),
+        flips=len({low_verdict, high_verdict, decide(*evaluate(model, requests, one_time)[:2])}) > 1,
+    )

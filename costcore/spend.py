@@ -93,6 +93,9 @@ def parse_spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
             raise GrammarError(key, f"unexpected '{unit}' after the number", SPEND_EXAMPLE)
     if values["tokens"] and (values["in"] or values["out"]):
         raise GrammarError("tokens", "give either tokens= or in= and out=, not both", SPEND_EXAMPLE)
+    for key in ("in", "out", "tokens", "requests"):
+        if values[key] != int(values[key]):
+            raise GrammarError(key, f"{values[key]:g} is not a whole number of {SPEND_KEYS[key]}", SPEND_EXAMPLE)
     return SpendRow(
         day=day,
         provider=positional[1].lower(),

@@ -8,7 +8,10 @@ from .scenario import Report
 
 def render(report: Report) -> str:
     r = report
-    lines = [r.headline, ""]
+    lines = [r.headline]
+    if r.template:
+        lines.append(template_line(r))
+    lines.append("")
     lines += [f"  - {reason}" for reason in r.reasons]
     lines += ["", "Options compared", f"  {r.compared}"]
     for option in r.options:
@@ -37,7 +40,7 @@ def render(report: Report) -> str:
         f"  One-time cost          {money(r.one_time_cost)}" + _range(r),
     ]
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.hidden_costs]
-    be = "never (the API is cheaper per request)" if r.baseline == "api" else "never (doing it by hand is cheaper)"
+    be = f"never: {r.never_breaks_even}"
     if r.breakeven_requests_per_month is not None:
         be = f"{count(r.breakeven_requests_per_month)} requests ({count(r.breakeven_tokens_per_month)} tokens) a month"
     lines += [
@@ -78,19 +81,29 @@ def render(report: Report) -> str:
         for w in r.sensitivity.what_ifs
     ]
     lines.append(f"  Moves the answer most: {r.sensitivity.most_influential}")
+    if r.growth:
+        lines += ["", *growth_lines(r)]
     if r.capacity:
         c = r.capacity
-        lines += ["", "Capacity"]
-        if c.note:
-            lines.append(f"  {c.note}")
-        if c.single_stream_tok_s:
-            lines.append(f"  Single-stream decode bound: ~{c.single_stream_tok_s:,.0f} tokens/s (memory bandwidth)")
-        lines.append(f"  Peak load {c.peak_qps:.3g} requests/s -> {c.instances} instance(s)")
+        measured = " (your measured capacity)" if c.source == "measured" else ""
+        lines += ["", f"Sizing{measured}", f"  {c.summary}"]
+        lines.append(
+            f"  {c.model} at {c.bits}-bit: {c.weights_gb:,.1f} GB of weights, "
+            f"{c.kv_gb_per_request:,.2f} GB of KV cache a request; {c.decode_tok_s_per_stream:,.0f} tokens/s a stream; "
+            f"first token {c.ttft_ms:,.0f} ms; limited by {c.bound}"
+        )
+        lines += [f"  - {note}" for note in c.notes]
     if r.constraints:
         lines += ["", "Hard constraints"]
-        lines += [
-            f"  {c.name:<8} {c.option:<9} {'met' if c.met else 'MISSED':<7} {c.detail}" for c in r.constraints
-        ]
+        lines += [f"  {c.name:<8} {c.option:<9} {'met' if c.met else 'MISSED':<7} {c.detail}" for c in r.constraints]
+    if r.factors:
+        lines += ["", "Beyond cost (API against self-hosting)"]
+        for f in r.factors:
+            lines += [
+                f"  {f.factor:<28} favours {FAVOURS[f.favours]}",
+                f"    API:       {f.api}",
+                f"    Self-host: {f.selfhost}",
+            ]
     if r.pitfalls:
         lines += ["", "Pitfalls"] + [f"  - {p}" for p in r.pitfalls]
     if r.notes:
@@ -101,7 +114,55 @@ def render(report: Report) -> str:
         source = f" [{a.source}]" if a.source else ""
         note = f": {a.note}" if a.note else ""
         lines.append(f" {mark} {a.key} = {a.value}{note}{source}")
+    if r.next_step:
+        lines += ["", "Next step", f"  {r.next_step.action}"] + [f"    {c}" for c in r.next_step.commands]
     return "\n".join(lines)
+
+
+FAVOURS = {"api": "the API", "selfhost": "self-hosting", "neither": "neither"}
+
+
+def template_line(r: Report) -> str:
+    t = r.template
+    filled = ", ".join(t.filled) if t.filled else "none (you gave every figure)"
+    sources = "; ".join(f"{s.title} ({s.date}) {s.url}" for s in t.sources)
+    return (
+        f"Use case: {t.name} ({t.title}). From the template: {filled}; any key you give overrides it.\n"
+        f"  Why: {t.rationale} Sources: {sources}"
+    )
+
+
+def growth_summary(r: Report) -> str:
+    """One sentence on the growth path: when buying starts paying and when it has paid back."""
+    from .verdict import growing
+
+    g = r.growth
+    first = "never within 120 months" if g.first_paying_month is None else f"month {g.first_paying_month}"
+    paid = (
+        "not within 120 months" if g.payback_month is None else f"month {g.payback_month} ({months(g.payback_months)})"
+    )
+    return f"Volume {growing(g.rate_per_month)}: buying starts paying in {first}; it pays back in {paid}."
+
+
+def growth_lines(r: Report) -> list[str]:
+    g = r.growth
+    lines = [f"Growth over {len(g.months)} months (month 1 is today)", f"  {growth_summary(r)}"]
+    for totals in (g.totals_12, g.totals_24):
+        if totals is not None:
+            lines.append(
+                f"  First {totals.months} months: {count(totals.requests)} requests; "
+                f"baseline {money(totals.baseline_cost)}, "
+                f"self-host {money(totals.selfhost_cost)} + {money(totals.one_time)} one-time; net {money(totals.net)}"
+            )
+    header = ("month", 5), ("requests", 9), ("inst.", 5), ("baseline", 12), ("self-host", 12), ("savings", 12)
+    lines.append("  " + " ".join(f"{name:>{width}}" for name, width in header) + f" {'cum. net':>12}")
+    shown = [m for m in g.months if m.month <= 24 or m.month % 6 == 0 or m.month == len(g.months)]
+    for m in shown:
+        lines.append(
+            f"  {m.month:>5} {count(m.requests):>9} {m.instances:>5} {money(m.baseline_cost):>12} "
+            f"{money(m.selfhost_cost):>12} {money(m.savings):>12} {money(m.cumulative_net):>12}"
+        )
+    return lines
 
 
 def _range(r: Report) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import growth as growth_path
 from .compare import Comparison
 from .constraints import missed
 from .format import count, money, months
-from .scenario import ConstraintCheck
+from .scenario import ConstraintCheck, Growth
 
 NAMES = {"api": "the API", "selfhost": "self-hosting", "manual": "doing it by hand"}
 WHAT_HELPS = {
@@ -43,6 +44,36 @@ def cost_reason(comparison: Comparison, horizon: float) -> str:
     return f"Buying saves {money(savings)} a month against {against} and pays back in {months(payback)}."
 
 
+def growing(rate: float) -> str:
+    """'growing 10% a month', 'shrinking 5% a month', 'flat'."""
+    if rate == 0:
+        return "flat"
+    return f"{'growing' if rate > 0 else 'shrinking'} {abs(rate) * 100:.3g}% a month"
+
+
+def growth_reason(comparison: Comparison, g: Growth, horizon: float) -> str:
+    """The cost reason on the growth path: when buying starts paying and when it has paid back."""
+    against = NAMES[comparison.baseline]
+    volume = f"volume {growing(g.rate_per_month)}"
+    first, paid = g.first_paying_month, g.payback_month
+    if growth_path.verdict(g.payback_months, horizon) == "BUY":
+        starts = "saves money from month 1" if first == 1 else f"starts paying in month {first}"
+        return (
+            f"With {volume}, buying {starts} against {against} and earns its one-time cost back in month {paid} "
+            f"({months(g.payback_months)}), within the {horizon:g}-month horizon."
+        )
+    if first is not None and first <= horizon:
+        back = (
+            f"earns its one-time cost back only in month {paid}, beyond the {horizon:g}-month horizon"
+            if paid is not None
+            else "does not earn its one-time cost back even within 120 months"
+        )
+        return f"With {volume}, buying starts paying against {against} in month {first} but {back}."
+    later = f"; buying would start paying in month {first}" if first is not None else ""
+    even = "Even with" if g.rate_per_month > 0 else "With"
+    return f"{even} {volume}, {against} stays cheaper every month of the {horizon:g}-month horizon{later}."
+
+
 def _ruled_out(check: ConstraintCheck) -> str:
     who = NAMES[check.option]
     if check.name == "privacy":
@@ -52,9 +83,20 @@ def _ruled_out(check: ConstraintCheck) -> str:
     return f"{check.detail[0].upper()}{check.detail[1:]}: {who} is ruled out for it."
 
 
-def decide(comparison: Comparison, checks: list[ConstraintCheck], horizon: float, task: str | None) -> Decision:
-    cost = cost_verdict(comparison.savings, comparison.payback, horizon)
-    because = cost_reason(comparison, horizon)
+def decide(
+    comparison: Comparison,
+    checks: list[ConstraintCheck],
+    horizon: float,
+    task: str | None,
+    growth: Growth | None = None,
+) -> Decision:
+    """With growth, cost is judged on the month-by-month path (payback within the horizon), not on today."""
+    if growth is None:
+        cost = cost_verdict(comparison.savings, comparison.payback, horizon)
+        because = cost_reason(comparison, horizon)
+    else:
+        cost = growth_path.verdict(growth.payback_months, horizon)
+        because = growth_reason(comparison, growth, horizon)
     selfhost_out = missed(checks, "selfhost")
     others = [o for o in comparison.options if o.option != "selfhost"]
     others_out = [c for o in others for c in missed(checks, o.option)]
@@ -70,33 +112,44 @@ def decide(comparison: Comparison, checks: list[ConstraintCheck], horizon: float
                 *(_ruled_out(c) for c in others_out + selfhost_out),
                 because,
             ]
-            return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons))
+            return Decision(
+                "HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons, growth=growth)
+            )
         helps = "; ".join(WHAT_HELPS[k] for k in sorted(kinds) if k in WHAT_HELPS)
         first = "No option meets every hard constraint" + (f": {helps}." if helps else ".")
         reasons = [first, *(_ruled_out(c) for c in others_out + selfhost_out), because]
         recommended = "selfhost" if cost == "BUY" else baseline
-        return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons))
+        return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth))
     if selfhost_out:
         reasons = [*(_ruled_out(c) for c in selfhost_out), because]
         if "latency" in {c.name for c in selfhost_out}:
             reasons.insert(1, f"For self-hosting to meet it, {WHAT_HELPS['latency']}.")
-        return Decision("RENT", baseline, reasons, _headline("RENT", comparison, horizon, reasons, constrained=True))
+        return Decision(
+            "RENT", baseline, reasons, _headline("RENT", comparison, horizon, reasons, constrained=True, growth=growth)
+        )
     if not others_ok:
         reasons = [*(_ruled_out(c) for c in others_out), because]
-        return Decision("BUY", "selfhost", reasons, _headline("BUY", comparison, horizon, reasons))
+        return Decision("BUY", "selfhost", reasons, _headline("BUY", comparison, horizon, reasons, growth=growth))
     if task == "mixed" and cost == "BUY":
         reasons = [
             "The task is mixed: fine-tune a small model for the narrow, high-volume part and keep a frontier API "
             "for the hard, varied rest (the barbell).",
             because,
         ]
-        return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons))
+        return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons, growth=growth))
     reasons = [*(_ruled_out(c) for c in others_out), because]
     recommended = "selfhost" if cost == "BUY" else baseline
-    return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons))
+    return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth))
 
 
-def _headline(verdict: str, c: Comparison, horizon: float, reasons: list[str], constrained: bool = False) -> str:
+def _headline(
+    verdict: str,
+    c: Comparison,
+    horizon: float,
+    reasons: list[str],
+    constrained: bool = False,
+    growth: Growth | None = None,
+) -> str:
     by_hand = c.baseline == "manual"
     adjusted = " (failures priced in)" if c.failure is not None else ""
     against = " against doing it by hand" if by_hand else ""
@@ -104,10 +157,14 @@ def _headline(verdict: str, c: Comparison, horizon: float, reasons: list[str], c
     if c.breakeven is not None:
         be_text = f"break-even at {count(c.breakeven)} {unit} a month"
     elif by_hand:
-        be_text = "the model never beats doing it by hand on cost"
+        be_text = f"the model never beats doing it by hand on cost ({c.never_pays_because})"
     else:
-        be_text = "buying never breaks even on cost (the API is cheaper per request)"
+        be_text = f"buying never breaks even on cost ({c.never_pays_because})"
     savings, payback = c.savings, c.payback
+    if growth is not None and not constrained and verdict in ("BUY", "RENT"):
+        on_path = _growth_headline(verdict, c, horizon, growth, against + adjusted, be_text)
+        if on_path:
+            return on_path
     if verdict == "BUY":
         if savings > 0:
             return (
@@ -133,3 +190,25 @@ def _headline(verdict: str, c: Comparison, horizon: float, reasons: list[str], c
             return f"{prefix}: it is cheaper than self-hosting by {money(-savings)} a month{adjusted}; {be_text}"
         return f"{prefix}: the API is cheaper by {money(-savings)} a month{adjusted}; {be_text}"
     return f"Hybrid: {reasons[0]}"
+
+
+def _growth_headline(verdict: str, c: Comparison, horizon: float, g: Growth, against: str, be_text: str) -> str:
+    """The headline when volume grows: the month buying pays back, and where it stands today."""
+    volume = f"volume {growing(g.rate_per_month)}"
+    today = (
+        f"today it saves {money(c.savings)} a month"
+        if c.savings > 0
+        else f"today it costs {money(-c.savings)} a month more"
+    )
+    if verdict == "BUY" and growth_path.verdict(g.payback_months, horizon) == "BUY":
+        return f"Buy: with {volume}, self-hosting pays back in month {g.payback_month}{against}; {today}; {be_text}"
+    if verdict == "RENT":
+        prefix = "Keep doing it by hand" if c.baseline == "manual" else "Rent"
+        if g.payback_month is not None:
+            late = f"pays back only in month {g.payback_month}, beyond the {horizon:g}-month horizon"
+        elif g.first_paying_month is not None:
+            late = f"starts paying in month {g.first_paying_month} but does not pay back within 120 months"
+        else:
+            late = "never starts paying within 120 months"
+        return f"{prefix}: with {volume}, buying {late}{against}; {be_text}"
+    return ""

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from costcore import analyze, parse
+from costcore import GrammarError, analyze, parse
 from costcore.prices import PriceError, find_gpu, list_api_models, quote_model
 
 
@@ -87,20 +87,30 @@ def test_instances_follow_the_load_and_ha_adds_a_spare():
 
 
 def test_capacity_in_tokens_per_second_counts_output_tokens():
-    # 3,000 tok/s at 200 output tokens a request is 15 requests a second.
+    # 3,000 tok/s at 200 output tokens a request is 15 requests a second: 22.8 qps needs 2 instances.
     report = run("volume=60M out=200 server=$500 capacity=3000tok/s maint_h=0")
-    assert report.capacity.capacity_qps == pytest.approx(15)
     assert report.instances == 2
+    capacity = next(a for a in report.assumptions if a.key == "capacity")
+    assert capacity.custom and capacity.value == "15 requests/s per instance"
+    # On a named GPU the measurement replaces the modelled throughput and is marked as yours.
+    on_gpu = run("volume=60M out=200 gpu=h100 capacity=3000tok/s maint_h=0")
+    assert on_gpu.capacity.source == "measured"
+    assert on_gpu.capacity.requests_per_s == pytest.approx(15)
 
 
-def test_capacity_check_says_when_the_model_does_not_fit():
-    report = run("volume=1M gpu=t4 params=13B")
-    assert report.capacity.fits is False
-    assert "quantize" in report.capacity.note
-    assert any("quantize" in reason for reason in report.reasons)
-    assert run("volume=1M gpu=a100-80gb params=13B").capacity.fits is True
-    # Bandwidth bound: 2,039 GB/s over 26 GB of 16-bit weights.
-    assert run("volume=1M gpu=a100-80gb params=13B").capacity.single_stream_tok_s == pytest.approx(2039 / 26)
+def test_a_model_too_big_for_one_gpu_is_split_over_several_or_refused():
+    # 13B at 16 bits is 26 GB of weights: 24 GB L4s take two, 16 GB T4s four, an 80 GB A100 one.
+    assert run("volume=1M gpu=l4 params=13B").capacity.gpus_per_instance == 2
+    assert run("volume=1M gpu=t4 params=13B").capacity.gpus_per_instance == 4
+    assert run("volume=1M gpu=a100-80gb params=13B").capacity.gpus_per_instance == 1
+    with pytest.raises(GrammarError) as caught:
+        run("volume=1M gpu=t4 params=13B gpus=1")
+    assert caught.value.key == "gpus" and "GB" in caught.value.problem
+    with pytest.raises(GrammarError) as caught:
+        run("volume=1M gpu=a10g params=405B")
+    assert caught.value.key == "gpu" and "810.0 GB" in caught.value.problem
+    assert caught.value.example.startswith("gpu=")  # a configuration that fits, ready to paste
+    run(f"volume=1M params=405B {caught.value.example}")
 
 
 def test_prompt_cut_shrinks_the_per_token_host_bill():

@@ -31,12 +31,18 @@ def test_spend_add_reads_amount_provider_model_day_and_tokens():
         ("$5 openai gpt-4o 20/11/2026", "day"),
         ("$5 openai", None),
         ("$5 openai gpt-4o colour=red", "colour"),
+        ("$-5 openai gpt-4o", "amount"),
+        ("$5 openai gpt-4o requests=1.5", "requests"),
     ],
 )
 def test_spend_add_errors_name_what_was_wrong(text, key):
     with pytest.raises(GrammarError) as caught:
         parse_spend_add(text)
     assert caught.value.key == key
+    if "$-5" in text:
+        assert "negative" in caught.value.problem
+    if "1.5" in text:
+        assert "not a whole number of requests" in caught.value.problem
     assert "spend add $1,200 openai gpt-4o" in str(caught.value)
 
 

@@ -1,4 +1,4 @@
-"""ECONOMICS.md section 5, reproduced to the cent through the grammar and the CLI's JSON."""
+"""The worked examples of docs/economics.md, reproduced to the cent through the grammar and the CLI's JSON."""
 
 import json
 

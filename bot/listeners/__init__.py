@@ -1,6 +1,6 @@
 """Slack listeners, one module per kind, each with register(app, bot)."""
 
-from . import actions, audit, commands, views
+from . import actions, audit, commands, measure, views
 
 
 def register(app, bot) -> None:
@@ -8,3 +8,4 @@ def register(app, bot) -> None:
     actions.register(app, bot)
     views.register(app, bot)
     audit.register(app, bot)
+    measure.register(app, bot)

@@ -7,19 +7,13 @@ from slack_sdk import WebClient
 
 from costcore import Scenario
 
+from ..bounds import checked_scenario
+from ..jobs import Job
 from ..render import EDIT, WHATIF_DOUBLE, WHATIF_HALF
-from ..service import Bot, Where, publish_analysis, tell
+from ..service import Bot, publish_analysis, work
+from .shared import action_payload, open_form, where_from_action
 
-
-def where_from_action(body: dict) -> Where:
-    team = (body.get("team") or {}).get("id") or ""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
-    return Where(
-        team=team,
-        channel=channel,
-        user=(body.get("user") or {}).get("id") or "",
-        delivery=f"{team}:action:{body.get('trigger_id')}",
-    )
+FACTORS = {WHATIF_DOUBLE: 2.0, WHATIF_HALF: 0.5}
 
 
 def scaled(scenario: Scenario, requests: float, factor: float) -> Scenario:
@@ -33,47 +27,46 @@ def scaled(scenario: Scenario, requests: float, factor: float) -> Scenario:
 
 def register(app: App, bot: Bot) -> None:
     @app.action(WHATIF_DOUBLE)
-    def double(ack, body, client):
-        ack()
-        bot.later(what_if, bot, client, body, 2.0)
-
     @app.action(WHATIF_HALF)
-    def half(ack, body, client):
+    def what_if_clicked(ack, body):
+        bot.enqueue("what_if", where_from_action(body), action_payload(body), lane="slow")
         ack()
-        bot.later(what_if, bot, client, body, 0.5)
 
     @app.action(EDIT)
-    def edit(ack, body, client):
+    def edit_clicked(ack, body):
+        bot.enqueue("edit", where_from_action(body), action_payload(body))
         ack()
-        bot.later(edit_assumptions, bot, client, body)
 
 
-def _analysis(bot: Bot, client: WebClient, body: dict, where: Where):
-    try:
-        analysis_id = int(body["actions"][0]["value"])
-    except (KeyError, IndexError, ValueError):
+def _analysis(bot: Bot, client: WebClient, job: Job):
+    where = bot.where(job)
+    value = job.payload.get("value") or ""
+    if not (value.isdigit() and len(value) < 12):
         return None
-    found = bot.store.analysis(where.team, where.channel, analysis_id)
+    found = bot.store.analysis(where.team, where.channel, int(value))
     if found is None:
-        tell(client, where, f"Analysis #{analysis_id} is not in this channel's history any more.")
+        bot.tell(client, where, f"Analysis #{value} is not in this channel's history any more.")
     return found
 
 
-def what_if(bot: Bot, client: WebClient, body: dict, factor: float) -> None:
-    where = where_from_action(body)
-    found = _analysis(bot, client, body, where)
+@work("what_if")
+def what_if(bot: Bot, client: WebClient, job: Job) -> None:
+    found = _analysis(bot, client, job)
     if found is None:
         return
-    scenario = scaled(Scenario.model_validate(found.scenario), found.report["requests_per_month"], factor)
+    factor = FACTORS[job.payload["action_id"]]
+    scenario = checked_scenario(
+        scaled(Scenario.model_validate(found.scenario), found.report["requests_per_month"], factor)
+    )
+    where = bot.where(job)
     where.thread_ts = found.message_ts
-    publish_analysis(bot, client, where, scenario, kind=f"what-if x{factor:g}", parent_id=found.id)
+    publish_analysis(bot, client, where, scenario, job, kind=f"what-if x{factor:g}", parent_id=found.id)
 
 
-def edit_assumptions(bot: Bot, client: WebClient, body: dict) -> None:
-    from .commands import open_form
-
-    where = where_from_action(body)
-    found = _analysis(bot, client, body, where)
+@work("edit")
+def edit_assumptions(bot: Bot, client: WebClient, job: Job) -> None:
+    found = _analysis(bot, client, job)
     if found is None:
         return
-    open_form(client, body.get("trigger_id"), where, Scenario.model_validate(found.scenario), found.id)
+    where = bot.where(job)
+    open_form(bot, client, job.payload.get("trigger_id"), where, Scenario.model_validate(found.scenario), found.id)

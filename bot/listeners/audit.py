@@ -12,61 +12,60 @@ from costcore import Report, Scenario, analyze
 from costcore.audit import audited_scenario, run_audit
 
 from ..audit_flow import BACK_ACTION, CALLBACK_ID, STEP_TITLES, AuditState, audit_view, read_step
-from ..render import AUDIT, audit_blocks, home_view
-from ..service import Bot, Where, slack_reason, tell
+from ..delivery import Where, slack_reason, undelivered
+from ..jobs import Job
+from ..render import AUDIT, audit_blocks, finalize, home_view, safe_errors
+from ..service import Bot, work
+from .shared import HOME, RESUME, START_OVER, action_payload, load_draft, open_audit_modal, where_from_action
 
 log = logging.getLogger("breakeven.bot")
-RESUME, START_OVER, HOME = "audit_resume", "audit_new", "audit_home"
 
 
 def register(app: App, bot: Bot) -> None:
     @app.action(AUDIT)
-    def from_verdict(ack, body, client):
+    def from_verdict(ack, body):
+        bot.enqueue("audit_for_analysis", where_from_action(body), action_payload(body))
         ack()
-        bot.later(start_for_analysis, bot, client, body)
 
     @app.action(RESUME)
-    def resume(ack, body, client):
-        ack()
-        bot.later(open_audit, bot, client, body, resume_draft=True, channel=body["actions"][0].get("value"))
-
     @app.action(START_OVER)
-    def start_over(ack, body, client):
-        ack()
-        bot.later(open_audit, bot, client, body, resume_draft=False, channel=body["actions"][0].get("value"))
-
     @app.action(HOME)
-    def from_home(ack, body, client):
+    def open_clicked(ack, body):
+        where = where_from_action(body)
+        action = action_payload(body)
+        if action["action_id"] == HOME:
+            where.channel = ""  # from the Home tab the answer goes to the user's DM with the app
+        bot.enqueue("audit_open", where, action)
         ack()
-        # From the Home tab there is no channel: the answer goes to the user's DM with the app.
-        resume_draft = body["actions"][0].get("value") == "resume"
-        bot.later(open_audit, bot, client, body, resume_draft=resume_draft, channel=None)
 
     @app.action(BACK_ACTION)
-    def back(ack, body, client):
+    def back(ack, body):
+        # Ack first: views.update waits for a worker, never the HTTP answer Slack is timing.
+        bot.enqueue("audit_back", where_from_action(body), action_payload(body))
         ack()
-        view = body["view"]
-        state = AuditState.load(view.get("private_metadata"))
-        state.step = max(0, state.step - 1)
-        client.views_update(view_id=view["id"], hash=view.get("hash"), view=audit_view(state))
 
     @app.view(CALLBACK_ID)
-    def step_submitted(ack, body, view, client):
+    def step_submitted(ack, body, view):
         team, user = _team_user(body)
         state, errors = read_step(AuditState.load(view.get("private_metadata")), view["state"]["values"])
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(response_action="errors", errors=safe_errors(errors))
             return
         if state.step < len(STEP_TITLES) - 1:
             state.step += 1
             # Saved in order, before the ack (a millisecond): a later step must never be overwritten
-            # by an earlier one finishing late on the worker pool.
+            # by an earlier one finishing late on a worker.
             bot.store.save_draft(team, user, state.dump())
-            ack(response_action="update", view=audit_view(state))
+            ack(response_action="update", view=finalize(audit_view(state)))
             return
+        where = Where(
+            team=team,
+            channel=state.channel or user,
+            user=user,
+            delivery=f"{team}:audit:{view.get('id')}:{view.get('hash')}",
+        )
+        bot.enqueue("audit_finish", where, {"state": state.dump()}, lane="slow")
         ack()
-        delivery = f"{team}:audit:{view.get('id')}:{view.get('hash')}"
-        bot.later(finish, bot, client, team, user, state, delivery)
 
     @app.view_closed(CALLBACK_ID)
     def closed(ack, body, view):
@@ -75,10 +74,12 @@ def register(app: App, bot: Bot) -> None:
         ack()
 
     @app.event("app_home_opened")
-    def home(event, body, client):
+    def home(ack, event, body):
         team = body.get("team_id") or ""
         user = event.get("user") or ""
-        bot.later(_publish_home, bot, client, team, user)
+        where = Where(team=team, channel="", user=user, delivery=f"{team}:event:{body.get('event_id')}")
+        bot.enqueue("home", where, {})
+        ack()
 
 
 def _team_user(body: dict) -> tuple[str, str]:
@@ -86,93 +87,67 @@ def _team_user(body: dict) -> tuple[str, str]:
     return team, (body.get("user") or {}).get("id") or ""
 
 
-def _publish_home(bot: Bot, client: WebClient, team: str, user: str) -> None:
-    client.views_publish(user_id=user, view=home_view(bot.store.draft(team, user) is not None))
+@work("home")
+def publish_home(bot: Bot, client: WebClient, job: Job) -> None:
+    client.views_publish(user_id=job.user, view=home_view(bot.store.draft(job.team, job.user) is not None))
 
 
-def _open(client: WebClient, trigger_id: str, state: AuditState, where: Where) -> None:
+@work("audit_back")
+def back_a_step(bot: Bot, client: WebClient, job: Job) -> None:
+    view = job.payload.get("view") or {}
+    state = AuditState.load(view.get("private_metadata"))
+    state.step = max(0, state.step - 1)
     try:
-        client.views_open(trigger_id=trigger_id, view=audit_view(state))
-    except Exception as exc:
-        tell(client, where, f"The audit could not be opened ({slack_reason(exc)}). Try `/breakeven audit` again.")
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=audit_view(state))
+    except Exception as exc:  # the modal moved on (hash_conflict) or was closed: nothing to go back in
+        log.info("audit Back not applied: %s", slack_reason(exc))
 
 
-def start_audit_from_command(bot: Bot, client: WebClient, body: dict, where: Where) -> None:
-    draft = bot.store.draft(where.team, where.user)
-    if draft is not None:
-        saved = AuditState.load(draft)
-        text = f"You have an audit draft at step {saved.step + 1} of {len(STEP_TITLES)}. Resume it, or start over?"
-        client.chat_postEphemeral(
-            channel=where.channel,
-            user=where.user,
-            text=text,
-            blocks=[
-                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                {
-                    "type": "actions",
-                    "block_id": "audit_draft",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": RESUME,
-                            "text": {"type": "plain_text", "text": "Resume draft"},
-                            "value": where.channel,
-                            "style": "primary",
-                        },
-                        {
-                            "type": "button",
-                            "action_id": START_OVER,
-                            "text": {"type": "plain_text", "text": "Start over"},
-                            "value": where.channel,
-                        },
-                    ],
-                },
-            ],
-        )
+@work("audit_for_analysis")
+def start_for_analysis(bot: Bot, client: WebClient, job: Job) -> None:
+    where = bot.where(job)
+    value = job.payload.get("value") or ""
+    if not (value.isdigit() and len(value) < 12):
         return
-    _open(client, body.get("trigger_id"), AuditState(channel=where.channel), where)
-
-
-def start_for_analysis(bot: Bot, client: WebClient, body: dict) -> None:
-    from .actions import where_from_action
-
-    where = where_from_action(body)
-    try:
-        analysis_id = int(body["actions"][0]["value"])
-    except (KeyError, IndexError, ValueError):
-        return
-    found = bot.store.analysis(where.team, where.channel, analysis_id)
+    found = bot.store.analysis(where.team, where.channel, int(value))
     if found is None:
-        tell(client, where, f"Analysis #{analysis_id} is not in this channel's history any more.")
+        bot.tell(client, where, f"Analysis #{value} is not in this channel's history any more.")
         return
     state = AuditState(channel=where.channel, thread_ts=found.message_ts, analysis_id=found.id)
-    _open(client, body.get("trigger_id"), state, where)
+    open_audit_modal(bot, client, job.payload.get("trigger_id"), state, where)
 
 
-def open_audit(bot: Bot, client: WebClient, body: dict, *, resume_draft: bool, channel: str | None) -> None:
-    """Open the audit fresh or from the user's draft; it answers in `channel`, or the user's DM."""
-    team, user = _team_user(body)
-    where = Where(team=team, channel=channel or user, user=user, delivery="")
-    draft = bot.store.draft(team, user) if resume_draft else None
-    if not resume_draft:
-        bot.store.drop_draft(team, user)
-    state = AuditState.load(draft) if draft else AuditState()
+@work("audit_open")
+def open_audit(bot: Bot, client: WebClient, job: Job) -> None:
+    """Resume the user's draft or start over; it answers in the button's channel, or the user's DM."""
+    where = bot.where(job)
+    channel = job.payload.get("value") if job.payload.get("action_id") != HOME else None
+    where.channel = channel or where.channel or where.user
+    resume = job.payload.get("action_id") == RESUME or job.payload.get("value") == "resume"
+    state = load_draft(bot, client, where) if resume else None
+    if not resume:
+        bot.store.drop_draft(where.team, where.user)
+    state = state or AuditState()
     state.channel = state.channel or where.channel
-    _open(client, body.get("trigger_id"), state, where)
+    open_audit_modal(bot, client, job.payload.get("trigger_id"), state, where)
 
 
-def finish(bot: Bot, client: WebClient, team: str, user: str, state: AuditState, delivery: str) -> None:
+@work("audit_finish")
+def finish(bot: Bot, client: WebClient, job: Job) -> None:
+    state = AuditState.load(job.payload["state"])
+    team, user = job.team, job.user
     answers = state.input()
     result = run_audit(answers)
-    where = Where(team=team, channel=state.channel or user, user=user, delivery=delivery, thread_ts=state.thread_ts)
+    where = bot.where(job)
+    where.thread_ts = state.thread_ts
     original = audited = None
     if state.analysis_id is not None:
         found = bot.store.analysis(team, where.channel, state.analysis_id)
         if found is not None:
             original = Report.model_validate(found.report)
             audited = analyze(audited_scenario(Scenario.model_validate(found.scenario), answers))
-    audit_id = bot.store.claim_audit(
-        delivery=delivery,
+    audit_id, message_ts = bot.store.claim_audit(
+        delivery=where.delivery,
         team=team,
         channel=where.channel,
         user=user,
@@ -180,32 +155,26 @@ def finish(bot: Bot, client: WebClient, team: str, user: str, state: AuditState,
         answers=state.answers,
         result=result.model_dump(mode="json"),
     )
-    if audit_id is None:
+    if message_ts:
         return
     blocks = audit_blocks(result, original, audited, audit_id)
     headline = f"Hidden-cost audit: {result.realistic_low:,.0f} - {result.realistic_high:,.0f} USD one-time"
     try:
-        response = client.chat_postMessage(
-            channel=where.channel, thread_ts=where.thread_ts, text=headline, blocks=blocks
-        )
+        ts = bot.post(client, where, text=headline, blocks=blocks, job=job)
     except Exception as exc:
         bot.store.forget_audit(audit_id)
-        tell(
-            client,
-            where,
-            f"The audit could not be posted ({slack_reason(exc)}); your draft is kept. "
-            "Run `/breakeven audit` to resume it.",
-        )
         bot.store.save_draft(team, user, state.dump())
+        saved = "Your draft is kept: run `/breakeven audit` to resume it."
+        bot.tell(client, where, undelivered(slack_reason(exc), "The audit", saved))
         return
-    bot.store.set_audit_ts(audit_id, response["ts"])
+    bot.store.set_audit_ts(audit_id, ts)
     bot.store.drop_draft(team, user)
     from costcore.charts import audit_iceberg_chart
 
     try:
         client.files_upload_v2(
             channel=where.channel,
-            thread_ts=where.thread_ts or response["ts"],
+            thread_ts=where.thread_ts or ts,
             content=audit_iceberg_chart(result),
             filename=f"audit-{audit_id}.png",
             title=f"Cost iceberg, audit {audit_id}",
@@ -215,7 +184,7 @@ def finish(bot: Bot, client: WebClient, team: str, user: str, state: AuditState,
         try:
             client.chat_update(
                 channel=where.channel,
-                ts=response["ts"],
+                ts=ts,
                 text=headline,
                 blocks=audit_blocks(result, original, audited, audit_id, chart_note=note),
             )

@@ -1,23 +1,33 @@
-"""The guided form's submission: errors per field, or an analysis posted like the command."""
+"""The guided form's submission: errors per field at once, or an analysis posted like the command."""
 
 from __future__ import annotations
 
 import json
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
-from ..form import CALLBACK_ID, read_form
-from ..service import Bot, Where, publish_analysis
+from costcore import parse
+
+from ..delivery import Where
+from ..form import API_ACTION, CALLBACK_ID, options_for, read_form
+from ..jobs import Job
+from ..render import finalize, safe_errors
+from ..service import Bot, publish_analysis, work
 
 
 def register(app: App, bot: Bot) -> None:
+    @app.options(API_ACTION)
+    def api_models(ack, body):
+        # The API select searches the whole catalogue as the user types (block_suggestion).
+        ack(options=finalize(options_for(body.get("value") or "")))
+
     @app.view(CALLBACK_ID)
-    def submitted(ack, body, client, view):
-        scenario, text, errors = read_form(view["state"]["values"])
+    def submitted(ack, body, view):
+        _scenario, text, errors = read_form(view["state"]["values"])
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(response_action="errors", errors=safe_errors(errors))
             return
-        ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         team = (body.get("team") or {}).get("id") or view.get("team_id") or ""
         where = Where(
@@ -26,4 +36,12 @@ def register(app: App, bot: Bot) -> None:
             user=(body.get("user") or {}).get("id") or "",
             delivery=f"{team}:form:{view.get('id')}:{view.get('hash')}",
         )
-        bot.later(publish_analysis, bot, client, where, scenario, kind="form", text=text)
+        bot.enqueue("form", where, {"text": text}, lane="slow")
+        ack()
+
+
+@work("form")
+def form_submitted(bot: Bot, client: WebClient, job: Job) -> None:
+    text = job.payload["text"]
+    # The form's text was checked before the ack: the same grammar gives the same scenario.
+    publish_analysis(bot, client, bot.where(job), parse(text), job, kind="form", text=text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import threading
 import time
@@ -30,10 +31,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def signed_post(
+    url: str,
+    body: bytes,
+    *,
+    content_type="application/x-www-form-urlencoded",
+    timestamp=None,
+    secret=SECRET,
+    signature=None,
+) -> tuple[int, bytes]:
+    """POST as Slack does: X-Slack-Signature is the HMAC of v0:timestamp:raw body."""
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{timestamp}:".encode() + body
+    sig = signature or "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sig},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def bot_env(slack_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `breakeven-bot` process talking to the fake Slack (nothing of the developer's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "PORT"))}
+    env.update({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url})
+    env.update(settings)
+    return env
+
+
+def wait_healthy(port: int, process, timeout: float = 30) -> None:
+    """Until the bot process answers /healthz (it must not exit meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                assert response.read() == b"ok"
+                return
+        except OSError:
+            assert process.poll() is None, (process.stdout or process.stderr).read()
+            assert time.monotonic() < deadline, "the bot did not come up"
+            time.sleep(0.05)
+
+
 class BotServer:
-    def __init__(self, app, bot, port: int):
-        self.app, self.bot, self.port = app, bot, port
-        config = uvicorn.Config(asgi(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    def __init__(self, app, bot, port: int, slack: FakeSlack | None = None):
+        self.app, self.bot, self.port, self.slack = app, bot, port, slack
+        config = uvicorn.Config(asgi(app, SECRET), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -47,30 +95,14 @@ class BotServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-        self.bot.executor.shutdown(wait=True)
+        self.bot.shutdown(wait=True)
 
-    def post(
-        self,
-        body: bytes,
-        *,
-        content_type="application/x-www-form-urlencoded",
-        timestamp=None,
-        secret=SECRET,
-        signature=None,
-    ) -> tuple[int, bytes]:
-        timestamp = str(int(time.time()) if timestamp is None else timestamp)
-        base = f"v0:{timestamp}:".encode() + body
-        sig = signature or "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url + "/slack/events",
-            data=body,
-            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sig},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every delivery acked so far has been answered (no job queued or running)."""
+        self.bot.wait_idle(timeout)
+
+    def post(self, body: bytes, **kw) -> tuple[int, bytes]:
+        return signed_post(self.url + "/slack/events", body, **kw)
 
     def command(self, text: str, *, trigger_id: str | None = None, channel="C1", user="U1", team="T1", **kw):
         fields = {
@@ -84,7 +116,7 @@ class BotServer:
             "command": "/breakeven",
             "text": text,
             "api_app_id": "A1",
-            "response_url": f"{self.url}/unused",
+            "response_url": self.slack.response_url(f"{channel}-{user}") if self.slack else f"{self.url}/unused",
             "trigger_id": trigger_id or f"trig-{time.monotonic_ns()}",
         }
         return self.post(urlencode(fields).encode(), **kw)
@@ -126,8 +158,9 @@ def settings(slack, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def bot_server(settings):
+def bot_server(settings, slack):
     app, bot = build_app(settings)
-    server = BotServer(app, bot, settings.port)
+    bot.resume()
+    server = BotServer(app, bot, settings.port, slack)
     yield server
     server.stop()

@@ -1,4 +1,11 @@
-"""A fake Slack Web API on 127.0.0.1: real HTTP, every call recorded, failures on demand."""
+"""A fake Slack Web API on 127.0.0.1: real HTTP, every call recorded, failures on demand.
+
+It keeps the messages posted per channel (with their metadata), so conversations.history and
+conversations.replies answer as Slack would; channels can refuse the bot (not_in_channel...),
+conversations.members lists who is in a channel, and /response/... stands for response_urls.
+A `before_reply` hook runs after a call is recorded and before it is answered (the kill test
+kills the bot there: the message exists, the bot never learns it).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +24,14 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.uploads: list[bytes] = []
+        self.messages: dict[str, list[dict]] = {}  # channel -> messages, oldest first
+        self.responses: list[dict] = []  # what was sent to response_urls
+        self.members: dict[str, list[str]] = {}  # channel -> user ids (conversations.members)
+        self.refusing: dict[str, str] = {}  # channel -> the error every post to it gets
+        self.before_reply = None  # fn(method, args), called outside the lock
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         self._lock = threading.Lock()
-        self._ts = 1700000000
+        self._ts = 0  # message ts: now, and a counter that keeps them unique and ordered
         self.socket_url = "ws://127.0.0.1:1/"
         fake = self
 
@@ -44,6 +56,11 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 path = self.path.split("?")[0]
+                if path.startswith("/response/"):
+                    with fake._lock:
+                        fake.responses.append({"path": path, **json.loads(raw or b"{}")})
+                    self._reply(200, b"ok", "text/plain")
+                    return
                 if path.startswith("/upload/"):
                     with fake._lock:
                         fake.uploads.append(raw)
@@ -101,7 +118,27 @@ class FakeSlack:
                 status, headers = failures.pop(0)
                 return status, {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}, headers
             self._ts += 1
-            ts = f"{self._ts}.000100"
+            ts = f"{int(time.time())}.{self._ts:06d}"
+            channel = args.get("channel") or args.get("channel_id")
+            refused = self.refusing.get(channel) if method.startswith(("chat.", "files.complete")) else None
+            if refused:
+                self.calls[-1]["failed"] = True
+                return 200, {"ok": False, "error": refused}, {}
+            if method == "chat.postMessage":
+                metadata = args.get("metadata")
+                if isinstance(metadata, str):
+                    metadata = json.loads(metadata)
+                message = {"ts": ts, "text": args.get("text"), "thread_ts": args.get("thread_ts"), "metadata": metadata}
+                self.messages.setdefault(channel, []).append(message)
+        if self.before_reply is not None:
+            self.before_reply(method, args)
+        if method in ("conversations.history", "conversations.replies"):
+            return 200, self._history(method, args), {}
+        if method == "conversations.members":
+            members = self.members.get(args.get("channel"))
+            if members is None:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}
+            return 200, {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}, {}
         if method == "auth.test":
             return 200, {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "Test"}, {}
         if method == "files.getUploadURLExternal":
@@ -128,6 +165,45 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": ts}, {}
         return 200, {"ok": True}, {}
+
+    def _history(self, method: str, args: dict) -> dict:
+        """Newest first, as Slack answers; metadata only when include_all_metadata is asked."""
+        with self._lock:
+            messages = list(self.messages.get(args.get("channel"), []))
+        if method == "conversations.replies":
+            messages = [m for m in messages if m["thread_ts"] == args.get("ts") or m["ts"] == args.get("ts")]
+        else:
+            messages = [m for m in messages if not m["thread_ts"]]
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        found = []
+        for m in reversed(messages):
+            if float(m["ts"]) < oldest:
+                continue
+            found.append({k: v for k, v in m.items() if v is not None and (k != "metadata" or with_metadata)})
+        return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` are recorded, then wait for the returned event before being answered
+        (as a slow Slack would); set it, or call release(), to let them go."""
+        release = threading.Event()
+
+        def wait(called, args):
+            if called == method:
+                release.wait(30)
+
+        self._held = release
+        self.before_reply = wait
+        return release
+
+    def release(self) -> None:
+        held = getattr(self, "_held", None)
+        if held is not None:
+            held.set()
+        self.before_reply = None
+
+    def response_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
 
     # --- inspection ----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ def state_from(view, **changes):
         block_id = block["block_id"]
         values[block_id] = {"value": _value(view, block_id)}
     for block_id, new in changes.items():
-        if block_id in ("api", "gpu"):
+        if block_id in ("api", "gpu", "use"):
             values[block_id] = {
                 "value": {
                     "type": "static_select",
@@ -57,7 +57,7 @@ def open_form(bot_server, slack, text="form"):
 def test_form_opens_with_hints_and_defaults(bot_server, slack):
     view = open_form(bot_server, slack, "")
     labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
-    assert labels[:3] == ["Volume", "Input tokens a request", "Output tokens a request"]
+    assert labels[:4] == ["Start from a use case", "Volume", "Input tokens a request", "Output tokens a request"]
     assert "API model" in labels and "Self-host on a GPU" in labels
     api = next(b for b in view["blocks"] if b.get("block_id") == "api")
     assert api["element"]["initial_option"]["value"] == "gpt-4o-mini"
@@ -159,11 +159,9 @@ def test_same_click_delivered_twice_answers_once(bot_server, slack):
     _, analysis_id, message_ts = _verdict(bot_server, slack)
     click(bot_server, "whatif_double", analysis_id, trigger="trig-dup", message_ts=message_ts)
     click(bot_server, "whatif_double", analysis_id, trigger="trig-dup", message_ts=message_ts)
-    slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) == 2, what="the what-if chart")
-    bot_server.bot.executor.submit(lambda: None).result()
-    bot_server.command("help")
-    slack.wait_for(lambda: slack.called("chat.postEphemeral"), what="a later reply")
+    bot_server.wait_idle()
     assert len(slack.called("chat.postMessage")) == 2
+    assert len(slack.called("files.completeUploadExternal")) == 2
 
 
 def test_edit_assumptions_opens_the_form_prefilled(bot_server, slack):

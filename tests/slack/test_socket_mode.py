@@ -77,4 +77,4 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, m
     finally:
         handler.close()
         sockets.close()
-        bot.executor.shutdown(wait=True)
+        bot.shutdown(wait=True)

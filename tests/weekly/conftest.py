@@ -8,19 +8,12 @@ import datetime as dt
 import pytest
 import sqlite_utils
 
-from tests.slack.fake_slack import FakeSlack
+from tests.slack.conftest import slack  # noqa: F401 - the same fake Slack fixture
 
 from .fake_openai import FakeOpenAI
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)  # Tuesday of W48: the summary covers W47
 WEEK47 = [dt.date(2026, 11, 16) + dt.timedelta(days=i) for i in range(7)]
-
-
-@pytest.fixture
-def slack():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture
@@ -43,7 +36,8 @@ def db(db_path):
 
 
 @pytest.fixture
-def client(slack):
-    from slack_sdk import WebClient
+def client(slack):  # noqa: F811 - the imported fixture, requested by name
+    """The bot's own client: what the tests see is what Slack would get (texts escaped)."""
+    from bot.delivery import SafeWebClient
 
-    return WebClient(token="xoxb-test", base_url=slack.url)
+    return SafeWebClient(token="xoxb-test", base_url=slack.url)

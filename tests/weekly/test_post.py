@@ -67,8 +67,8 @@ def test_the_summary_against_hand_computed_figures_with_its_chart_in_the_thread(
     text = posted_text(slack)
     # 7 x (100 + 5) = $735 against 7 x (80 + 10) = $630.
     assert "week 2026-W47* (Nov 16 - Nov 22): *$735.00*, +$105.00 (+17%) on last week's $630.00." in text
-    assert "• openai gpt-4o: $560.00 -> $700.00 (+$140.00, +25%)" in text
-    assert "• anthropic claude-3-5-haiku: $70.00 -> $35.00 (-$35.00, -50%)" in text
+    assert "• openai gpt-4o: $560.00 → $700.00 (+$140.00, +25%)" in text
+    assert "• anthropic claude-3-5-haiku: $70.00 → $35.00 (-$35.00, -50%)" in text
     assert text.index("openai gpt-4o:") < text.index("anthropic claude")  # the bigger move first
     assert "Tokens: 7M in, 1.4M out; 70k requests." in text
     # November 1-23: 630 + 735 = $1,365 (October's $999 not in it); 1,365 / 23 x 30 = $1,780.

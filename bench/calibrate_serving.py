@@ -1,0 +1,83 @@
+"""Compare costcore.serving with every published reference row (costcore/data/serving_reference.json).
+
+    python bench/calibrate_serving.py
+
+Prints model vs published and their ratio for each row, and the spread. Used to choose the efficiency
+constants in costcore/serving.py; tests/test_serving.py holds every fitted row within TOLERANCE.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from importlib import resources
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from costcore import serving  # noqa: E402
+
+
+def reference_rows() -> list[dict]:
+    return json.loads(resources.files("costcore").joinpath("data/serving_reference.json").read_text())["rows"]
+
+
+def predict(row: dict) -> float:
+    """The model's figure for a reference row, in the row's own kind."""
+    conc = row["concurrency"]
+    result = serving.size(
+        row["model"],
+        row["gpu"],
+        in_tokens=row["in_tokens"],
+        out_tokens=row["out_tokens"],
+        bits=row["bits"],
+        gpus=row["gpus"],
+        kv_bits=row["kv_bits"],
+        concurrency=None if conc == "max throughput" else conc,
+    )
+    kind = row["kind"]
+    if kind == "output_tok_s":
+        return result.output_tok_s
+    if kind == "output_tok_s_per_gpu":
+        return result.output_tok_s / result.gpus_per_instance
+    if kind == "tok_s_per_stream":
+        return result.decode_tok_s_per_stream
+    if kind == "tpot_ms":
+        return 1000 / result.decode_tok_s_per_stream
+    if kind == "ttft_ms":
+        return result.ttft_ms
+    if kind == "requests_per_s":
+        return result.requests_per_s
+    raise ValueError(f"unknown kind {kind}")
+
+
+def main() -> None:
+    logs = []
+    print(f"{'row':<52} {'kind':<22} {'published':>10} {'model':>10} {'ratio':>6}")
+    rows = reference_rows()
+    for row in rows:
+        if not row["in_fit"]:
+            continue
+        model = predict(row)
+        ratio = model / row["value"]
+        logs.append(math.log(ratio))
+        print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.0f} {model:>10,.0f} {ratio:>6.2f}")
+    mean = sum(logs) / len(logs)
+    rms = math.sqrt(sum(x * x for x in logs) / len(logs))
+    worst = math.exp(max(logs, key=abs))
+    print(f"{len(logs)} fitted rows: mean ratio {math.exp(mean):.2f}, rms log error {rms:.2f}, worst {worst:.2f}x")
+    print("\nnot fitted (shown for information):")
+    for row in rows:
+        if row["in_fit"]:
+            continue
+        if row["in_tokens"] is None:
+            print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.2f}   (token lengths not published)")
+            continue
+        model = predict(row)
+        print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.0f} {model:>10,.0f} {model / row['value']:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""How an answer reaches the person who asked: where to answer, the Web API client every call goes
+through (texts escaped there, see render.finalize), ephemeral notes, and the command's
+response_url when the channel itself refuses the bot."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from .render import error_blocks, finalize_args
+
+log = logging.getLogger("breakeven.bot")
+
+# The channel will not take the bot's post: the user can fix these, so say how.
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+@dataclass
+class Where:
+    """Who asked, where to answer, and the delivery that asked (the idempotency key)."""
+
+    team: str
+    channel: str
+    user: str
+    delivery: str
+    thread_ts: str | None = None
+    response_url: str | None = None
+    job_uid: str | None = None  # carried in the posted message's metadata
+    job_created: float | None = None  # messages of the job are not older than this
+    resumed: bool = False  # claimed before: look for the job's message before posting
+
+
+class SafeWebClient(WebClient):
+    """A WebClient whose every call has its texts escaped and cut (render.finalize_args): one exit,
+    so no message the bot sends can forget it."""
+
+    def api_call(self, api_method, *, http_verb="POST", files=None, data=None, params=None, json=None, **kwargs):
+        return super().api_call(
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=finalize_args(data),
+            params=finalize_args(params),
+            json=finalize_args(json),
+            **kwargs,
+        )
+
+
+def slack_reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        error = exc.response.get("error") if hasattr(exc.response, "get") else None
+        return error or f"Slack answered HTTP {exc.response.status_code}"
+    return type(exc).__name__
+
+
+def trusted_response_url(url: str | None, api_url: str | None) -> bool:
+    """A response_url comes signed from Slack; still, only Slack's hosts (or the configured API host,
+    for a test server) are ever called with it."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    if parts.scheme == "https" and (parts.hostname or "").endswith(".slack.com"):
+        return True
+    api = urlsplit(api_url or "")
+    return bool(api.hostname) and (parts.scheme, parts.hostname, parts.port) == (api.scheme, api.hostname, api.port)
+
+
+class Responder:
+    """Posts to a command's response_url (ephemeral), which works where the bot is not a member."""
+
+    def __init__(self, api_url: str | None):
+        self.api_url = api_url
+
+    def send(self, url: str | None, text: str, blocks: list[dict] | None = None) -> bool:
+        if not trusted_response_url(url, self.api_url):
+            return False
+        from slack_sdk.webhook import WebhookClient
+
+        body = finalize_args({"response_type": "ephemeral", "text": text, "blocks": blocks or error_blocks(text)})
+        try:
+            response = WebhookClient(url, timeout=10).send_dict(body)
+        except Exception as exc:  # network: nothing else to try
+            log.warning("response_url failed: %s", type(exc).__name__)
+            return False
+        if response.status_code != 200:
+            log.warning("response_url answered HTTP %s", response.status_code)
+        return response.status_code == 200
+
+
+def tell(
+    client: WebClient, where: Where, text: str, responder: Responder | None = None, blocks: list[dict] | None = None
+) -> bool:
+    """An ephemeral message to the user who asked (a warning, unless blocks are given): in the channel,
+    or else through the command's response_url (the channel may refuse the bot: not a member, archived)."""
+    blocks = blocks or error_blocks(text)
+    try:
+        client.chat_postEphemeral(channel=where.channel, user=where.user, text=text, blocks=blocks)
+        return True
+    except Exception as exc:
+        reason = slack_reason(exc)
+    if responder is not None and reason in NOT_IN_CHANNEL | {"user_not_in_channel"}:
+        if responder.send(where.response_url, text, blocks):
+            return True
+    log.warning("could not tell %s in %s: %s", where.user, where.channel, reason)
+    return False
+
+
+def undelivered(reason: str, what: str, saved: str) -> str:
+    """What the user reads when `what` could not be posted: how to fix it when they can."""
+    if reason in NOT_IN_CHANNEL:
+        fix = {
+            "is_archived": "this channel is archived: ask again in another one",
+            "channel_not_found": "I cannot see this channel: invite me with `/invite @breakeven`, or ask in a "
+            "channel I am in",
+        }.get(reason, "I am not a member of this channel: invite me with `/invite @breakeven` and ask again")
+        return f"{what} could not be posted ({reason}): {fix}. {saved}"
+    return f"{what} could not be posted ({reason}); {saved} Try again in a minute."
+
+
+class Throttled:
+    """One log line per `every` seconds for a kind of event, with the count of those not logged."""
+
+    def __init__(self, logger: logging.Logger, every: float = 60.0):
+        self.logger, self.every = logger, every
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args) -> None:
+        now = time.monotonic()
+        if now - self._last.get(kind, -self.every) < self.every:
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        skipped = self._skipped.pop(kind, 0)
+        self._last[kind] = now
+        suffix = f" ({skipped} more since the last line)" if skipped else ""
+        self.logger.warning(message + suffix, *args)

@@ -1,0 +1,69 @@
+"""Verify first, parse second: unsigned or stale requests are 401 before anything reads their body,
+signed junk is 400, and neither leaves a traceback: one warning line, however many arrive."""
+
+import json
+import logging
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from .test_commands import TEXT, rows
+
+GARBAGE = [
+    (b"payload=%7Bnot json", "application/x-www-form-urlencoded"),
+    (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),  # JSON, but not an object
+    (b"{broken", "application/json"),
+    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+]
+
+
+@pytest.mark.parametrize("body, content_type", GARBAGE)
+def test_unsigned_garbage_is_401_without_a_traceback(bot_server, slack, caplog, body, content_type):
+    caplog.set_level(logging.INFO)
+    status, _ = bot_server.post(body, content_type=content_type, secret="not-the-secret")
+    assert status == 401
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize("timestamp", ["yesterday", "", "1e10", "\u00b2", str(int(time.time()) + 3600)])
+def test_a_bad_timestamp_is_401(bot_server, slack, timestamp):
+    body = urlencode({"command": "/breakeven", "text": "help", "team_id": "T1", "trigger_id": "t"}).encode()
+    status, _ = bot_server.post(body, timestamp=timestamp)
+    assert status == 401
+
+
+@pytest.mark.parametrize("body, content_type", GARBAGE)
+def test_signed_but_malformed_is_400_and_nothing_happens(bot_server, slack, caplog, body, content_type):
+    caplog.set_level(logging.INFO)
+    status, _ = bot_server.post(body, content_type=content_type)
+    assert status == 400
+    bot_server.wait_idle()
+    assert slack.calls == [c for c in slack.calls if c["method"] == "auth.test"]
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+def test_a_flood_of_bad_requests_logs_one_line(bot_server, slack, caplog):
+    caplog.set_level(logging.WARNING, logger="breakeven.bot")
+    for _ in range(20):
+        bot_server.post(b"payload=x", secret="wrong")
+    warnings = [r for r in caplog.records if r.name == "breakeven.bot"]
+    assert len(warnings) == 1 and "401" in warnings[0].getMessage()
+
+
+def test_a_good_request_after_the_junk_is_still_answered(bot_server, slack):
+    bot_server.post(b"payload=%7B", secret="wrong")
+    bot_server.post(b"payload=%7B")
+    status, body = bot_server.command(TEXT)
+    assert status == 200 and body == b""
+    bot_server.wait_idle()
+    assert len(rows(bot_server)) == 1
+    assert len(slack.called("chat.postMessage")) == 1
+
+
+def test_an_event_with_a_json_body_still_reaches_its_listener(bot_server, slack):
+    status, _ = bot_server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    assert status == 200
+    bot_server.wait_idle()
+    assert slack.called("views.publish")[0]["args"]["user_id"] == "U1"
+    assert json.dumps(slack.called("views.publish")[0]["args"]["view"])  # a real view went out

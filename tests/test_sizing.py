@@ -1,0 +1,121 @@
+"""The buy side sized from tokens, as a user sees it: `breakeven serving`, the capacity object of
+`analyze --json`, instances that follow the request's shape, and the latency bound checked against
+the modelled answer time."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from costcore import analyze, parse
+
+KEYS = {
+    "gpu",
+    "gpus_per_instance",
+    "fits",
+    "weights_gb",
+    "kv_gb_per_request",
+    "max_concurrency",
+    "concurrency",
+    "decode_tok_s_per_stream",
+    "output_tok_s",
+    "requests_per_s",
+    "ttft_ms",
+    "latency_ms",
+    "bound",
+    "instances",
+    "source",
+}
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "breakeven", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_serving_json_is_the_capacity_object_of_analyze():
+    shape = ["gpu=h100", "params=8B", "in=1500", "out=200", "volume=20M", "peak=3x"]
+    serving = cli("serving", *shape, "--json")
+    assert serving.returncode == 0, serving.stderr
+    sized = json.loads(serving.stdout)
+    assert KEYS <= set(sized)
+    report = json.loads(cli("analyze", *shape, "api=gpt-4o", "--json").stdout)
+    assert report["capacity"] == sized
+    assert report["instances"] == sized["instances"]
+    assert sized["bound"] in ("memory bandwidth", "compute", "KV cache memory") and sized["source"] == "model"
+
+
+def test_serving_says_what_one_instance_carries_in_one_line():
+    result = cli("serving", "gpu=h100", "params=8B", "in=1500", "out=200")
+    assert result.returncode == 0
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("1 x NVIDIA H100 80 GB per instance, up to ") and "output tokens/s" in first
+
+
+def test_serving_refuses_keys_that_are_not_about_sizing():
+    result = cli("serving", "gpu=h100", "api=gpt-4o")
+    assert result.returncode == 2 and "`api`: not a sizing key" in result.stderr
+
+
+def instances(text):
+    return analyze(parse(f"volume=50M peak=2x gpu=a10g api=gpt-4o {text}")).instances
+
+
+def test_the_request_shape_moves_the_instance_count():
+    short, long = instances("in=500 out=200"), instances("in=500 out=2000")
+    assert long > 3 * short
+    assert instances("in=8000 out=200") > instances("in=500 out=200")  # a long prompt takes prefill time
+    # Fine-tuning shortens the prompt: fewer prefill seconds, fewer instances.
+    assert instances("in=8000 out=200 ft_in=500") < instances("in=8000 out=200")
+    assert instances("in=8000 out=200 prompt_cut=90%") < instances("in=8000 out=200")
+
+
+def test_out_4000_serves_at_least_8x_fewer_requests_than_out_200():
+    def rps(out):
+        return analyze(parse(f"volume=10M gpu=h100 params=8B in=500 out={out}")).capacity.requests_per_s
+
+    assert rps(200) >= 8 * rps(4000)
+
+
+def test_quantising_raises_throughput_and_concurrency():
+    def sized(bits):
+        return analyze(parse(f"volume=10M gpu=l4 params=8B bits={bits}")).capacity
+
+    assert sized(8).requests_per_s > sized(16).requests_per_s
+    assert sized(8).max_concurrency > sized(16).max_concurrency
+
+
+def test_a_70b_model_on_a10gs_takes_eight_gpus_an_instance_priced_as_eight():
+    report = analyze(parse("volume=1M gpu=a10g params=70B api=gpt-4o"))
+    assert report.capacity.gpus_per_instance == 8
+    servers = next(line for line in report.selfhost_lines if line.name == "Servers")
+    assert report.cost_model.instance_monthly == pytest.approx(8 * 1.006 * 730, rel=0.2)
+    assert servers.amount == pytest.approx(report.instances * report.cost_model.instance_monthly)
+    assert "8 x NVIDIA A10G" in report.capacity.summary
+
+
+def test_the_latency_bound_is_checked_against_the_modelled_answer():
+    report = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s"))
+    check = next(c for c in report.constraints if c.option == "selfhost")
+    assert not check.met
+    assert f"~{report.capacity.latency_ms:,.0f} ms a whole answer" in check.detail
+    assert "50-150 ms" not in json.dumps(report.model_dump(mode="json"))
+    assert report.verdict == "RENT"
+    # Streamed, the bound applies to the first token, which the model shows in well under 2 s.
+    streamed = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s streaming=yes"))
+    assert next(c for c in streamed.constraints if c.option == "selfhost").met
+
+
+def test_a_latency_bound_lowers_concurrency_and_adds_instances():
+    free = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o"))
+    bound = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o latency=2.5s"))
+    assert bound.capacity.concurrency < free.capacity.concurrency
+    assert bound.instances > free.instances
+    assert bound.capacity.meets_latency
+    assert any("more instances" in note for note in bound.capacity.notes)
+
+
+def test_a_measured_capacity_overrides_the_model_and_is_marked_yours():
+    report = analyze(parse("volume=20M gpu=h100 params=8B out=200 capacity=1200tok/s api=gpt-4o"))
+    assert report.capacity.source == "measured" and report.capacity.requests_per_s == pytest.approx(6)
+    assert next(a for a in report.assumptions if a.key == "capacity").custom
