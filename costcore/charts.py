@@ -337,11 +337,14 @@ class _Chart:
         the height of the band they take, in pixels, and the subtitle (to re-word later)."""
         room = self.width - 2 * self.margin
         y = max(5.0, 0.35 * self.px(self.label))
+        # A long title may shrink a fifth (in the band's height) before it is cut.
+        size = _largest(self.big, lambda size: self.measure(title, size, True)[0] <= room, floor=0.8 * self.big)
+        size = size or 0.8 * self.big
         self.text(
             self.margin / self.width,
             1 - y / self.height,
-            self.fit(title, self.big, room, bold=True),
-            size=self.big,
+            self.fit(title, size, room, bold=True),
+            size=size,
             bold=True,
             va="top",
             priority=MUST,
@@ -581,14 +584,16 @@ def _verdict_line(report: Report) -> str:
     return report.headline.partition("; ")[0].rstrip(".")
 
 
-def _largest(size: float, fits: Callable[[float], bool]) -> float | None:
-    """The largest type from `size` down to MIN_POINTS, in steps of 5%, that fits; None if none does."""
+def _largest(size: float, fits: Callable[[float], bool], floor: float = MIN_POINTS) -> float | None:
+    """The largest type from `size` down to `floor` (never under MIN_POINTS), in steps of 5%, that
+    fits; None if none does."""
+    floor = max(floor, MIN_POINTS)
     while True:
         if fits(size):
             return size
-        if size <= MIN_POINTS:
+        if size <= floor:
             return None
-        size = max(MIN_POINTS, size * 0.95)
+        size = max(floor, size * 0.95)
 
 
 def _share(ratio: float) -> str:
@@ -656,9 +661,9 @@ def _sides(report: Report) -> _Sides:
 # --- break-even ----------------------------------------------------------------------------
 
 
-def _volume_range(current: float, crossings: list[Crossing]) -> tuple[float, float]:
-    """Two decades either side of the current volume, widened to show every crossing."""
-    marks = [c.requests_per_month for c in crossings if c.requests_per_month > 0]
+def _volume_range(current: float, crossings: list[Crossing], also: Sequence[float] = ()) -> tuple[float, float]:
+    """Two decades either side of the current volume, widened to show every crossing (and `also`)."""
+    marks = [c.requests_per_month for c in crossings if c.requests_per_month > 0] + [v for v in also if v > 0]
     if current >= 1:
         centre = current
     else:  # no volume: centre on the break-even, or on a mid-sized team
@@ -748,7 +753,9 @@ def breakeven_chart(report: Report, width: int = 800, height: int = 500) -> byte
     sides = _sides(report)
     model = sides.model
     current = report.requests_per_month
-    low, high = _volume_range(current, sides.crossings)
+    growth = report.growth
+    ahead = growth.months[-1] if growth is not None and growth.months else None  # the path's last month
+    low, high = _volume_range(current, sides.crossings, [ahead.requests] if ahead else [])
     found = _view_crossings(sides, current, high)
     bands = _pay_bands(found, low, high)
     ends = np.array([low, high])
@@ -884,6 +891,8 @@ def breakeven_chart(report: Report, width: int = 800, height: int = 500) -> byte
         )
         if placed is None and subtitle is not None and "break-even" not in subtitle.get_text():
             chart.retext(subtitle, f"{subtitle.get_text()}; break-even at {count(first_be)} {sides.unit} a month")
+    if ahead is not None and low < ahead.requests < high and ahead.requests != current:
+        _growth_mark(chart, ahead.month, ahead.requests, subtitle)
     if bands and not _key_in_band(chart, bands) and subtitle is not None:
         chart.retext(subtitle, f"{subtitle.get_text()}; shaded: buying pays")
     return chart.finish()
@@ -969,6 +978,32 @@ def _named(chart: _Chart, name: str, detail: str, amount: str, room: float) -> s
     return f"{name} ({detail[:low]}…) {amount}" if low >= 4 else f"{name} {amount}"
 
 
+def _growth_mark(chart: _Chart, month: int, volume: float, subtitle: Text | None) -> None:
+    """Where growth takes the volume by the horizon: a dotted line, named at its foot."""
+    axes = chart.axes
+    axes.axvline(volume, color=SUBTLE, linestyle=":", linewidth=1.5 * chart.scale, zorder=2)
+    x_px = axes.get_xaxis_transform().transform((volume, 0.0))[0]
+    frame = chart.axes_box()
+    words = f"month {month}: {count(volume)}/mo"
+    foot = axes.get_xaxis_transform()
+    placed = chart.place(
+        words,
+        [
+            {"ha": ha, "transform": offset_copy(foot, chart.figure, x=dx, y=6, units="points")}
+            for ha, dx in (("right", -6), ("left", 6))
+        ],
+        within=frame,
+        x=volume,
+        y=0.0,
+        on=axes,
+        va="bottom",
+        color=SUBTLE,
+    )
+    chart.avoid.append(Bbox.from_extents(x_px - 2, frame.y0, x_px + 2, frame.y1))
+    if placed is None and subtitle is not None:
+        chart.retext(subtitle, f"{subtitle.get_text()}; {words}")
+
+
 def _key_in_band(chart: _Chart, bands: list[tuple[float, float]]) -> bool:
     """'buying pays' in green at the foot of the widest band (on screen), if it fits there."""
     axes = chart.axes
@@ -1046,21 +1081,40 @@ def _bands(crossings: list[Crossing], unit: str = "requests") -> str:
 
 def cumulative_chart(report: Report, width: int = 800, height: int = 500) -> bytes:
     """Total spent on each side, month by month over the horizon, with the payback point: the
-    verdict's bills (failures priced in when given) and its one-time cost."""
+    verdict's bills (failures priced in when given) and its one-time cost; with growth, the
+    month-by-month path the verdict was judged on."""
     chart = _Chart(width, height)
     sides = _sides(report)
-    horizon = max(report.horizon_months, 1.0)
     one_time = report.one_time_cost
-    rent_end = horizon * sides.rent_now
-    buy_end = one_time + horizon * sides.buy_now
+    growth = report.growth
+    if growth is not None and growth.months:
+        # Both totals month by month along the path (straight within a month, as its payback is).
+        horizon = float(len(growth.months))
+        months_x = np.arange(len(growth.months) + 1, dtype=float)
+        rent_y = np.concatenate(([0.0], np.cumsum([m.baseline_cost for m in growth.months])))
+        buy_y = one_time + np.concatenate(([0.0], np.cumsum([m.selfhost_cost for m in growth.months])))
+        payback = growth.payback_months
+        rate = growth.rate_per_month
+        path = f"volume {'growing' if rate >= 0 else 'shrinking'} {abs(rate):.0%} a month"
+    else:
+        # Both totals are straight lines in time: two points each.
+        horizon = max(report.horizon_months, 1.0)
+        months_x = np.array([0.0, horizon])
+        rent_y = np.array([0.0, horizon * sides.rent_now])
+        buy_y = np.array([one_time, one_time + horizon * sides.buy_now])
+        payback = sides.payback
+        path = ""
+    rent_end, buy_end = float(rent_y[-1]), float(buy_y[-1])
     top_value = max(rent_end, buy_end, one_time, 1.0) * 1.08
-    payback = sides.payback
     shows_payback = payback is not None and payback <= horizon
 
     net = rent_end - buy_end
     verb = f"buying saves {_big_money(net)}" if net > 0 else f"buying costs {_big_money(-net)} more"
+    start = f"buying starts with {_big_money(one_time)} one-time"
     if shows_payback:
-        subtitle = f"Total spent on each side; buying starts with {_big_money(one_time)} one-time"
+        subtitle = "; ".join(filter(None, ["Total spent on each side", path, start]))
+    elif payback is None and path:
+        subtitle = f"Buying does not pay back on this path ({path}); {start}"
     elif payback is None:
         subtitle = f"Buying never pays back: it costs more every month; it starts with {_big_money(one_time)} one-time"
     else:
@@ -1081,12 +1135,9 @@ def cumulative_chart(report: Report, width: int = 800, height: int = 500) -> byt
         lambda n: _linear_ticks(0, horizon, n, integer=horizon >= 4), lambda v: f"{v:g}", axes_w
     )
     axes = chart.add_axes(left, right, top, bottom, spines=("left", "bottom"))
-    # Both totals are straight lines in time: two points each.
     line_w = 3 * chart.scale
-    rent_line = axes.plot([0, horizon], [0, rent_end], color=API_COLOUR, linewidth=line_w, clip_on=False, zorder=3)[0]
-    buy_line = axes.plot(
-        [0, horizon], [one_time, buy_end], color=BUY_COLOUR, linewidth=line_w, clip_on=False, zorder=3
-    )[0]
+    rent_line = axes.plot(months_x, rent_y, color=API_COLOUR, linewidth=line_w, clip_on=False, zorder=3)[0]
+    buy_line = axes.plot(months_x, buy_y, color=BUY_COLOUR, linewidth=line_w, clip_on=False, zorder=3)[0]
     y_floor = -top_value * 0.01  # a hair below $0, so a line at $0 is not hidden by the axis
     axes.set_xlim(0, horizon)
     axes.set_ylim(y_floor, top_value)
@@ -1116,7 +1167,7 @@ def cumulative_chart(report: Report, width: int = 800, height: int = 500) -> byt
         )
 
     if shows_payback:
-        spent = one_time + payback * sides.buy_now
+        spent = float(np.interp(payback, months_x, buy_y))
         axes.plot(
             [payback],
             [spent],
@@ -1126,6 +1177,7 @@ def cumulative_chart(report: Report, width: int = 800, height: int = 500) -> byt
             markeredgecolor="white",
             color=GOOD,
             zorder=5,
+            clip_on=False,  # whole, even on the last month
         )
         text = f"pays back in\n{_months_short(payback)}"
         near = [

@@ -50,6 +50,7 @@ STRESS = {
     "huge": "volume=500B api=gpt-4o capacity=50000qps setup=5B complexity=novel",
     "tiny": "volume=3 api_per_1k=0.001 server=5 train=0.01 runs=1 setup=0.5 maint_h=0",
     "long_name": f"volume=2M api={LONG_MODEL} gpu=a10g fail_api=5% fail_ft=2% fail_cost=0.5",
+    "growth": "volume=200k api=gpt-4o growth=15%/month",
 }
 KINDS = ("breakeven", "cumulative", "iceberg", "tornado")
 EDGE_SIZES = [(400, 250), (402, 226), (400, 225), (2400, 1500), (2400, 250), (2400, 225), (400, 1500)]
@@ -574,6 +575,32 @@ def test_cumulative_draws_the_verdicts_own_totals(caught, scenario):
     assert green.get_xdata()[0] == pytest.approx(rep.payback_months)
     saved = horizon * rep.monthly_savings - rep.one_time_cost
     assert texts[0] == f"Over {horizon:g} months, buying saves {charts.money(saved)}"
+
+
+def test_cumulative_follows_the_growth_path_the_verdict_was_judged_on(caught):
+    rep = report("growth")
+    path = rep.growth
+    assert rep.verdict == "BUY" and rep.monthly_savings < 0  # buying loses today, pays back on the path
+    _, figure, texts = caught("cumulative", rep)
+    lines = figure.axes[0].lines
+    rent = next(line for line in lines if _same(line.get_color(), charts.API_COLOUR))
+    buy = next(line for line in lines if _same(line.get_color(), charts.BUY_COLOUR))
+    assert list(rent.get_ydata()) == pytest.approx([0, *np.cumsum([m.baseline_cost for m in path.months])])
+    spent = rep.one_time_cost + np.cumsum([0, *(m.selfhost_cost for m in path.months)])
+    assert list(buy.get_ydata()) == pytest.approx(list(spent))
+    (green,) = markers(figure, charts.GOOD)
+    assert green.get_xdata()[0] == pytest.approx(path.payback_months)
+    assert texts[0] == f"Over 24 months, buying saves {charts.money(path.months[-1].cumulative_net)}"
+    assert "volume growing 15% a month" in texts[1]
+
+
+def test_breakeven_marks_where_growth_takes_the_volume(caught):
+    rep = report("growth")
+    last = rep.growth.months[-1]
+    _, figure, texts = caught("breakeven", rep)
+    assert f"month 24: {charts.count(last.requests)}/mo" in texts
+    dotted = [line for line in figure.axes[0].lines if line.get_linestyle() == ":"]
+    assert [line.get_xdata()[0] for line in dotted] == pytest.approx([last.requests])
 
 
 def test_cumulative_says_when_buying_never_pays_back(caught):
