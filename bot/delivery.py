@@ -96,16 +96,29 @@ def tell(
     client: WebClient, where: Where, text: str, responder: Responder | None = None, blocks: list[dict] | None = None
 ) -> bool:
     """An ephemeral message to the user who asked (a warning, unless blocks are given): in the channel,
-    or else through the command's response_url (the channel may refuse the bot: not a member, archived)."""
+    or else through the command's response_url (the channel may refuse the bot: not a member, archived),
+    or else, where there is no response_url (a form, a button), in the user's direct messages with the bot."""
     blocks = blocks or error_blocks(text)
     try:
         client.chat_postEphemeral(channel=where.channel, user=where.user, text=text, blocks=blocks)
         return True
     except Exception as exc:
         reason = slack_reason(exc)
-    if responder is not None and reason in NOT_IN_CHANNEL | {"user_not_in_channel"}:
-        if responder.send(where.response_url, text, blocks):
+    if reason in NOT_IN_CHANNEL | {"user_not_in_channel"}:
+        if responder is not None and responder.send(where.response_url, text, blocks):
             return True
+        try:  # a user id as the channel: the app's own conversation with that user
+            client.chat_postMessage(channel=where.user, text=text, blocks=blocks)
+            return True
+        except Exception as exc:
+            log.warning(
+                "could not tell %s in %s (%s) nor in a direct message: %s",
+                where.user,
+                where.channel,
+                reason,
+                slack_reason(exc),
+            )
+            return False
     log.warning("could not tell %s in %s: %s", where.user, where.channel, reason)
     return False
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from .test_commands import TEXT, rows
+from .test_form_and_buttons import open_form, state_from, submission
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -29,6 +30,21 @@ def test_a_channel_that_refuses_the_bot_gets_the_answer_through_response_url(bot
     assert any("How to use /breakeven" in t for t in texts)
     assert all(r["response_type"] == "ephemeral" for r in slack.responses)
     assert all(r["path"] == "/response/C5-U1" for r in slack.responses)
+    assert rows(bot_server) == []  # nothing the channel did not see is kept as history
+
+
+def test_a_form_sent_from_a_channel_that_refuses_the_bot_is_answered_in_a_direct_message(bot_server, slack):
+    # A form's submission carries no response_url: the user hears in the bot's direct messages instead.
+    view = open_form(bot_server, slack)
+    slack.refusing["C1"] = "not_in_channel"
+    state = state_from(view, volume="2M/month", **{"in": "1500", "out": "200"}, api="gpt-4o", gpu="a10g")
+    status, _ = bot_server.interaction(submission(view, state))
+    assert status == 200
+    bot_server.wait_idle()
+    direct = [c["args"] for c in slack.called("chat.postMessage") if c["args"]["channel"] == "U1"]
+    assert len(direct) == 1
+    assert "The analysis could not be posted (not_in_channel)" in direct[0]["text"]
+    assert "invite me with `/invite @breakeven`" in direct[0]["text"]
     assert rows(bot_server) == []  # nothing the channel did not see is kept as history
 
 
@@ -93,3 +109,5 @@ def test_the_manifests_ask_for_the_scopes_the_bot_uses(name):
     text = (DEPLOY / name).read_text()
     for scope in ("chat:write.public", "channels:history", "groups:history", "channels:read", "groups:read"):
         assert f"- {scope}" in text, scope
+    # The direct-message fallback (a form from a channel that refuses the bot) needs the Messages tab.
+    assert "messages_tab_enabled: true" in text
