@@ -158,7 +158,7 @@ def _week():
 
 def bench_cli() -> None:
     command = [sys.executable, "-m", "breakeven", "analyze", "volume=2M/month", "api=gpt-4o", "--json"]
-    if not (ROOT / "costcore" / "cli.py").exists():
+    if not (ROOT / "breakeven" / "cli.py").exists():
         print("(d) CLI analyze --json: breakeven/cli.py not there yet, skipped")
         return
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
