@@ -30,6 +30,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+SIZE_HELP = "chart size in pixels, WIDTHxHEIGHT, 400-2400 wide and 225-1500 high (default 800x500)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="breakeven", description="Rent an LLM API per token, or fine-tune and self-host?")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -39,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the report as JSON")
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
     analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
-    analyze.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+    analyze.add_argument("--size", default="800x500", help=SIZE_HELP)
     measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
     measure_cli.add_parser(commands)
 
@@ -48,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--analysis", metavar="TEXT", help="re-run this analysis with the audited costs, side by side")
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
     audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg to FILE (.png, .svg, .pdf)")
-    audit.add_argument("--size", default="800x500", help="chart size in pixels, WIDTHxHEIGHT (default 800x500)")
+    audit.add_argument("--size", default="800x500", help=SIZE_HELP)
 
     spend = commands.add_parser("spend", help="real spend: import a CSV or sync the OpenAI costs API")
     spend_actions = spend.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -88,8 +91,12 @@ def _size(text: str) -> tuple[int, int]:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise _BadInput(f"--size: '{text}' is not WIDTHxHEIGHT, e.g. 800x500") from None
-    if not (100 <= width <= 4000 and 100 <= height <= 4000):
-        raise _BadInput("--size: width and height must be between 100 and 4000 pixels")
+    from costcore import charts  # matplotlib: only when a chart is asked for
+
+    try:  # the sizes the charts are laid out for: outside them labels would be dropped unsaid
+        charts.check_size(width, height)
+    except ValueError as exc:
+        raise _BadInput(f"--size: {exc}; e.g. 800x500") from None
     return width, height
 
 
@@ -259,9 +266,7 @@ def _templates(as_json: bool) -> int:
         print(f"{'':<24} {t.rationale}")
         for s in t.sources:
             print(f"{'':<24} Source: {s.title} ({s.date}) {s.url}")
-    print(
-        "\nStart from one and override any figure: breakeven analyze use=support-chatbot volume=2M growth=10%/month"
-    )
+    print("\nStart from one and override any figure: breakeven analyze use=support-chatbot volume=2M growth=10%/month")
     return 0
 
 

@@ -258,7 +258,8 @@ def test_the_weekly_spend_chart_keeps_clear_at_every_size(drawn, providers, size
 
 @pytest.mark.parametrize("kind", [*KINDS, "audit_iceberg", "weekly"])
 def test_below_the_range_labels_are_dropped_rather_than_piled_up(drawn, kind):
-    # 300x180 is under the supported size (the CLI still draws it): whatever does not fit goes.
+    # 300x180 is under the supported size (the CLI refuses it; a caller of the core may still ask): whatever
+    # does not fit goes.
     chart, data = CHARTS_AND_DATA[kind] if kind in CHARTS_AND_DATA else (None, None)
     chart = chart or getattr(charts, f"{kind}_chart")
     data = data() if data else report("many_crossings")
