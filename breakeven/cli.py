@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("text", nargs="+", help="e.g. volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g")
     analyze.add_argument("--json", action="store_true", help="print the report as JSON")
     analyze.add_argument("--chart", type=Path, metavar="FILE", help="write a chart to FILE (.png, .svg or .pdf)")
-    analyze.add_argument("--chart-type", choices=CHARTS, default="breakeven", help="which chart (default breakeven)")
-    analyze.add_argument("--size", default="800x500", help=SIZE_HELP)
+    analyze.add_argument("--chart-type", choices=CHARTS, help="which chart (default breakeven)")
+    analyze.add_argument("--size", help=SIZE_HELP)
     measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
     measure_cli.add_parser(commands)
 
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--analysis", metavar="TEXT", help="re-run this analysis with the audited costs, side by side")
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
     audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg to FILE (.png, .svg, .pdf)")
-    audit.add_argument("--size", default="800x500", help=SIZE_HELP)
+    audit.add_argument("--size", help=SIZE_HELP)
 
     spend = commands.add_parser("spend", help="real spend: import a CSV or sync the OpenAI costs API")
     spend_actions = spend.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -104,21 +104,35 @@ class _BadInput(Exception):
     pass
 
 
+def _chart_options(args: argparse.Namespace) -> tuple[tuple[int, int], str] | None:
+    """(size, format) of the chart asked for; None without --chart, where --size or --chart-type
+    would shape nothing and is refused rather than dropped."""
+    shaping = [
+        flag for flag, value in (("--size", args.size), ("--chart-type", getattr(args, "chart_type", None))) if value
+    ]
+    if not args.chart:
+        if shaping:
+            verb = "shapes" if len(shaping) == 1 else "shape"
+            raise _BadInput(f"{' and '.join(shaping)} {verb} a chart: add --chart FILE, e.g. --chart breakeven.png")
+        return None
+    return _size(args.size or "800x500"), _chart_format(args.chart)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from costcore import GrammarError, analyze, parse
     from costcore.prices import PriceError
 
-    size = _size(args.size) if args.chart else None
-    fmt = _chart_format(args.chart) if args.chart else None
+    chart = _chart_options(args)
     try:
         report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args))
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
-    if args.chart:
+    if chart is not None:
         from costcore import charts
 
-        draw = getattr(charts, f"{args.chart_type}_chart")
-        _write(args.chart, charts.render(draw, report, width=size[0], height=size[1], fmt=fmt))
+        (width, height), fmt = chart
+        draw = getattr(charts, f"{args.chart_type or 'breakeven'}_chart")
+        _write(args.chart, charts.render(draw, report, width=width, height=height, fmt=fmt))
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
@@ -180,8 +194,7 @@ def _audit(args: argparse.Namespace) -> int:
     from costcore.grammar import parse_audit
     from costcore.prices import PriceError
 
-    size = _size(args.size) if args.chart else None
-    fmt = _chart_format(args.chart) if args.chart else None
+    chart = _chart_options(args)
     try:
         answers = parse_audit(" ".join(args.text))
         result = run_audit(answers)
@@ -191,10 +204,11 @@ def _audit(args: argparse.Namespace) -> int:
             original, audited = analyze(scenario), analyze(audited_scenario(scenario, answers))
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
-    if args.chart:
+    if chart is not None:
         from costcore import charts
 
-        _write(args.chart, charts.render(charts.audit_iceberg_chart, result, width=size[0], height=size[1], fmt=fmt))
+        (width, height), fmt = chart
+        _write(args.chart, charts.render(charts.audit_iceberg_chart, result, width=width, height=height, fmt=fmt))
     if args.json:
         data = {"audit": result.model_dump(mode="json")}
         if original is not None:

@@ -65,6 +65,8 @@ def test_never_is_null_in_json():
         (["analyze", "volume=2M", "--chart", "x.png", "--size", "big"], "WIDTHxHEIGHT"),
         (["analyze", "volume=2M", "--chart", "x.png", "--size", "100x100"], "400-2400 pixels wide and 225-1500 high"),
         (["audit", "--chart", "x.png", "--size", "2401x800"], "not 2401x800; e.g. 800x500"),
+        (["analyze", "volume=2M", "--chart-type", "tornado"], "--chart-type shapes a chart: add --chart FILE"),
+        (["audit", "--size", "640x400"], "--size shapes a chart: add --chart FILE"),
         (["prices", "no-such-model-anywhere"], "no token-priced model"),
         (["frobnicate"], "invalid choice"),
     ],
