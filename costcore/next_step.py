@@ -26,7 +26,13 @@ def _month_reaching(growth: Growth | None, today: float, wanted: float) -> int |
     """The month the growth path first reaches `wanted` a month (within 120 months and its cap)."""
     if growth is None or growth.rate_per_month <= 0 or today <= 0 or wanted > growth.cap_requests_per_month:
         return None
-    month = 1 + max(0, math.ceil(math.log(wanted / today) / math.log(1 + growth.rate_per_month) - 1e-12))
+    if wanted <= today:
+        return 1
+    # In logs: wanted / today overflows to infinity for a volume as small as 5e-324 a month.
+    months = (math.log(wanted) - math.log(today)) / math.log1p(growth.rate_per_month)
+    if months > 120:
+        return None
+    month = 1 + max(0, math.ceil(months - 1e-12))
     return month if month <= 120 else None
 
 

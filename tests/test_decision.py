@@ -149,6 +149,15 @@ def test_growth_changes_the_answer_a_flat_volume_gives():
     assert growing.monthly_savings == flat.monthly_savings  # today's figures are still today's
 
 
+@pytest.mark.parametrize("volume", ["5e-324", "1e-300", "0.001"])
+def test_a_vanishing_volume_that_grows_never_reaches_the_break_even_and_says_when_to_revisit(volume):
+    # The months to reach the break-even were computed from break-even / volume, infinite for 5e-324.
+    report = run(f"volume={volume} growth=1%/month")
+    assert report.verdict == "RENT" and report.growth.payback_month is None
+    assert "never starts paying within 120 months" in report.headline
+    assert report.next_step.action
+
+
 def test_without_growth_every_report_is_unchanged():
     golden = json.loads(GOLDEN.read_text())
     assert len(golden) >= 8
