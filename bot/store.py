@@ -4,6 +4,7 @@ writes one row. One connection per thread; WAL so readers never wait for the wri
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .db import StoreError, connect, prepare
+
+log = logging.getLogger("breakeven.bot")
 
 __all__ = ["Analysis", "Store", "StoreError", "migrations"]
 
@@ -172,8 +175,16 @@ class Store:
         if self._jobs is None:
             from .jobs import Jobs
 
-            self._jobs = Jobs(connect(self.path))
+            self._jobs = Jobs(connect(self.path), checkpoint=self.checkpoint)
         return self._jobs
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database (PASSIVE: waits for no reader or writer), on this thread's
+        connection; a failure is only logged, the next checkpoint catches up."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
 
     # --- analyses --------------------------------------------------------------------------
 

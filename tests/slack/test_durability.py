@@ -125,3 +125,29 @@ def test_a_job_that_fails_for_good_tells_the_user_why_and_keeps_no_history(bot_s
         ]
         assert db.execute("SELECT count(*) FROM analyses").fetchone() == (0,)
     assert slack.called("chat.postMessage") == []
+
+
+def test_the_queue_keeps_its_wal_checkpointed_off_the_ack_path(tmp_path):
+    # The ack's INSERT must never run SQLite's automatic checkpoint (tens of milliseconds, under the
+    # lock every other ack waits on): the workers checkpoint instead, so the WAL still stays small.
+    from bot.jobs import CHECKPOINT_EVERY
+    from bot.store import Store
+
+    def run_jobs(store: Store, n: int) -> int:
+        for i in range(n):
+            job = store.jobs.add(
+                delivery=f"d-{i}", kind="command", lane="fast", team="T1", channel="C1", user="U1",
+                response_url=None, payload={"text": "help"}, owner="me",
+            )  # fmt: skip
+            store.jobs.finish(job.id)
+        return os.path.getsize(f"{store.path}-wal")
+
+    store = Store(tmp_path / "kept.db")
+    assert store.jobs._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    unchecked = Store(tmp_path / "unchecked.db")
+    unchecked.checkpoint = lambda: None  # what the WAL would grow to with neither kind of checkpoint
+    n = 5 * CHECKPOINT_EVERY
+    kept, grown = run_jobs(store, n), run_jobs(unchecked, n)
+    assert kept < grown / 3, (kept, grown)
+    with sqlite3.connect(store.path) as db:  # and nothing was lost to the checkpoints
+        assert db.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()[0] == n
