@@ -53,6 +53,11 @@ def predict(row: dict) -> float:
     raise ValueError(f"unknown kind {kind}")
 
 
+def fig(x: float) -> str:
+    """A figure for the table: whole numbers from 100, three significant digits below (3.84 requests/s)."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def main() -> None:
     logs = []
     print(f"{'row':<52} {'kind':<22} {'published':>10} {'model':>10} {'ratio':>6}")
@@ -63,7 +68,7 @@ def main() -> None:
         model = predict(row)
         ratio = model / row["value"]
         logs.append(math.log(ratio))
-        print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.0f} {model:>10,.0f} {ratio:>6.2f}")
+        print(f"{row['id']:<52} {row['kind']:<22} {fig(row['value']):>10} {fig(model):>10} {ratio:>6.2f}")
     mean = sum(logs) / len(logs)
     rms = math.sqrt(sum(x * x for x in logs) / len(logs))
     worst = math.exp(max(logs, key=abs))
@@ -76,7 +81,8 @@ def main() -> None:
             print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.2f}   (token lengths not published)")
             continue
         model = predict(row)
-        print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.0f} {model:>10,.0f} {model / row['value']:>6.2f}")
+        ratio = model / row["value"]
+        print(f"{row['id']:<52} {row['kind']:<22} {fig(row['value']):>10} {fig(model):>10} {ratio:>6.2f}")
 
 
 if __name__ == "__main__":

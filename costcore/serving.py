@@ -38,7 +38,8 @@ from .scenario import Serving
 # --- Calibrated and named constants -------------------------------------------------------------
 # Efficiencies are shares of datasheet peaks that real servers reach. They were fitted together to the
 # fitted rows of costcore/data/serving_reference.json (bench/calibrate_serving.py prints every row, model
-# vs published); the fit keeps all 29 rows within 0.80-1.34x, the tests within +-40%.
+# vs published); the fit keeps all 33 rows within 0.80-1.34x, the tests within +-40%. Batched A10G and L4
+# rows, which the model overestimates 1.4-2.1x, are kept unfitted (docs/serving.md says why).
 
 #: Share of peak memory bandwidth reached when a decode step streams the weights. Set by the single-stream
 #: rows: Llama 3.1 8B BF16 on one A100 40 GB at about 75 tok/s (vLLM 0.23; the model gives 66), and the
