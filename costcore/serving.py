@@ -140,6 +140,37 @@ def _norm(name: str) -> str:
     return re.sub(r"-+", "-", text)
 
 
+PUBLISHED_CAVEAT = "Published measurements on the"
+
+
+@cache
+def _missed_rows() -> dict[str, tuple[tuple[int, float], ...]]:
+    """GPU id -> (concurrency, model / published) of the published rows the model misses (model_ratio)."""
+    rows = json.loads(resources.files("costcore").joinpath("data/serving_reference.json").read_text())["rows"]
+    missed: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        if row.get("model_ratio") and isinstance(row["concurrency"], int):
+            missed.setdefault(row["gpu"], []).append((row["concurrency"], row["model_ratio"]))
+    return {gpu: tuple(sorted(found)) for gpu, found in missed.items()}
+
+
+def published_caveat(gpu_id: str, gpu_name: str, concurrency: int, output_tok_s: float) -> str | None:
+    """A note where published measurements on this GPU, at this concurrency or less, ran below the
+    model (the rows it misses, docs/serving.md); None where none did."""
+    found = [(c, ratio) for c, ratio in _missed_rows().get(gpu_id, ()) if c <= concurrency]
+    if not found:
+        return None
+    ratios = [ratio for _, ratio in found]
+    low, high, least, most = found[0][0], found[-1][0], min(ratios), max(ratios)
+    at = f"{low}" if low == high else f"{low}-{high}"
+    by = f"{least:.1f}x" if least == most else f"{least:.1f}-{most:.1f}x"
+    return (
+        f"{PUBLISHED_CAVEAT} {gpu_name} at {at} requests at once ran {by} below this serving model: "
+        f"read ~{_round(output_tok_s)} output tokens/s an instance as an upper bound, or measure yours "
+        "(`breakeven measure`) and give capacity="
+    )
+
+
 @cache
 def list_open_models() -> tuple[OpenModel, ...]:
     raw = json.loads(resources.files("costcore").joinpath("data/open_models.json").read_text())
@@ -546,6 +577,10 @@ def size(
         bound = "memory bandwidth"
 
     output_tok_s = rps * out_tok
+    if source == "model" and out_tok >= 1:  # the rows measured answers; an all-prompt request is another shape
+        caveat = published_caveat(g.id, g.name, point.concurrency, output_tok_s)
+        if caveat:
+            notes.append(caveat)
     requests = f"{point.concurrency:,} request{'s' if point.concurrency != 1 else ''}"
     summary = (
         f"{n} x {g.name} per instance, up to {requests} at once, "
