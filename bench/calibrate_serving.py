@@ -8,49 +8,14 @@ constants in costcore/serving.py; tests/test_serving.py holds every fitted row w
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-from importlib import resources
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from costcore import serving  # noqa: E402
-
-
-def reference_rows() -> list[dict]:
-    return json.loads(resources.files("costcore").joinpath("data/serving_reference.json").read_text())["rows"]
-
-
-def predict(row: dict) -> float:
-    """The model's figure for a reference row, in the row's own kind."""
-    conc = row["concurrency"]
-    result = serving.size(
-        row["model"],
-        row["gpu"],
-        in_tokens=row["in_tokens"],
-        out_tokens=row["out_tokens"],
-        bits=row["bits"],
-        gpus=row["gpus"],
-        kv_bits=row["kv_bits"],
-        concurrency=None if conc == "max throughput" else conc,
-    )
-    kind = row["kind"]
-    if kind == "output_tok_s":
-        return result.output_tok_s
-    if kind == "output_tok_s_per_gpu":
-        return result.output_tok_s / result.gpus_per_instance
-    if kind == "tok_s_per_stream":
-        return result.decode_tok_s_per_stream
-    if kind == "tpot_ms":
-        return 1000 / result.decode_tok_s_per_stream
-    if kind == "ttft_ms":
-        return result.ttft_ms
-    if kind == "requests_per_s":
-        return result.requests_per_s
-    raise ValueError(f"unknown kind {kind}")
 
 
 def fig(x: float) -> str:
@@ -61,11 +26,11 @@ def fig(x: float) -> str:
 def main() -> None:
     logs = []
     print(f"{'row':<52} {'kind':<22} {'published':>10} {'model':>10} {'ratio':>6}")
-    rows = reference_rows()
+    rows = serving.reference_rows()
     for row in rows:
         if not row["in_fit"]:
             continue
-        model = predict(row)
+        model = serving.modelled(row)
         ratio = model / row["value"]
         logs.append(math.log(ratio))
         print(f"{row['id']:<52} {row['kind']:<22} {fig(row['value']):>10} {fig(model):>10} {ratio:>6.2f}")
@@ -80,7 +45,7 @@ def main() -> None:
         if row["in_tokens"] is None:
             print(f"{row['id']:<52} {row['kind']:<22} {row['value']:>10,.2f}   (token lengths not published)")
             continue
-        model = predict(row)
+        model = serving.modelled(row)
         ratio = model / row["value"]
         print(f"{row['id']:<52} {row['kind']:<22} {fig(row['value']):>10} {fig(model):>10} {ratio:>6.2f}")
 

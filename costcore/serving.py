@@ -144,11 +144,41 @@ PUBLISHED_CAVEAT = "Published measurements on the"
 
 
 @cache
+def reference_rows() -> tuple[dict, ...]:
+    """The published measurements the model is checked against (costcore/data/serving_reference.json)."""
+    raw = json.loads(resources.files("costcore").joinpath("data/serving_reference.json").read_text())
+    return tuple(raw["rows"])
+
+
+def modelled(row: dict) -> float:
+    """The model's figure for a reference row, in the row's own kind (what the tests and the
+    calibration script compare with the published value)."""
+    conc = row["concurrency"]
+    result = size(
+        row["model"],
+        row["gpu"],
+        in_tokens=row["in_tokens"],
+        out_tokens=row["out_tokens"],
+        bits=row["bits"],
+        gpus=row["gpus"],
+        kv_bits=row["kv_bits"],
+        concurrency=None if conc == "max throughput" else conc,
+    )
+    return {
+        "output_tok_s": result.output_tok_s,
+        "output_tok_s_per_gpu": result.output_tok_s / result.gpus_per_instance,
+        "tok_s_per_stream": result.decode_tok_s_per_stream,
+        "tpot_ms": 1000 / result.decode_tok_s_per_stream,
+        "ttft_ms": result.ttft_ms,
+        "requests_per_s": result.requests_per_s,
+    }[row["kind"]]
+
+
+@cache
 def _missed_rows() -> dict[str, tuple[tuple[int, float], ...]]:
     """GPU id -> (concurrency, model / published) of the published rows the model misses (model_ratio)."""
-    rows = json.loads(resources.files("costcore").joinpath("data/serving_reference.json").read_text())["rows"]
     missed: dict[str, list[tuple[int, float]]] = {}
-    for row in rows:
+    for row in reference_rows():
         if row.get("model_ratio") and isinstance(row["concurrency"], int):
             missed.setdefault(row["gpu"], []).append((row["concurrency"], row["model_ratio"]))
     return {gpu: tuple(sorted(found)) for gpu, found in missed.items()}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from costcore import serving
 from costcore.latency import api_latency
 from costcore.prices import find_gpu, list_gpus, price_age_months, price_is_stale
-from costcore.serving import ServingError, find_open_model, size
+from costcore.serving import ServingError, find_open_model, modelled, reference_rows, size
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 0.40  # every fitted reference row within +-40% of the model
@@ -25,33 +25,6 @@ KINDS = {"output_tok_s", "output_tok_s_per_gpu", "tok_s_per_stream", "tpot_ms", 
 
 def data(name: str) -> dict:
     return json.loads(resources.files("costcore").joinpath(f"data/{name}").read_text())
-
-
-def reference_rows() -> list[dict]:
-    return data("serving_reference.json")["rows"]
-
-
-def modelled(row: dict) -> float:
-    """The model's figure for a reference row, in the row's own kind."""
-    conc = row["concurrency"]
-    result = size(
-        row["model"],
-        row["gpu"],
-        in_tokens=row["in_tokens"],
-        out_tokens=row["out_tokens"],
-        bits=row["bits"],
-        gpus=row["gpus"],
-        kv_bits=row["kv_bits"],
-        concurrency=None if conc == "max throughput" else conc,
-    )
-    return {
-        "output_tok_s": result.output_tok_s,
-        "output_tok_s_per_gpu": result.output_tok_s / result.gpus_per_instance,
-        "tok_s_per_stream": result.decode_tok_s_per_stream,
-        "tpot_ms": 1000 / result.decode_tok_s_per_stream,
-        "ttft_ms": result.ttft_ms,
-        "requests_per_s": result.requests_per_s,
-    }[row["kind"]]
 
 
 # --- The physics -------------------------------------------------------------------------------------
