@@ -13,7 +13,7 @@ from .grammar import GrammarError
 from .ledger import Ledger
 from .prices import Gpu, find_gpu
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, Scenario
-from .serving import PUBLISHED_CAVEAT, Serving, ServingError, size
+from .serving import Serving, ServingError, size
 from .workload import Workload, workload
 
 MAX_INSTANCES = 10_000  # a fleet beyond this is a typo in volume= or peak=, not a plan
@@ -145,9 +145,6 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
             ledger.assume("gpu_price", f"${price:g}/h per {gpu.name}", "your price", None, True)
     if not measured:
         ledger.assume("capacity", f"{serving.requests_per_s:,.3g} requests/s per instance", serving.summary)
-        for caveat in serving.notes:  # the serving model's own word on published runs it overstates
-            if caveat.startswith(PUBLISHED_CAVEAT):
-                ledger.note(caveat)
     else:
         ledger.assume("capacity", f"{requests_per_s:,.3g} requests/s per instance", "your measurement", None, True)
     requests_per_instance = requests_per_s * SECONDS_PER_MONTH / peak if requests_per_s > 0 else None

@@ -13,7 +13,7 @@ docs/serving.md explains it for a reader. For one instance of n GPUs (tensor par
                              + c x KV read / (bandwidth x KV_BANDWIDTH_EFFICIENCY),
                              c x FLOPs a token / (tensor FLOPs x compute eff.))
                          + STEP_OVERHEAD_S + c x SEQ_OVERHEAD_S
-    GPU time a request = max(decode reads, prompt + decode FLOPs) shared by the c requests (mixed batches)
+    GPU time a request = max(prefill, weights read / c) + (out - 1) x decode step / c  (prompts stall the batch)
     requests/s         = min(c / time of one request alone, 1 / GPU time a request)
     latency            = c / requests/s                                                  (Little's law)
     instances          = max(1, ceil(peak requests/s / requests/s)) (+1 for N+1)
@@ -38,8 +38,7 @@ from .scenario import Serving
 # --- Calibrated and named constants -------------------------------------------------------------
 # Efficiencies are shares of datasheet peaks that real servers reach. They were fitted together to the
 # fitted rows of costcore/data/serving_reference.json (bench/calibrate_serving.py prints every row, model
-# vs published); the fit keeps all 33 rows within 0.80-1.34x, the tests within +-40%. Batched A10G and L4
-# rows, which the model overestimates 1.4-2.1x, are kept unfitted (docs/serving.md says why).
+# vs published); the fit keeps all 37 rows within 0.77-1.31x, the tests within +-40%.
 
 #: Share of peak memory bandwidth reached when a decode step streams the weights. Set by the single-stream
 #: rows: Llama 3.1 8B BF16 on one A100 40 GB at about 75 tok/s (vLLM 0.23; the model gives 66), and the
@@ -140,9 +139,6 @@ def _norm(name: str) -> str:
     return re.sub(r"-+", "-", text)
 
 
-PUBLISHED_CAVEAT = "Published measurements on the"
-
-
 @cache
 def reference_rows() -> tuple[dict, ...]:
     """The published measurements the model is checked against (costcore/data/serving_reference.json)."""
@@ -172,33 +168,6 @@ def modelled(row: dict) -> float:
         "ttft_ms": result.ttft_ms,
         "requests_per_s": result.requests_per_s,
     }[row["kind"]]
-
-
-@cache
-def _missed_rows() -> dict[str, tuple[tuple[int, float], ...]]:
-    """GPU id -> (concurrency, model / published) of the published rows the model misses (model_ratio)."""
-    missed: dict[str, list[tuple[int, float]]] = {}
-    for row in reference_rows():
-        if row.get("model_ratio") and isinstance(row["concurrency"], int):
-            missed.setdefault(row["gpu"], []).append((row["concurrency"], row["model_ratio"]))
-    return {gpu: tuple(sorted(found)) for gpu, found in missed.items()}
-
-
-def published_caveat(gpu_id: str, gpu_name: str, concurrency: int, output_tok_s: float) -> str | None:
-    """A note where published measurements on this GPU, at this concurrency or less, ran below the
-    model (the rows it misses, docs/serving.md); None where none did."""
-    found = [(c, ratio) for c, ratio in _missed_rows().get(gpu_id, ()) if c <= concurrency]
-    if not found:
-        return None
-    ratios = [ratio for _, ratio in found]
-    low, high, least, most = found[0][0], found[-1][0], min(ratios), max(ratios)
-    at = f"{low}" if low == high else f"{low}-{high}"
-    by = f"{least:.1f}x" if least == most else f"{least:.1f}-{most:.1f}x"
-    return (
-        f"{PUBLISHED_CAVEAT} {gpu_name} at {at} requests at once ran {by} below this serving model: "
-        f"read ~{_round(output_tok_s)} output tokens/s an instance as an upper bound, or measure yours "
-        "(`breakeven measure`) and give capacity="
-    )
 
 
 @cache
@@ -372,12 +341,16 @@ class _Instance:
         # One request alone: its prefill pass reads the weights at least once.
         ttft = max(self.t_prefill, self.t_weights) + REQUEST_OVERHEAD_S
         alone = ttft + self.decode_steps * step
-        # GPU time a request takes in a full batch, prefill riding in the decode steps (chunked prefill).
-        gpu_mem = self.decode_steps * t_mem / c
-        gpu_comp = (self.prefill_flops + self.decode_steps * self.flops_token) / self.flops
-        gpu_time = max(gpu_mem, gpu_comp, self.t_weights / c) + self.decode_steps * overhead / c
+        # GPU time a request takes in a full batch: its prompt's pass (compute-bound; the weights read
+        # once for the c prompts of a batch at the least) while the others' decoding waits, plus its
+        # share of the decode steps. The two add: overlapping them would overstate what the published
+        # engines served on compute-poor GPUs by up to 2x (docs/serving.md).
+        prefill = max(self.t_prefill, self.t_weights / c)
+        gpu_time = prefill + self.decode_steps * step / c
         rps = min(c / alone, 1.0 / gpu_time)
-        return _Point(c, step, ttft, c / rps, rps, gpu_comp >= gpu_mem)
+        decode_comp = self.decode_steps * t_comp / c if t_comp >= t_mem else 0.0
+        decode_mem = self.decode_steps * t_mem / c if t_comp < t_mem else 0.0
+        return _Point(c, step, ttft, c / rps, rps, prefill + decode_comp >= decode_mem)
 
 
 # --- Entry point -----------------------------------------------------------------------------------
@@ -607,10 +580,6 @@ def size(
         bound = "memory bandwidth"
 
     output_tok_s = rps * out_tok
-    if source == "model" and out_tok >= 1:  # the rows measured answers; an all-prompt request is another shape
-        caveat = published_caveat(g.id, g.name, point.concurrency, output_tok_s)
-        if caveat:
-            notes.append(caveat)
     requests = f"{point.concurrency:,} request{'s' if point.concurrency != 1 else ''}"
     summary = (
         f"{n} x {g.name} per instance, up to {requests} at once, "

@@ -46,6 +46,19 @@ def test_longer_input_raises_time_to_first_token():
     assert long > 4.5 * short
 
 
+def test_longer_prompts_lower_a_full_batch_throughput_even_when_decode_is_memory_bound():
+    # A prompt's pass holds up the batch's decoding: on an A10G at 16 requests at once, 550-token
+    # prompts (the llmperf rows' shape) serve at most 80% of the requests/s of 100-token ones.
+    short, long = (size("llama-3.1-8b", "a10g", in_tokens=n, out_tokens=150, concurrency=16) for n in (100, 550))
+    assert short.bound == long.bound == "memory bandwidth"
+    assert long.requests_per_s <= 0.8 * short.requests_per_s
+    # past the few hundred tokens one read of the weights covers, the time a request costs the GPU
+    # grows by at least its extra prompt compute (what its first token takes alone): none is hidden
+    longer = size("llama-3.1-8b", "a10g", in_tokens=1100, out_tokens=150, concurrency=16)
+    extra_s = 1 / longer.requests_per_s - 1 / long.requests_per_s
+    assert extra_s >= (longer.ttft_ms - long.ttft_ms) / 1000 > 0.1
+
+
 def test_the_engine_caps_requests_in_flight():
     small = size("llama-3.2-1b", "a10g", in_tokens=100, out_tokens=100)
     assert small.max_concurrency == small.concurrency == serving.MAX_BATCH

@@ -119,38 +119,3 @@ def test_a_measured_capacity_overrides_the_model_and_is_marked_yours():
     report = analyze(parse("volume=20M gpu=h100 params=8B out=200 capacity=1200tok/s api=gpt-4o"))
     assert report.capacity.source == "measured" and report.capacity.requests_per_s == pytest.approx(6)
     assert next(a for a in report.assumptions if a.key == "capacity").custom
-
-
-# --- where published measurements ran below the model ---------------------------------------
-
-
-def _published_caveats(report) -> list[str]:
-    return [n for n in report.notes if n.startswith("Published measurements on the")]
-
-
-def test_a_batched_a10g_sizing_says_published_runs_were_slower_and_how_much():
-    report = analyze(parse("volume=2M in=550 out=150 gpu=a10g"))
-    assert report.capacity.source == "model" and report.capacity.concurrency >= 32
-    (caveat,) = _published_caveats(report)
-    # The unfitted A10G rows of serving_reference.json: 16, 20 and 32 users, 1.40x to 2.07x.
-    assert "NVIDIA A10G at 16-32 requests at once ran 1.4-2.1x below this serving model" in caveat
-    assert f"~{report.capacity.output_tok_s:,.0f} output tokens/s" in caveat and "capacity=" in caveat
-    assert caveat in report.capacity.notes  # `breakeven serving` says the same
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "volume=2M in=550 out=150 gpu=a10g concurrency=8",  # light load: the model matches the rows
-        "volume=2M in=550 out=150 gpu=h100",  # no row on the H100 outside tolerance
-        "volume=2M in=550 out=150 gpu=a10g capacity=300tok/s",  # a measurement replaces the model
-    ],
-)
-def test_no_caveat_where_the_published_rows_agree_or_a_measurement_stands(text):
-    assert _published_caveats(analyze(parse(text))) == []
-
-
-def test_the_caveat_names_only_the_rows_at_or_below_the_concurrency_used():
-    report = analyze(parse("volume=2M in=550 out=150 gpu=a10g concurrency=20"))
-    (caveat,) = _published_caveats(report)
-    assert "at 16-20 requests at once ran 1.4-1.8x below" in caveat
