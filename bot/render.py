@@ -17,7 +17,7 @@ from functools import cache
 
 from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
-from costcore.scenario import Report
+from costcore.scenario import Report, volume_unit
 from costcore.templates import names as template_names
 
 SECTION_LIMIT = 3000
@@ -152,7 +152,7 @@ def key_numbers(report: Report) -> list[str]:
     be = (
         "never"
         if report.breakeven_requests_per_month is None
-        else (f"{count(report.breakeven_requests_per_month)} req/mo")
+        else (f"{count(report.breakeven_requests_per_month)} {report.volume_unit}/mo")
     )
     rent = "By hand" if report.baseline == "manual" else "Rent (API)"
     return [
@@ -163,7 +163,7 @@ def key_numbers(report: Report) -> list[str]:
         f"*Break-even*\n{be}",
         f"*Payback*\n{months(report.payback_months)}",
         f"*First-year ROI*\n{percent(report.first_year_roi)}",
-        f"*Volume*\n{count(report.requests_per_month)} req/mo, {report.instances} instance(s)",
+        f"*Volume*\n{count(report.requests_per_month)} {report.volume_unit}/mo, {report.instances} instance(s)",
     ]
 
 
@@ -322,9 +322,11 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
         r = a.report
         be = r.get("breakeven_requests_per_month")
         be_text = "never" if be is None else count(be)
+        by_hand = r.get("baseline") == "manual"
+        rent = money(r.get("baseline_monthly_cost", r["api_monthly_cost"]))
         lines.append(
             f"`#{a.id}` {a.created[:16].replace('T', ' ')} {mention(a.user)} *{a.verdict}*: "
-            f"API {money(r['api_monthly_cost'])} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
+            f"{'by hand' if by_hand else 'API'} {rent} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
             f"break-even {be_text}, payback {months(r.get('payback_months'))}"
         )
     if audits:
@@ -342,18 +344,28 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
 def compare_blocks(first, second) -> list[dict]:
     a, b = first.report, second.report
 
+    def each(label: str, fmt) -> str:
+        return f"*{label}*: #{first.id} {fmt(a)} · #{second.id} {fmt(b)}"
+
     def row(label: str, key: str, fmt) -> str:
-        return f"*{label}*: #{first.id} {fmt(a.get(key))} · #{second.id} {fmt(b.get(key))}"
+        return each(label, lambda r: fmt(r.get(key)))
+
+    def per_month(r: dict, key: str) -> str:
+        return "never" if r.get(key) is None else f"{count(r[key])} {volume_unit(r.get('baseline', 'api'))}/mo"
+
+    def rent(r: dict) -> str:  # what each analysis weighed buying against: the API or the work by hand
+        by_hand = r.get("baseline") == "manual"
+        return f"{'by hand' if by_hand else 'API'} {money(r.get('baseline_monthly_cost', r.get('api_monthly_cost')))}"
 
     lines = [
         f"*Comparing #{first.id} and #{second.id}*",
         f"*Verdict*: #{first.id} {a['verdict']} · #{second.id} {b['verdict']}",
-        row("Volume", "requests_per_month", lambda v: f"{count(v)} req/mo"),
-        row("Rent (API)", "api_monthly_cost", money),
+        each("Volume", lambda r: per_month(r, "requests_per_month")),
+        each("Rent", rent),
         row("Buy (self-host)", "selfhost_monthly_cost", money),
         row("Monthly savings", "monthly_savings", money),
         row("One-time cost", "one_time_cost", money),
-        row("Break-even", "breakeven_requests_per_month", lambda v: "never" if v is None else f"{count(v)} req/mo"),
+        each("Break-even", lambda r: per_month(r, "breakeven_requests_per_month")),
         row("Payback", "payback_months", months),
         row("First-year ROI", "first_year_roi", percent),
     ]

@@ -652,7 +652,7 @@ def _sides(report: Report) -> _Sides:
         selfhost.monthly_cost_adjusted,
         report.payback_months,
         rent_name="by hand" if by_hand else "API",
-        unit="tasks" if by_hand else "requests",
+        unit=report.volume_unit,
         rent_detail="" if by_hand or baseline is None else _detail(baseline.label),
         buy_detail=_detail(selfhost.label),
     )

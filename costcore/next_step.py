@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .format import count, money
-from .scenario import ConstraintCheck, Growth, NextStep
+from .scenario import ConstraintCheck, Growth, NextStep, volume_unit
 
 NEAR = 2.0  # within this factor of the break-even volume counts as near
 TEST_SHARE = 0.05  # a parallel test's share of traffic
@@ -52,7 +52,7 @@ def next_step(
     analysis_text: str,
 ) -> NextStep:
     by_hand = baseline == "manual"
-    unit = "tasks" if by_hand else "requests"
+    unit = volume_unit(baseline)
     quoted = f'"{analysis_text}"' if analysis_text else '"..."'
 
     if verdict in ("BUY", "HYBRID"):

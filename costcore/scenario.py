@@ -354,6 +354,11 @@ class CostModel(BaseModel):
 Baseline = Literal["api", "manual"]
 
 
+def volume_unit(baseline: Baseline) -> str:
+    """What one unit of volume is called: a task when buying is weighed against work done by hand."""
+    return "tasks" if baseline == "manual" else "requests"
+
+
 class TemplateSource(BaseModel):
     title: str
     url: str
@@ -480,3 +485,7 @@ class Report(BaseModel):
     growth: Growth | None = Field(default=None, description="the month-by-month path when growth= is given")
     factors: list[Factor] = Field(default_factory=list, description="what is not cost, row by row")
     next_step: NextStep | None = Field(default=None, description="the one concrete action to take next")
+
+    @property
+    def volume_unit(self) -> str:
+        return volume_unit(self.baseline)

@@ -8,6 +8,7 @@ from .scenario import Report
 
 def render(report: Report) -> str:
     r = report
+    unit = r.volume_unit
     lines = [r.headline]
     if r.template:
         lines.append(template_line(r))
@@ -23,7 +24,7 @@ def render(report: Report) -> str:
     lines += [
         "",
         "Numbers (a month is 730 hours)",
-        f"  Volume                 {count(r.requests_per_month)} requests a month ({count(r.tokens_per_month)} tokens)",
+        f"  Volume                 {count(r.requests_per_month)} {unit} a month ({count(r.tokens_per_month)} tokens)",
     ]
     if r.api_monthly_cost is not None:
         lines.append(
@@ -31,7 +32,7 @@ def render(report: Report) -> str:
         )
     lines.append(
         f"  Self-host              {money(r.selfhost_monthly_cost)} a month "
-        f"({money(r.selfhost_cost_per_request)} a request)"
+        f"({money(r.selfhost_cost_per_request)} a {unit[:-1]})"
     )
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.selfhost_lines]
     against = "doing it by hand" if r.baseline == "manual" else "the API"
@@ -42,7 +43,7 @@ def render(report: Report) -> str:
     lines += [f"    {line.name:<20} {money(line.amount)}  ({line.detail})" for line in r.hidden_costs]
     be = f"never: {r.never_breaks_even}"
     if r.breakeven_requests_per_month is not None:
-        be = f"{count(r.breakeven_requests_per_month)} requests ({count(r.breakeven_tokens_per_month)} tokens) a month"
+        be = f"{count(r.breakeven_requests_per_month)} {unit} ({count(r.breakeven_tokens_per_month)} tokens) a month"
     lines += [
         f"  Break-even             {be}",
         f"  Payback                {months(r.payback_months)}",
@@ -52,7 +53,7 @@ def render(report: Report) -> str:
         lines.append("  Crossings (the self-host bill is a staircase of instances):")
         for c in r.crossings:
             what = "buying starts to pay" if c.direction == "buy_starts_paying" else "buying stops paying"
-            lines.append(f"    {count(c.requests_per_month):>8} requests a month: {what} ({c.instances} instance(s))")
+            lines.append(f"    {count(c.requests_per_month):>8} {unit} a month: {what} ({c.instances} instance(s))")
     if r.manual:
         m = r.manual
         lines += [

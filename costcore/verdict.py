@@ -9,7 +9,7 @@ from . import growth as growth_path
 from .compare import Comparison
 from .constraints import missed
 from .format import count, money, months
-from .scenario import ConstraintCheck, Growth
+from .scenario import ConstraintCheck, Growth, volume_unit
 
 NAMES = {"api": "the API", "selfhost": "self-hosting", "manual": "doing it by hand"}
 WHAT_HELPS = {
@@ -153,7 +153,7 @@ def _headline(
     by_hand = c.baseline == "manual"
     adjusted = " (failures priced in)" if c.failure is not None else ""
     against = " against doing it by hand" if by_hand else ""
-    unit = "tasks" if by_hand else "requests"
+    unit = volume_unit(c.baseline)
     if c.breakeven is not None:
         be_text = f"break-even at {count(c.breakeven)} {unit} a month"
     elif by_hand:

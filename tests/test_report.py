@@ -10,6 +10,7 @@ import pytest
 from costcore import GrammarError, analyze, parse
 from costcore.audit import AuditInput, audited_scenario, run_audit
 from costcore.grammar import EXCLUSIVE, KEYS
+from costcore.text import render
 
 
 def run(text):
@@ -58,6 +59,15 @@ def test_manual_work_without_an_api_is_compared_with_self_hosting_only():
     assert "by hand" in r.compared and "no API was named" in r.compared
     assert r.sensitivity.what_ifs[0].name == "Manual work -50%"
 
+
+
+def test_against_work_by_hand_the_whole_report_counts_tasks():
+    text = render(run("volume=10000 manual_h=3min manual_rate=$50/h server=$400 maint_h=4 rate=$50/h"))
+    assert "break-even at 2" in text.splitlines()[0] and "tasks a month" in text.splitlines()[0]
+    assert "  Volume                 10k tasks a month" in text
+    assert "requests a month" not in text and "a request)" not in text and "($0.06 a task)" in text
+    api = render(run("volume=10000 api=gpt-4o-mini server=$400 maint_h=4"))
+    assert "  Volume                 10k requests a month" in api and "tasks" not in api
 
 def test_with_an_api_named_too_all_three_are_compared_and_the_cheapest_is_the_baseline():
     text = "volume=10000 manual_h=3min manual_rate=$50/h server=$400 maint_h=4 rate=$50/h api=gpt-4o-mini"

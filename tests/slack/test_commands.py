@@ -164,6 +164,27 @@ def test_history_show_and_compare(bot_server, slack):
     assert "BUY" in str(compared["blocks"]) and "RENT" in str(compared["blocks"])
 
 
+
+def test_history_and_compare_name_what_each_analysis_weighed_buying_against(bot_server, slack):
+    # A by-hand analysis has no API bill: it shows the work's own cost, counted in tasks.
+    bot_server.command("volume=10000 manual_h=0.5h manual_rate=$50/h server=$800 capacity=30qps setup=20000")
+    bot_server.wait_idle()
+    bot_server.command("volume=10k api=gpt-4o-mini")
+    bot_server.wait_idle()
+    (by_hand,), (api,) = _ids(bot_server)
+
+    bot_server.command("history 5")
+    history = str(slack.wait_for(lambda: slack.called("chat.postEphemeral"), what="history")[0]["args"]["blocks"])
+    assert "by hand $250,000 vs self-host" in history and "n/a" not in history
+
+    bot_server.command(f"compare {by_hand} {api}")
+    compared = slack.wait_for(
+        lambda: [c for c in slack.called("chat.postMessage") if "Comparing" in c["args"]["text"]], what="the comparison"
+    )[0]["args"]
+    text = str(compared["blocks"])
+    assert f"*Rent*: #{by_hand} by hand $250,000 · #{api} API $" in text
+    assert f"*Volume*: #{by_hand} 10k tasks/mo · #{api} 10k requests/mo" in text
+
 def _ids(server):
     with sqlite3.connect(server.bot.store.path) as db:
         return db.execute("SELECT id FROM analyses ORDER BY id").fetchall()
