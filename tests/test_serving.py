@@ -342,12 +342,21 @@ def test_a_price_is_stale_after_six_calendar_months():
 def test_breakeven_gpus_shows_each_price_date_and_flags_old_ones(capsys, time_machine):
     from breakeven.cli import main
 
-    time_machine.move_to(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC))
-    assert main(["gpus"]) == 0
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
-    assert "2026-05" in lines["h100"] and "older than 6 months" not in lines["h100"]
-    assert "2026-03" in lines["rtx4090"] and "older than 6 months" in lines["rtx4090"]
+    def shown(today: dt.datetime) -> dict[str, str]:
+        time_machine.move_to(today)
+        assert main(["gpus"]) == 0
+        return {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
+
+    lines = shown(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC))
     assert set(lines) >= {g.id for g in list_gpus()}
+    assert "2026-05" in lines["h100"] and "older than 6 months" not in lines["h100"]
+    assert "2026-06" in lines["b200"] and "older than 6 months" not in lines["b200"]
+    # each price is flagged once it is more than six calendar months old, and only then
+    later = shown(dt.datetime(2026, 12, 15, 12, tzinfo=dt.UTC))
+    for gpu in list_gpus():
+        stale = price_is_stale(gpu.price_date, dt.date(2026, 12, 15))
+        assert ("older than 6 months" in later[gpu.id]) == stale, gpu.id
+    assert "older than 6 months" in later["h100"] and "older than 6 months" not in later["a10g"]
 
 
 # --- Hosted API latency ---------------------------------------------------------------------------------
