@@ -898,6 +898,10 @@ def _summarise(result: Result, options: Options) -> None:
             chosen = max(meeting, key=lambda r: r.figures()["output_tok_s"])
             result.chosen = chosen
             figures["capacity_tok_s"] = round(chosen.figures()["output_tok_s"], 1)
+            # the latency that capacity comes with: at that concurrency, p95, as the API's is
+            for key, measured in (("ft_latency_ms", "latency_ms_p95"), ("ft_ttft_ms", "ttft_ms_p95")):
+                if chosen.figures()[measured] is not None:
+                    figures[key] = chosen.figures()[measured]
     for run in result.runs:
         fig = run.figures()
         if run.usage_missing():

@@ -75,7 +75,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         )
     one_time = one_time_cost(s, rate, ledger)
     checks = check_constraints(s, work, rent, buy, manual, ledger)
-    for key, value in (("api_latency", s.api_latency_ms), ("streaming", s.streaming)):
+    for key, value in (("api_latency", s.api_latency_ms), ("ft_latency", s.ft_latency_ms), ("streaming", s.streaming)):
         if s.latency_ms is None and value is not None:
             ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
     comparison = compare(work, rent, buy, manual, failures(s, manual, ledger), one_time.total, checks, ledger)

@@ -79,7 +79,9 @@ def check_constraints(
         if rent is not None:
             ms, source = api_latency_ms(s, work, rent, ledger)
             checks.append(_latency_check("api", ms, bound, source, s.streaming))
-        if buy.latency_ms is not None:
+        if s.ft_latency_ms is not None:
+            checks.append(_latency_check("selfhost", s.ft_latency_ms, bound, "your measured latency", s.streaming))
+        elif buy.latency_ms is not None:
             c = buy.capacity
             where = f"modelled: {c.gpus_per_instance} x {c.gpu}, {c.concurrency:,} at once" if c else "modelled"
             checks.append(_latency_check("selfhost", buy.latency_ms, bound, where, s.streaming))

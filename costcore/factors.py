@@ -80,7 +80,7 @@ def latency(checks: list[ConstraintCheck], template: Template | None) -> Factor:
             api=f"{'meets' if api.met else 'misses'} the bound: {api.detail}",
             selfhost=f"{'meets' if own.met else 'misses'} the bound: {own.detail}",
             favours=favours,
-            driven_by=["latency", "api_latency", "out", "gpu", "params", "bits"],
+            driven_by=["latency", "api_latency", "ft_latency", "out", "gpu", "params", "bits"],
         )
     if template is not None:
         need = template.latency

@@ -610,6 +610,13 @@ _key(
     "api_latency_ms",
 )
 _key(
+    "ft_latency",
+    lambda text: {"ft_latency_ms": _latency(text)["latency_ms"]},
+    "ft_latency=900ms",
+    "your own endpoint's latency for a whole answer, as you measured it (default: the serving model's)",
+    "ft_latency_ms",
+)
+_key(
     "task",
     _choice(
         "task",
@@ -953,6 +960,7 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("privacy", lambda v: f"privacy={'yes' if v else 'no'}"),
     ("latency_ms", lambda v: f"latency={_num(v)}ms"),
     ("api_latency_ms", lambda v: f"api_latency={_num(v)}ms"),
+    ("ft_latency_ms", lambda v: f"ft_latency={_num(v)}ms"),
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
 ]

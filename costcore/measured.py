@@ -31,6 +31,7 @@ _KEYS = {
     "fail_api": "fail_api",
     "fail_ft": "fail_ft",
     "api_latency_ms": "api_latency",
+    "ft_latency_ms": "ft_latency",
 }
 
 
@@ -51,6 +52,10 @@ class Measurement(BaseModel):
     fail_ft: float | None = Field(default=None, ge=0, le=1, description="share of own endpoint answers that failed")
     api_latency_ms: float | None = Field(default=None, gt=0, description="the API's whole answer, p95")
     api_ttft_ms: float | None = Field(default=None, gt=0, description="the API's time to first token, p95")
+    ft_latency_ms: float | None = Field(
+        default=None, gt=0, description="the own endpoint's whole answer, p95, at the concurrency of capacity"
+    )
+    ft_ttft_ms: float | None = Field(default=None, gt=0, description="the own endpoint's first token, p95, likewise")
     api_model: str | None = Field(default=None, description="the API model measured (api=)")
     gpu: str | None = Field(default=None, description="the GPU behind the measured endpoint (gpu=)")
     gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs an instance of that endpoint")
@@ -66,6 +71,12 @@ class Measurement(BaseModel):
             return None
         return self.api_ttft_ms if scenario.streaming else self.api_latency_ms
 
+    def ft_latency_for(self, scenario: Scenario) -> float | None:
+        """The same for the own endpoint, measured at the concurrency its capacity was taken at."""
+        if scenario.latency_ms is None:
+            return None
+        return self.ft_ttft_ms if scenario.streaming else self.ft_latency_ms
+
     def label(self) -> str:
         return f"measured {self.name} on {self.date}"
 
@@ -73,7 +84,7 @@ class Measurement(BaseModel):
 def scenario_keys(figures: Mapping[str, float]) -> str:
     """The figures as grammar text to reuse: 'in=1523 out=187 capacity=812tok/s fail_api=4.2%'."""
     parts = []
-    for field in (*MEASURED_FIELDS, "api_latency_ms"):
+    for field in (*MEASURED_FIELDS, "api_latency_ms", "ft_latency_ms"):
         value = figures.get(field)
         if value is None:
             continue
@@ -82,7 +93,7 @@ def scenario_keys(figures: Mapping[str, float]) -> str:
             parts.append(f"{key}={value:.4g}tok/s")
         elif field in ("fail_api", "fail_ft"):
             parts.append(f"{key}={value * 100:.3g}%")
-        elif field == "api_latency_ms":
+        elif field in ("api_latency_ms", "ft_latency_ms"):
             parts.append(f"{key}={value:.0f}ms")
         else:
             parts.append(f"{key}={round(value):d}")
@@ -92,8 +103,9 @@ def scenario_keys(figures: Mapping[str, float]) -> str:
 def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
     """The scenario with every measured figure the user did not give; explicit keys win.
 
-    Each filled field is recorded in provenance as "measured NAME on DATE". The API's latency (p95)
-    is filled only against a latency bound: its first token when `streaming=yes`, else the whole answer."""
+    Each filled field is recorded in provenance as "measured NAME on DATE". The latencies (p95) of the
+    API and of the own endpoint are filled only against a latency bound: the first token when
+    `streaming=yes`, else the whole answer."""
     values = scenario.model_dump(exclude_none=True)
     provenance = dict(scenario.provenance)
     for field, value in measurement.figures().items():
@@ -116,10 +128,13 @@ def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
         if measurement.gpus and s.gpus is None:
             values["gpus"] = measurement.gpus
             provenance["gpus"] = measurement.label()
-    latency = measurement.api_latency_for(scenario)
-    if latency is not None and scenario.api_latency_ms is None:
-        values["api_latency_ms"] = latency
-        provenance["api_latency_ms"] = measurement.label()
+    for field, latency in (
+        ("api_latency_ms", measurement.api_latency_for(scenario)),
+        ("ft_latency_ms", measurement.ft_latency_for(scenario)),
+    ):
+        if latency is not None and getattr(scenario, field) is None:
+            values[field] = latency
+            provenance[field] = measurement.label()
     values["provenance"] = provenance
     return Scenario.model_validate(values)
 

@@ -119,6 +119,9 @@ class Scenario(BaseModel):
     # Hard constraints.
     privacy: bool | None = None
     latency_ms: float | None = Bounded(0, 3_600_000, strict_low=True, description="latency bound, ms")
+    ft_latency_ms: float | None = Bounded(
+        0, 3_600_000, strict_low=True, description="the self-hosted model's latency, measured"
+    )
     task: Task | None = None
 
     # Figures measured rather than assumed: `measured=NAME` names a saved measurement; whoever

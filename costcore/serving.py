@@ -564,7 +564,9 @@ def size(
                 f"Capacity is your measurement, {tok_s:,.0f} output tokens/s an instance, i.e. {rps:,.3g} requests/s "
                 f"at {out_tok:,.0f} output tokens each; memory fit is still checked."
             )
-        notes.append("Time to first token and answer time are still modelled.")
+        notes.append(
+            "Time to first token and answer time are still modelled (ft_latency= gives yours to a latency bound)."
+        )
     if out_tok == 0:
         notes.append("With no output tokens a request is all prompt: throughput counts requests, not tokens.")
 

@@ -190,6 +190,7 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "privacy": st.sampled_from(FLAGS),
     "latency": amount("latency_ms", [("ms", 1.0), ("s", 1000.0), ("", 1.0)]),
     "api_latency": amount("api_latency_ms", [("ms", 1.0), ("s", 1000.0)]),
+    "ft_latency": amount("ft_latency_ms", [("ms", 1.0), ("s", 1000.0)]),
     "task": st.sampled_from(["narrow", "mixed", "varied", "reasoning", "open-ended"]),
     "measured": st.sampled_from(["support-bot-nov", "bench1", "h100-run"]),
     "use": st.sampled_from(template_names()),

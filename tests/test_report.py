@@ -132,6 +132,7 @@ WALK.update(
     uptime="99.99%",
     latency="400ms",
     api_latency="300ms",
+    ft_latency="2s",
     concurrency="4",
     base="mistral-7b",
     out="900",

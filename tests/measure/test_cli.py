@@ -154,7 +154,10 @@ def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "Saved as 'support-nov': use measured=support-nov in any analysis." in first.stdout
     synthetic = ["measure", "--endpoint", fakes(models=("m",)).url, "--model", "m", "--requests", "2", "--json"]
-    assert json.loads(breakeven(*synthetic, cwd=tmp_path).stdout)["figures"].keys() == {"capacity_tok_s"}
+    # synthetic prompts measure speed only: the own endpoint's capacity and the latency it came with
+    figures = json.loads(breakeven(*synthetic, cwd=tmp_path).stdout)["figures"]
+    assert figures.keys() == {"capacity_tok_s", "ft_latency_ms", "ft_ttft_ms"}
+    assert figures["ft_latency_ms"] >= figures["ft_ttft_ms"] >= 50  # the fake waits 50 ms before its first token
 
     words = ["measured=support-nov", "volume=1M/month", "api=gpt-4o-mini", "fail_cost=$2"]
     analysis = breakeven("analyze", *words, "--json", cwd=tmp_path)

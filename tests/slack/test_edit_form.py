@@ -21,6 +21,7 @@ SAVED = [
     "volume=2M api=gemini-1.5-flash gpu=a10g",
     "volume=10k api=gpt-4o-mini",
     "volume=300k in=800 out=300 api=anthropic:claude-3-5-haiku capacity=20qps peak=3x ha=no fail_api=2% fail_ft=4%",
+    "volume=1M api=gpt-4o-mini gpu=h100 latency=3s api_latency=1.5s ft_latency=2.5s",
 ]
 
 
