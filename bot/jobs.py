@@ -8,7 +8,8 @@
 `add` is one INSERT OR IGNORE against the unique delivery key: the same transaction dedupes a
 delivery Slack made twice and stores what the work needs. A job records the ts of the message it
 posted (`posted`), and the message carries the job's uid in its metadata, so a job resumed after a
-crash between its post and that record can find its message instead of posting again.
+crash between its post and that record can find its message instead of posting again. It records
+the file id of the chart it uploaded too (`charted`): a resumed job does not upload its chart twice.
 
 A new job is written already claimed by the process that acks it (it runs it at once): two writes a
 job (add, finish), each a short transaction, are all the queue costs. One connection for every
@@ -85,6 +86,7 @@ class Job:
     attempts: int
     created: float
     ts: str | None
+    chart: str | None = None
 
     @property
     def resumed(self) -> bool:
@@ -108,10 +110,11 @@ class Job:
             attempts=values["attempts"],
             created=values["created"],
             ts=values["ts"],
+            chart=values["chart"],
         )
 
 
-COLUMNS = "id, uid, delivery, kind, lane, team, channel, user, response_url, payload, attempts, created, ts"
+COLUMNS = "id, uid, delivery, kind, lane, team, channel, user, response_url, payload, attempts, created, ts, chart"
 
 
 class Jobs:
@@ -172,6 +175,11 @@ class Jobs:
         """The job's message is in the channel: a resumed job must not post it again."""
         with self._lock:
             self._db.execute("UPDATE jobs SET ts = ? WHERE id = ?", [ts, job_id])
+
+    def charted(self, job_id: int, file_id: str) -> None:
+        """The job's chart is uploaded: a resumed job must not upload it again."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET chart = ? WHERE id = ?", [file_id, job_id])
 
     def finish(self, job_id: int, status: str = "done", error: str | None = None) -> None:
         with self._lock:

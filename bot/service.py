@@ -269,17 +269,23 @@ def post_report(
         return None
     if record_ts:
         bot.store.set_message_ts(analysis_id, ts)
-    attach_chart(client, where, report, analysis_id, ts)
+    attach_chart(bot, client, where, report, analysis_id, ts, job)
     return ts
 
 
-def attach_chart(client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str) -> None:
-    """Upload the break-even chart into the verdict's thread; if that fails the verdict says so."""
+def attach_chart(
+    bot: Bot, client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str, job: Job | None
+) -> None:
+    """Upload the break-even chart into the verdict's thread, once per job (a resumed job that had
+    uploaded it does not again); if that fails the verdict says so."""
     from costcore.charts import breakeven_chart
 
+    if job is not None and job.chart:
+        log.info("job %s had attached its chart already (%s): not attached again", job.uid, job.chart)
+        return
     try:
         png = breakeven_chart(report)
-        client.files_upload_v2(
+        response = client.files_upload_v2(
             channel=where.channel,
             thread_ts=where.thread_ts or message_ts,
             content=png,
@@ -299,3 +305,7 @@ def attach_chart(client: WebClient, where: Where, report: Report, analysis_id: i
             )
         except Exception as update_exc:
             log.warning("could not note the missing chart: %s", slack_reason(update_exc))
+        return
+    if job is not None:
+        file = response.get("file") or (response.get("files") or [{}])[0]
+        bot.store.jobs.charted(job.id, file.get("id") or "uploaded")
