@@ -111,12 +111,19 @@ class Bot:
                 "Check the numbers, or try again.",
                 self.responder,
             )
-            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500], deferred=self._cheap(job))
         else:
-            self.store.jobs.finish(job.id)
+            self.store.jobs.finish(job.id, deferred=self._cheap(job))
         finally:
             with self._idle:
                 self._idle.notify_all()
+
+    @staticmethod
+    def _cheap(job: Job) -> bool:
+        """A fast-lane job's finish is group-committed (bot/jobs.py): it is safe to run again after a
+        crash (an ephemeral reply may repeat; posts and charts are found again). A slow-lane job
+        (analysis, measurement) is seconds long: its finish is written at once."""
+        return job.lane == "fast"
 
     def where(self, job: Job) -> Where:
         return Where(
@@ -145,8 +152,10 @@ class Bot:
                 self._idle.wait(min(left, 0.05))
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work; with wait, once every job has run, their finishes are written."""
         for executor in self.lanes.values():
             executor.shutdown(wait=wait)
+        self.store.jobs.close()
 
     def tell(self, client: WebClient, where: Where, text: str) -> None:
         """A warning only the user sees (through response_url where the channel refuses the bot)."""
