@@ -11,7 +11,6 @@ body before anything parses it (401), then the body must parse (400); neither lo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
@@ -21,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -67,12 +66,16 @@ def web_client(settings: Settings) -> SafeWebClient:
 
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
     """The Bolt app and the bot behind it. Unfinished jobs are not resumed here: call bot.resume()
-    once the app is ready to serve (main does)."""
+    once the app is ready to serve (main does). Serve it over HTTP only through `asgi` (the app does
+    not check signatures itself: that door does, once)."""
     client = web_client(settings)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
-        request_verification_enabled=not settings.socket_mode,
+        # HTTP requests reach the app only through `asgi`, which has verified the raw body before
+        # anything parsed it: Bolt's own check would hash the same body a second time on every ack.
+        # Socket Mode requests are not signed at all.
+        request_verification_enabled=False,
         process_before_response=True,
         token_verification_enabled=True,
     )
@@ -109,21 +112,25 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float | None 
         return "missing or non-numeric timestamp"
     if abs((now or time.time()) - int(stamp)) > MAX_CLOCK_SKEW_S:
         return "timestamp too old or in the future"
-    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+    expected = b"v0=" + hmac.digest(secret.encode(), b"v0:" + stamp.encode() + b":" + body, "sha256").hex().encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         return "bad signature"
     return None
 
 
 def well_formed(body: bytes, content_type: str) -> str | None:
-    """None if the (signed) body parses the way Bolt will parse it; else why not."""
+    """None if the (signed) body parses the way Bolt will parse it (slack_bolt.request.internals.parse_body:
+    JSON for application/json or a body opening with "{", else a form whose `payload` field, if any, is
+    JSON); else why not. A form without "payload" anywhere cannot fail to parse: it is not parsed here."""
     try:
         text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
+        if content_type.split(";")[0] == "application/json" or text.startswith("{"):
             return None if isinstance(json.loads(text), dict) else "JSON body is not an object"
-        form = parse_qs(text, keep_blank_values=True)
+        if "payload" not in text:
+            return None
+        form = dict(parse_qsl(text, keep_blank_values=True))
         if "payload" in form:
-            return None if isinstance(json.loads(form["payload"][0]), dict) else "payload is not a JSON object"
+            return None if isinstance(json.loads(form["payload"]), dict) else "payload is not a JSON object"
         return None
     except (UnicodeDecodeError, ValueError) as exc:
         return f"malformed body ({type(exc).__name__})"

@@ -7,25 +7,39 @@
 
 `add` is one INSERT OR IGNORE against the unique delivery key: the same transaction dedupes a
 delivery Slack made twice and stores what the work needs. A job records the ts of the message it
-posted (`posted`), and the message carries the job's uid in its metadata, so a job resumed after a
-crash between its post and that record can find its message instead of posting again.
+posted (`posted`) and the file id of the chart it uploaded (`charted`), and the message carries the
+job's uid in its metadata, so a job resumed after a crash between its post and that record can find
+its message instead of posting again, and does not upload its chart twice.
 
 A new job is written already claimed by the process that acks it (it runs it at once): two writes a
 job (add, finish), each a short transaction, are all the queue costs. One connection for every
 thread, under one lock: taking a Python lock is cheaper and fairer than SQLite's busy handler,
 which sleeps in steps of milliseconds.
 
+Group commit: `finish(..., deferred=True)` (the bot's fast lane: help, history, show, forms) only
+notes the job as finished; a flusher thread writes the noted finishes in one transaction FLUSH_S
+after the first of them, or at once when FLUSH_AT are waiting, so a burst of cheap replies costs one
+write per batch, not one per job, and no worker waits for the lock every ack takes. Everything that
+reads the queue's state (`unfinished`, `get`, `claim`, `take_over`) and `close` flushes first, and so
+does every immediate `finish` (its row goes in the same transaction). A process killed before a
+flush loses only the record: those jobs are resumed at the next start and must be safe to run twice
+(posts and charts are found again, see above; an ephemeral reply may repeat: the one documented
+limit). Slow-lane jobs (analyses, measurements) finish immediately: they take seconds, the write is
+nothing to them, and a finished measurement is not run again.
+
 That connection never checkpoints the WAL itself: SQLite's automatic checkpoint runs inside the
 commit that crosses the threshold and takes tens of milliseconds, and on this connection it would
 land on an ack and hold the lock every other ack waits on. Every CHECKPOINT_EVERY finished jobs the
-worker that finished the last one checkpoints instead, on its own connection, after the lock is
-released (writers go on appending to the WAL while a checkpoint copies it).
+thread that wrote the last finish (a worker, or the flusher) checkpoints instead, on its own
+connection, after the lock is released (writers go on appending to the WAL while a checkpoint
+copies it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -39,6 +53,11 @@ UNFINISHED = ("queued", "running")
 LEASE_S = 900  # a job running on another host is taken over only after this long
 KEEP_S = 30 * 86400  # finished jobs are kept a month (Slack's retries come within minutes), then pruned
 CHECKPOINT_EVERY = 200  # finished jobs between WAL checkpoints (about 400 writes, ~1,000 pages at most)
+FLUSH_S = 0.05  # a deferred finish is written at most this long after it is noted...
+FLUSH_AT = 32  # ...or at once when this many are waiting
+FLUSHER_IDLE_S = 1.0  # the flusher thread ends after this long with nothing to write (it comes back)
+
+log = logging.getLogger("breakeven.bot")
 
 
 def process_owner() -> str:
@@ -85,6 +104,7 @@ class Job:
     attempts: int
     created: float
     ts: str | None
+    chart: str | None = None
 
     @property
     def resumed(self) -> bool:
@@ -108,10 +128,12 @@ class Job:
             attempts=values["attempts"],
             created=values["created"],
             ts=values["ts"],
+            chart=values["chart"],
         )
 
 
-COLUMNS = "id, uid, delivery, kind, lane, team, channel, user, response_url, payload, attempts, created, ts"
+COLUMNS = "id, uid, delivery, kind, lane, team, channel, user, response_url, payload, attempts, created, ts, chart"
+FINISH = "UPDATE jobs SET status = ?, finished = ?, error = ? WHERE id = ?"
 
 
 class Jobs:
@@ -121,7 +143,12 @@ class Jobs:
         self._db.execute("PRAGMA wal_autocheckpoint = 0")
         self._checkpoint = checkpoint
         self._finished = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
+        # Deferred finishes, (status, finished, error, id), and the flusher that writes them.
+        self._pending: list[tuple] = []
+        self._pending_since = 0.0
+        self._noted = threading.Condition(threading.Lock())
+        self._flusher: threading.Thread | None = None
 
     def _one(self, sql: str, params: list) -> Job | None:
         cursor = self._db.execute(sql, params)
@@ -158,6 +185,7 @@ class Jobs:
 
     def claim(self, job_id: int, owner: str) -> Job | None:
         """queued -> running for this process; None if another worker has it or it is finished."""
+        self.flush()
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE jobs SET status = 'running', owner = ?, claimed = ?, attempts = attempts + 1 "
@@ -169,23 +197,102 @@ class Jobs:
             return self._one(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", [job_id])
 
     def posted(self, job_id: int, ts: str) -> None:
-        """The job's message is in the channel: a resumed job must not post it again."""
+        """The job's message is in the channel: a resumed job must not post it again (written at once)."""
         with self._lock:
             self._db.execute("UPDATE jobs SET ts = ? WHERE id = ?", [ts, job_id])
 
-    def finish(self, job_id: int, status: str = "done", error: str | None = None) -> None:
+    def charted(self, job_id: int, file_id: str) -> None:
+        """The job's chart is uploaded: a resumed job must not upload it again (written at once)."""
         with self._lock:
-            self._db.execute(
-                "UPDATE jobs SET status = ?, finished = ?, error = ? WHERE id = ?", [status, time.time(), error, job_id]
-            )
-            self._finished += 1
-            due = self._finished % CHECKPOINT_EVERY == 0
-        if due and self._checkpoint is not None:
+            self._db.execute("UPDATE jobs SET chart = ? WHERE id = ?", [file_id, job_id])
+
+    def finish(self, job_id: int, status: str = "done", error: str | None = None, *, deferred: bool = False) -> None:
+        """done | failed. Written at once (with any deferred finishes), or, deferred, by the flusher
+        within FLUSH_S: only for jobs that are safe to run again after a crash (see the module's doc)."""
+        row = (status, time.time(), error, job_id)
+        if deferred and threading.main_thread().is_alive():  # at interpreter exit: written at once
+            with self._noted:
+                self._pending.append(row)
+                if len(self._pending) == 1:
+                    self._pending_since = time.monotonic()
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_loop, name="breakeven-flush")
+                    self._flusher.start()
+                elif len(self._pending) in (1, FLUSH_AT):
+                    self._noted.notify()
+            return
+        self._write([row])
+
+    def flush(self) -> None:
+        """Write every deferred finish now."""
+        self._write([])
+
+    def close(self) -> None:
+        """Write every deferred finish; the flusher ends (a later deferred finish starts it again)."""
+        self.flush()
+        with self._noted:
+            flusher, self._flusher = self._flusher, None
+            self._noted.notify()
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join(timeout=10)
+
+    def _write(self, rows: list[tuple]) -> None:
+        with self._noted:
+            rows, self._pending = self._pending + rows, []
+        if not rows:
+            return
+        try:
+            with self._lock:
+                if len(rows) == 1:
+                    self._db.execute(FINISH, rows[0])
+                else:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        self._db.executemany(FINISH, rows)
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                    self._db.execute("COMMIT")
+                before, self._finished = self._finished, self._finished + len(rows)
+        except BaseException:
+            with self._noted:  # kept, in order, for the next write to try again
+                self._pending[:0] = rows
+            raise
+        if before // CHECKPOINT_EVERY != self._finished // CHECKPOINT_EVERY and self._checkpoint is not None:
             self._checkpoint()
+
+    def _flush_loop(self) -> None:
+        """The flusher: not a daemon, so a process that exits normally writes what is noted. It ends
+        after FLUSHER_IDLE_S with nothing to write, or as soon as the main thread has stopped and
+        nothing is left (from then on `finish` writes at once)."""
+        me = threading.current_thread()
+        idle_since = time.monotonic()
+        while True:
+            with self._noted:
+                if self._flusher is not me:
+                    return
+                running = threading.main_thread().is_alive()
+                if not self._pending:
+                    if not running or time.monotonic() - idle_since > FLUSHER_IDLE_S:
+                        self._flusher = None
+                        return
+                    self._noted.wait(0.25)  # woken by the next finish noted; looks up now and then
+                    continue
+                left = self._pending_since + FLUSH_S - time.monotonic()
+                if running and left > 0 and len(self._pending) < FLUSH_AT:
+                    self._noted.wait(left)
+                    continue
+            try:
+                self.flush()
+            except Exception as exc:  # the rows are kept: tried again at the next turn
+                log.warning("could not record finished jobs: %s", exc)
+                time.sleep(FLUSH_S)
+            idle_since = time.monotonic()
 
     def take_over(self, owner: str) -> list[tuple[int, str]]:
         """Running jobs whose process is gone go back to the queue; then every queued job, oldest first,
         as (id, lane)."""
+        self.flush()
         now = time.time()
         with self._lock:
             self._db.execute("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished < ?", [now - KEEP_S])
@@ -196,9 +303,11 @@ class Jobs:
             return self._db.execute("SELECT id, lane FROM jobs WHERE status = 'queued' ORDER BY id").fetchall()
 
     def unfinished(self) -> int:
+        self.flush()
         with self._lock:
             return self._db.execute("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')").fetchone()[0]
 
     def get(self, job_id: int) -> Job | None:
+        self.flush()
         with self._lock:
             return self._one(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", [job_id])

@@ -65,9 +65,16 @@ def slack_text(text: str, limit: int = SECTION_LIMIT) -> str:
     return cut(_LINK.sub(lambda m: f"<{m[1]}{m[2]}>", escape(text)), limit)
 
 
+class Finalized(dict):
+    """A block that went through `finalize` once, when it was built (the bot's own fixed texts, such as
+    help): `finalize` hands it on as it is instead of walking it again on every reply."""
+
+
 def finalize(value):
     """Blocks, a view or attachments, ready for Slack: every text object (mrkdwn or plain_text) through
     slack_text. Input values (initial_value, option values) are data Slack shows as typed: untouched."""
+    if isinstance(value, Finalized):
+        return value
     if isinstance(value, list):
         return [finalize(item) for item in value]
     if isinstance(value, dict):
@@ -303,14 +310,15 @@ Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `to
 
 
 @cache
-def _help_blocks() -> tuple[dict, ...]:
+def _help_blocks() -> tuple[Finalized, ...]:
     keys = [f"`{k.name}` {k.help} (`{k.example}`)" for k in KEYS.values()]
-    return (_section(HELP), *(_section(text) for text in _chunks(["*Keys*", *keys])))
+    return tuple(Finalized(finalize(block)) for block in (_section(HELP), *map(_section, _chunks(["*Keys*", *keys]))))
 
 
 def help_blocks() -> list[dict]:
-    # Not copied deeply: the one exit (finalize, in the Web API client) builds new dicts and never
-    # changes these; a deep copy of the keys table cost more than the rest of the reply's own work.
+    # Escaped once and shared by every reply, not copied: the Web API client serialises them as they
+    # are and nothing changes them (walking the keys table on every reply cost more than the reply's
+    # own work).
     return list(_help_blocks())
 
 

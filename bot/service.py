@@ -111,12 +111,19 @@ class Bot:
                 "Check the numbers, or try again.",
                 self.responder,
             )
-            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500], deferred=self._cheap(job))
         else:
-            self.store.jobs.finish(job.id)
+            self.store.jobs.finish(job.id, deferred=self._cheap(job))
         finally:
             with self._idle:
                 self._idle.notify_all()
+
+    @staticmethod
+    def _cheap(job: Job) -> bool:
+        """A fast-lane job's finish is group-committed (bot/jobs.py): it is safe to run again after a
+        crash (an ephemeral reply may repeat; posts and charts are found again). A slow-lane job
+        (analysis, measurement) is seconds long: its finish is written at once."""
+        return job.lane == "fast"
 
     def where(self, job: Job) -> Where:
         return Where(
@@ -145,8 +152,10 @@ class Bot:
                 self._idle.wait(min(left, 0.05))
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work; with wait, once every job has run, their finishes are written."""
         for executor in self.lanes.values():
             executor.shutdown(wait=wait)
+        self.store.jobs.close()
 
     def tell(self, client: WebClient, where: Where, text: str) -> None:
         """A warning only the user sees (through response_url where the channel refuses the bot)."""
@@ -269,17 +278,23 @@ def post_report(
         return None
     if record_ts:
         bot.store.set_message_ts(analysis_id, ts)
-    attach_chart(client, where, report, analysis_id, ts)
+    attach_chart(bot, client, where, report, analysis_id, ts, job)
     return ts
 
 
-def attach_chart(client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str) -> None:
-    """Upload the break-even chart into the verdict's thread; if that fails the verdict says so."""
+def attach_chart(
+    bot: Bot, client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str, job: Job | None
+) -> None:
+    """Upload the break-even chart into the verdict's thread, once per job (a resumed job that had
+    uploaded it does not again); if that fails the verdict says so."""
     from costcore.charts import breakeven_chart
 
+    if job is not None and job.chart:
+        log.info("job %s had attached its chart already (%s): not attached again", job.uid, job.chart)
+        return
     try:
         png = breakeven_chart(report)
-        client.files_upload_v2(
+        response = client.files_upload_v2(
             channel=where.channel,
             thread_ts=where.thread_ts or message_ts,
             content=png,
@@ -299,3 +314,7 @@ def attach_chart(client: WebClient, where: Where, report: Report, analysis_id: i
             )
         except Exception as update_exc:
             log.warning("could not note the missing chart: %s", slack_reason(update_exc))
+        return
+    if job is not None:
+        file = response.get("file") or (response.get("files") or [{}])[0]
+        bot.store.jobs.charted(job.id, file.get("id") or "uploaded")

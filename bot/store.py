@@ -109,6 +109,12 @@ def m004_jobs(db: sqlite_utils.Database) -> None:
     # checks look jobs up by status (finished rows are pruned, so the scan stays short).
 
 
+@migrations()
+def m005_job_chart(db: sqlite_utils.Database) -> None:
+    # The file id of the chart a job uploaded: a job resumed after a crash does not upload it again.
+    db["jobs"].add_column("chart", str)
+
+
 @dataclass(frozen=True)
 class Analysis:
     id: int

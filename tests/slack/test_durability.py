@@ -18,25 +18,34 @@ from .conftest import bot_env, free_port, signed_post, wait_healthy
 BURST = 50
 
 
-def start_bot(env: dict, port: int, cwd) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.app"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+# `breakeven-bot` whose group-committed finishes (bot/jobs.py) wait an hour for their flush: what a
+# kill leaves when it comes between a job's finish and the flush.
+UNFLUSHED = "import sys, bot.jobs; bot.jobs.FLUSH_S = 3600; from bot.app import main; sys.exit(main())"
+
+
+def start_bot(env: dict, port: int, cwd, code: str | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bot.app"] if code is None else [sys.executable, "-c", code]
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_healthy(port, process)
     return process
 
 
-def command(port: int, slack, i: int) -> int:
+def command(port: int, slack, i: int, text: str | None = None) -> int:
     body = {
         "team_id": "T1",
         "channel_id": "C1",
         "user_id": "U1",
         "command": "/breakeven",
-        "text": f"volume={100 + i}k/month in=1500 out=200 api=gpt-4o gpu=a10g",
+        "text": text or f"volume={100 + i}k/month in=1500 out=200 api=gpt-4o gpu=a10g",
         "trigger_id": f"burst-{i}",
         "response_url": slack.response_url(f"burst-{i}"),
     }
     return signed_post(f"http://127.0.0.1:{port}/slack/events", urlencode(body).encode())[0]
+
+
+def job_row(db_path, trigger: str) -> tuple | None:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT status, ts, chart FROM jobs WHERE delivery = ?", [f"T1:command:{trigger}"]).fetchone()
 
 
 def unfinished(db_path) -> int:
@@ -106,6 +115,59 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
     assert per_job == dict.fromkeys(jobs, 1)  # one verdict per command, none twice, none missing
     assert analyses == (BURST, BURST)  # and no claimed-but-unposted row left in the history
     assert not slack.responses  # nobody had to be told their command failed
+
+
+def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(slack, tmp_path):
+    # `show` runs on the fast lane, whose finishes are group-committed: the bot is killed once the
+    # job has posted its verdict and uploaded its chart but before the flush recorded it done. The
+    # next start runs it again, and it must find both instead of posting or uploading twice.
+    port = free_port()
+    db_path = tmp_path / "durable.db"
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    first = start_bot(env, port, tmp_path, UNFLUSHED)
+    try:
+        assert command(port, slack, 0) == 200  # an analysis (#1), on the slow lane: finished at once
+        wait_until_idle(db_path, first)
+        assert command(port, slack, 1, "show 1") == 200
+        slack.wait_for(lambda: (job_row(db_path, "burst-1") or (None, None, None))[2], what="the chart recorded")
+        os.kill(first.pid, signal.SIGKILL)
+        assert first.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    status, ts, chart = job_row(db_path, "burst-1")
+    assert status == "running" and ts and chart  # posted and charted, but not recorded done
+    assert len(slack.called("files.completeUploadExternal")) == 2
+
+    second = start_bot(env, port, tmp_path)
+    try:
+        wait_until_idle(db_path, second)
+    finally:
+        second.terminate()
+        stderr = second.communicate(timeout=30)[1].decode()
+    assert "resuming 1 unfinished job(s)" in stderr
+    assert job_row(db_path, "burst-1")[0] == "done"
+    posts = [m for m in slack.messages["C1"] if not m["thread_ts"]]
+    assert len(posts) == 2  # the verdict of #1 and the one `show 1` posted: not a third
+    assert len(slack.called("files.completeUploadExternal")) == 2  # and no chart uploaded again
+    assert not slack.responses
+
+
+def test_a_stopped_bot_writes_the_finishes_it_had_not_flushed(slack, tmp_path):
+    # SIGTERM is a clean stop: the finishes waiting for their group commit are written on the way out.
+    port = free_port()
+    db_path = tmp_path / "stopped.db"
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    bot = start_bot(env, port, tmp_path, UNFLUSHED)
+    try:
+        assert [command(port, slack, i, "help") for i in range(5)] == [200] * 5
+        slack.wait_for(lambda: len(slack.called("chat.postEphemeral")) == 5, what="five help replies")
+    finally:
+        bot.terminate()
+        assert bot.wait(timeout=30) == 0
+    assert unfinished(db_path) == 0
+    assert [job_row(db_path, f"burst-{i}")[0] for i in range(5)] == ["done"] * 5
 
 
 def test_a_job_that_fails_for_good_tells_the_user_why_and_keeps_no_history(bot_server, slack, monkeypatch):

@@ -14,6 +14,7 @@ GARBAGE = [
     (b"payload=%7Bnot json", "application/x-www-form-urlencoded"),
     (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),  # JSON, but not an object
     (b"{broken", "application/json"),
+    (b"{broken", "application/x-www-form-urlencoded"),  # Bolt reads a body opening with { as JSON
     (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
 ]
 
