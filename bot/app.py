@@ -118,6 +118,15 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float | None 
     return None
 
 
+def ssl_check(body: bytes) -> bool:
+    """Slack's SSL check of a slash command's URL: a short form `ssl_check=1&token=...`, which Slack
+    may send unsigned (Bolt answers it before verifying). It is answered 200 and nothing else: no
+    listener, no job, no Slack call, so an unsigned one can do no harm."""
+    if len(body) > 1000 or b"ssl_check=" not in body:
+        return False
+    return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)).get("ssl_check") == "1"
+
+
 def well_formed(body: bytes, content_type: str) -> str | None:
     """None if the (signed) body parses the way Bolt will parse it (slack_bolt.request.internals.parse_body:
     JSON for application/json or a body opening with "{", else a form whose `payload` field, if any, is
@@ -178,6 +187,9 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
                 break
         body = bytes(body)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if ssl_check(body):
+            await reply(send, 200)
+            return
         problem = verify(secret, body, headers)
         if problem:
             _rejected.warning("unsigned", "rejected a request (401): %s", problem)

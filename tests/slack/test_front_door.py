@@ -68,3 +68,24 @@ def test_an_event_with_a_json_body_still_reaches_its_listener(bot_server, slack)
     bot_server.wait_idle()
     assert slack.called("views.publish")[0]["args"]["user_id"] == "U1"
     assert json.dumps(slack.called("views.publish")[0]["args"]["view"])  # a real view went out
+
+
+@pytest.mark.parametrize("secret", [None, "not-the-secret"])
+def test_slacks_ssl_check_is_answered_200_signed_or_not_and_does_nothing(bot_server, slack, caplog, secret):
+    # Slack checks a slash command's URL with ssl_check=1 and may not sign it (Bolt answers it first too).
+    caplog.set_level(logging.INFO)
+    status, body = bot_server.post(b"ssl_check=1&token=legacy", **({"secret": secret} if secret else {}))
+    assert (status, body) == (200, b"")
+    bot_server.wait_idle()
+    assert slack.calls == [c for c in slack.calls if c["method"] == "auth.test"]
+    assert bot_server.bot.store.jobs.unfinished() == 0 and rows(bot_server) == []
+    assert not [r for r in caplog.records if r.name == "breakeven.bot" and r.levelno >= logging.WARNING]
+    # only ssl_check=1 is the check: anything else unsigned is still refused
+    assert bot_server.post(b"ssl_check=0&token=legacy", secret="not-the-secret")[0] == 401
+
+
+def test_a_command_whose_text_is_ssl_check_is_run_as_a_command(bot_server, slack):
+    status, _ = bot_server.command("ssl_check=1")
+    assert status == 200
+    reply = slack.wait_for(lambda: slack.called("chat.postEphemeral"), what="the reply")[0]["args"]
+    assert "ssl_check" in reply["text"]  # answered as a command with an unknown key, not swallowed
