@@ -27,12 +27,14 @@ flush loses only the record: those jobs are resumed at the next start and must b
 limit). Slow-lane jobs (analyses, measurements) finish immediately: they take seconds, the write is
 nothing to them, and a finished measurement is not run again.
 
-That connection never checkpoints the WAL itself: SQLite's automatic checkpoint runs inside the
+That connection never checkpoints the WAL by itself: SQLite's automatic checkpoint runs inside the
 commit that crosses the threshold and takes tens of milliseconds, and on this connection it would
 land on an ack and hold the lock every other ack waits on. Every CHECKPOINT_EVERY finished jobs the
-thread that wrote the last finish (a worker, or the flusher) checkpoints instead, on its own
-connection, after the lock is released (writers go on appending to the WAL while a checkpoint
-copies it).
+thread that wrote the last finish (a worker, or the flusher) checkpoints instead, in two steps: the
+bulk on its own connection, after the lock is released (writers go on appending to the WAL while it
+copies), then the few frames appended meanwhile on this connection, under the lock. Only a
+checkpoint that copies every frame lets the next write rewind the WAL; under steady load the first
+step alone never does, and the WAL grew by ~15 KB a job (29 MB over 2,000).
 """
 
 from __future__ import annotations
@@ -259,7 +261,9 @@ class Jobs:
                 self._pending[:0] = rows
             raise
         if before // CHECKPOINT_EVERY != self._finished // CHECKPOINT_EVERY and self._checkpoint is not None:
-            self._checkpoint()
+            self._checkpoint()  # the bulk of the copy, while acks go on appending
+            with self._lock:  # the few frames appended meanwhile, with acks held for as long
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _flush_loop(self) -> None:
         """The flusher: not a daemon, so a process that exits normally writes what is noted. It ends
