@@ -322,6 +322,12 @@ def help_blocks() -> list[dict]:
     return list(_help_blocks())
 
 
+def _rent(report: dict) -> str:
+    """What a stored analysis weighed buying against, and its bill: "API $X" or "by hand $X"."""
+    what = "by hand" if report.get("baseline") == "manual" else "API"
+    return f"{what} {money(report.get('baseline_monthly_cost', report.get('api_monthly_cost')))}"
+
+
 def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
     if not rows and not audits:
         return [_section("No analyses in this channel yet. Try `/breakeven " + EXAMPLE + "`")]
@@ -330,11 +336,9 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
         r = a.report
         be = r.get("breakeven_requests_per_month")
         be_text = "never" if be is None else count(be)
-        by_hand = r.get("baseline") == "manual"
-        rent = money(r.get("baseline_monthly_cost", r["api_monthly_cost"]))
         lines.append(
             f"`#{a.id}` {a.created[:16].replace('T', ' ')} {mention(a.user)} *{a.verdict}*: "
-            f"{'by hand' if by_hand else 'API'} {rent} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
+            f"{_rent(r)} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
             f"break-even {be_text}, payback {months(r.get('payback_months'))}"
         )
     if audits:
@@ -361,15 +365,11 @@ def compare_blocks(first, second) -> list[dict]:
     def per_month(r: dict, key: str) -> str:
         return "never" if r.get(key) is None else f"{count(r[key])} {volume_unit(r.get('baseline', 'api'))}/mo"
 
-    def rent(r: dict) -> str:  # what each analysis weighed buying against: the API or the work by hand
-        by_hand = r.get("baseline") == "manual"
-        return f"{'by hand' if by_hand else 'API'} {money(r.get('baseline_monthly_cost', r.get('api_monthly_cost')))}"
-
     lines = [
         f"*Comparing #{first.id} and #{second.id}*",
         f"*Verdict*: #{first.id} {a['verdict']} · #{second.id} {b['verdict']}",
         each("Volume", lambda r: per_month(r, "requests_per_month")),
-        each("Rent", rent),
+        each("Rent", _rent),
         row("Buy (self-host)", "selfhost_monthly_cost", money),
         row("Monthly savings", "monthly_savings", money),
         row("One-time cost", "one_time_cost", money),

@@ -348,9 +348,8 @@ class _Instance:
         prefill = max(self.t_prefill, self.t_weights / c)
         gpu_time = prefill + self.decode_steps * step / c
         rps = min(c / alone, 1.0 / gpu_time)
-        decode_comp = self.decode_steps * t_comp / c if t_comp >= t_mem else 0.0
-        decode_mem = self.decode_steps * t_mem / c if t_comp < t_mem else 0.0
-        return _Point(c, step, ttft, c / rps, rps, prefill + decode_comp >= decode_mem)
+        compute_bound = t_comp >= t_mem or prefill >= self.decode_steps * t_mem / c
+        return _Point(c, step, ttft, c / rps, rps, compute_bound)
 
 
 # --- Entry point -----------------------------------------------------------------------------------
