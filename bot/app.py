@@ -2,7 +2,9 @@
 
 Listeners store the work as a job and ack (process_before_response, with our own worker lanes):
 the HTTP response leaves as soon as the listener returns, and analysis, chart and upload follow
-on a worker, so Slack's 3-second limit is never at risk and a restart loses nothing.
+on a worker, so Slack's 3-second limit is never at risk and a restart loses nothing. main() runs
+those workers in a process of its own (bot/worker.py); build_app alone runs them on this
+process's threads (tests, tools).
 
 HTTP requests pass a front door first (`asgi`): the signature and timestamp are checked on the raw
 body before anything parses it (401), then the body must parse (400); neither logs a traceback.
@@ -24,17 +26,13 @@ from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
-from .delivery import SafeWebClient, Throttled
+from .delivery import Throttled, web_client
 from .listeners import register
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
 from .store import Store, StoreError
+from .worker import WorkerProcess
 
 log = logging.getLogger("breakeven.bot")
 SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
@@ -49,19 +47,6 @@ class RedactSecrets(logging.Filter):
             record.msg = SECRET.sub(r"\1[redacted]", message)
             record.args = ()
         return True
-
-
-def web_client(settings: Settings) -> SafeWebClient:
-    return SafeWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
@@ -258,39 +243,51 @@ def main() -> int:
         os.environ.pop(name, None)
     try:
         sock = None if settings.socket_mode else bind(settings.port)
-        with _quiet("slack_sdk", "slack_bolt"):  # their retries would log a screenful: we say one line
-            app, bot = build_app(settings)
     except SettingsError as exc:
         print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
+    # The work runs in a process of its own (bot/worker.py), forked now: nothing is open yet.
+    worker = WorkerProcess.fork(settings, close_in_child=[sock] if sock else [])
+    try:
+        with _quiet("slack_sdk", "slack_bolt"):  # their retries would log a screenful: we say one line
+            app, bot = build_app(settings)
     except Exception as exc:  # the database, or auth.test: a wrong token or an unreachable SLACK_API_URL
-        print(f"breakeven-bot: {_start_up_error(settings, exc)}", file=sys.stderr)
+        worker.stop()
+        message = str(exc) if isinstance(exc, SettingsError) else _start_up_error(settings, exc)
+        print(f"breakeven-bot: {message}", file=sys.stderr)
         return 2
-    start_scheduler(app, bot)
-    bot.resume()  # what a previous process acked and did not finish
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        log.info("starting in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
-        return 0
-    import uvicorn
-
-    log.info("serving /slack/events and /healthz on port %s", settings.port)
-    endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
-    server = uvicorn.Server(uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off"))
-    # uvicorn stops gracefully on SIGTERM, then raises the signal again: with this handler that
-    # ends in exit status 0 (a clean stop), not death by signal. Unfinished jobs resume next start.
+    bot.owner, bot.hand_off = worker.owner, worker.hand_off
+    # SIGTERM is a clean stop, not death by signal (under uvicorn: once it has stopped serving, as it
+    # raises the signal again). The worker process's death ends in it too (bot/worker.py).
     signal.signal(signal.SIGTERM, _clean_exit)
     try:
-        server.run(sockets=[sock])
+        with contextlib.suppress(_Stopped):
+            start_scheduler(app, bot)
+            worker.go()  # it resumes what a previous process acked and did not finish
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+                log.info("starting in Socket Mode")
+                SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+            else:
+                import uvicorn
+
+                log.info("serving /slack/events and /healthz on port %s", settings.port)
+                endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
+                config = uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off")
+                uvicorn.Server(config).run(sockets=[sock])
     finally:
         bot.shutdown(wait=False)
-    return 0
+        worker.stop()  # it finishes the jobs it has
+    return 1 if worker.failed else 0
+
+
+class _Stopped(Exception):
+    """SIGTERM: stop taking requests, let the worker finish what it has, exit."""
 
 
 def _clean_exit(signum, frame) -> None:
-    raise SystemExit(0)
+    raise _Stopped
 
 
 @contextlib.contextmanager

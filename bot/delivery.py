@@ -11,6 +11,11 @@ from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from .render import error_blocks, finalize_args
 
@@ -49,6 +54,20 @@ class SafeWebClient(WebClient):
             json=finalize_args(json),
             **kwargs,
         )
+
+
+def web_client(settings) -> SafeWebClient:
+    """The bot's Web API client, from its settings (bot/settings.py)."""
+    return SafeWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
 
 
 def slack_reason(exc: Exception) -> str:

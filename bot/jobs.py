@@ -1,6 +1,6 @@
 """The durable work queue: every command, click and submission is a row before Slack gets its ack.
 
-    listener ──add()──> jobs (running, owned by this process) ──ack──> Slack
+    listener ──add()──> jobs (running, owned by the process that will run it) ──ack──> Slack
     worker   ──work, post──> done | failed
     start-up ──take_over()─> running rows of a process that died go back to queued;
              ──claim()─> each queued job, running for this process (attempts + 1), runs again
@@ -11,10 +11,11 @@ posted (`posted`) and the file id of the chart it uploaded (`charted`), and the 
 job's uid in its metadata, so a job resumed after a crash between its post and that record can find
 its message instead of posting again, and does not upload its chart twice.
 
-A new job is written already claimed by the process that acks it (it runs it at once): two writes a
-job (add, finish), each a short transaction, are all the queue costs. One connection for every
-thread, under one lock: taking a Python lock is cheaper and fairer than SQLite's busy handler,
-which sleeps in steps of milliseconds.
+A new job is written already claimed by the process that runs it at once (the worker process the
+front process hands it to, bot/worker.py, or the acking process itself): two writes a job (add,
+finish), each a short transaction, are all the queue costs. One connection for every thread of a
+process, under one lock: taking a Python lock is cheaper and fairer than SQLite's busy handler,
+which sleeps in steps of milliseconds (between the two processes, that handler it is).
 
 Group commit: `finish(..., deferred=True)` (the bot's fast lane: help, history, show, forms) only
 notes the job as finished; a flusher thread writes the noted finishes in one transaction FLUSH_S
@@ -32,9 +33,11 @@ commit that crosses the threshold and takes tens of milliseconds, and on this co
 land on an ack and hold the lock every other ack waits on. Every CHECKPOINT_EVERY finished jobs the
 thread that wrote the last finish (a worker, or the flusher) checkpoints instead, in two steps: the
 bulk on its own connection, after the lock is released (writers go on appending to the WAL while it
-copies), then the few frames appended meanwhile on this connection, under the lock. Only a
-checkpoint that copies every frame lets the next write rewind the WAL; under steady load the first
-step alone never does, and the WAL grew by ~15 KB a job (29 MB over 2,000).
+copies), then the few frames appended meanwhile on this connection, under the lock and in FULL mode,
+which holds back the writers of other connections too (the acks, when they come from the front
+process: bot/worker.py) for as long. Only a checkpoint that copies every frame lets the next write
+rewind the WAL; under steady load the first step alone never does, and the WAL grew by ~15 KB a job
+(29 MB over 2,000).
 """
 
 from __future__ import annotations
@@ -62,19 +65,27 @@ FLUSHER_IDLE_S = 1.0  # the flusher thread ends after this long with nothing to 
 log = logging.getLogger("breakeven.bot")
 
 
-def process_owner() -> str:
-    """host:pid:boot: unique to this process, even where every start gets the same pid (pid 1 in a container)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def process_owner(pid: int | None = None, boot: str | None = None) -> str:
+    """host:pid:boot: unique to a process (this one by default), even where every start gets the same
+    pid (pid 1 in a container). A process that forks a worker names it with the worker's pid and a
+    boot both agree on (bot/worker.py)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}:{boot or uuid.uuid4().hex[:8]}"
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs. A zombie does not: a worker killed with its front process waits,
+    reparented, until some init reaps it (which may be never)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):  # no /proc (not Linux): the signal's answer stands
+        return True
 
 
 def orphaned(owner: str | None, me: str, claimed: float | None, now: float) -> bool:
@@ -262,8 +273,8 @@ class Jobs:
             raise
         if before // CHECKPOINT_EVERY != self._finished // CHECKPOINT_EVERY and self._checkpoint is not None:
             self._checkpoint()  # the bulk of the copy, while acks go on appending
-            with self._lock:  # the few frames appended meanwhile, with acks held for as long
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            with self._lock:  # the few frames appended meanwhile, with every writer held for as long
+                self._db.execute("PRAGMA wal_checkpoint(FULL)")
 
     def _flush_loop(self) -> None:
         """The flusher: not a daemon, so a process that exits normally writes what is noted. It ends

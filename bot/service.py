@@ -55,8 +55,11 @@ class Bot:
     scheduler: Any = None  # APScheduler, when the weekly summaries run in this process
     client: WebClient | None = None
     lanes: dict[str, ThreadPoolExecutor] = field(default_factory=_lanes)
-    owner: str = field(default_factory=process_owner)
+    owner: str = field(default_factory=process_owner)  # whose jobs this bot stores (and runs)
     admins: frozenset[str] = frozenset()
+    # Where a stored job goes: the worker process (bot/worker.py; `owner` is then the worker's), or,
+    # None, this process's own lanes.
+    hand_off: Callable[[Job], None] | None = None
 
     def __post_init__(self) -> None:
         self.responder = Responder(getattr(self.settings, "slack_api_url", None))
@@ -81,8 +84,15 @@ class Bot:
         if job is None:
             log.info("delivery %s seen before: not done again", where.delivery)
             return False
-        self.lanes[lane].submit(self._run, job)
+        if self.hand_off is not None:
+            self.hand_off(job)
+        else:
+            self.run_soon(job)
         return True
+
+    def run_soon(self, job: Job) -> None:
+        """The job, stored running for this process, goes to a worker thread of its lane."""
+        self.lanes.get(job.lane, self.lanes["slow"]).submit(self._run, job)
 
     def resume(self) -> int:
         """At start-up: every job a dead process left running, and every queued one, runs again."""

@@ -50,7 +50,7 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
         out.mkdir(parents=True, exist_ok=True)
         result = post_weekly_summary(None, store, team, channel or "", now, dry_run_dir=out)
         return f"{result.text}\n\nWritten to {out}/weekly-{result.week}.txt and .png"
-    from bot.app import web_client
+    from bot.delivery import web_client
     from bot.settings import SettingsError, load_settings
 
     try:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlencode
 
 from .conftest import bot_env, free_port, signed_post, wait_healthy
@@ -43,6 +44,36 @@ def command(port: int, slack, i: int, text: str | None = None) -> int:
     return signed_post(f"http://127.0.0.1:{port}/slack/events", urlencode(body).encode())[0]
 
 
+def worker_of(process: subprocess.Popen) -> int:
+    """The pid of the bot's worker process (bot/worker.py): the one child of the front process."""
+    (child,) = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return int(child)
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while running(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.02)
+
+
+def verdicts_per_job(slack) -> dict[str, int]:
+    """How many verdicts the channel got for each job (its uid is in the message's metadata)."""
+    per_job: dict[str, int] = {}
+    for message in slack.messages.get("C1", []):
+        if not message["thread_ts"]:
+            uid = message["metadata"]["event_payload"]["job"]
+            per_job[uid] = per_job.get(uid, 0) + 1
+    return per_job
+
+
 def job_row(db_path, trigger: str) -> tuple | None:
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT status, ts, chart FROM jobs WHERE delivery = ?", [f"T1:command:{trigger}"]).fetchone()
@@ -67,6 +98,7 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
     db_path = tmp_path / "durable.db"
     env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
     first = start_bot(env, port, tmp_path)
+    worker = worker_of(first)
     all_acked = threading.Event()
     killed = threading.Event()
 
@@ -86,6 +118,7 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
         all_acked.set()
         assert statuses == [200] * BURST  # every command was acked before the kill
         assert first.wait(timeout=60) == -signal.SIGKILL
+        wait_gone(worker)  # the work dies with the process that acked it: nothing runs on unseen
     finally:
         all_acked.set()
         if first.poll() is None:
@@ -107,14 +140,54 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
         jobs = dict(db.execute("SELECT uid, status FROM jobs").fetchall())
         analyses = db.execute("SELECT count(*), count(message_ts) FROM analyses").fetchone()
     assert len(jobs) == BURST and set(jobs.values()) == {"done"}
-    posts = [m for m in slack.messages["C1"] if not m["thread_ts"]]
-    per_job = {}
-    for message in posts:
-        uid = message["metadata"]["event_payload"]["job"]
-        per_job[uid] = per_job.get(uid, 0) + 1
-    assert per_job == dict.fromkeys(jobs, 1)  # one verdict per command, none twice, none missing
+    assert verdicts_per_job(slack) == dict.fromkeys(jobs, 1)  # one verdict per command, none twice, none missing
     assert analyses == (BURST, BURST)  # and no claimed-but-unposted row left in the history
     assert not slack.responses  # nobody had to be told their command failed
+
+
+def test_a_bot_whose_worker_process_dies_stops_and_answers_every_command_once_after_restart(slack, tmp_path):
+    # The work runs in a process of its own (bot/worker.py). Killed (out of memory, say) while a
+    # verdict is on its way, it takes nothing with it: the bot stops with status 1 so that its
+    # supervisor starts it again, and the next start answers every acked command, that one once.
+    port = free_port()
+    db_path = tmp_path / "durable.db"
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    first = start_bot(env, port, tmp_path)
+    posting, release = threading.Event(), threading.Event()
+
+    def hold_the_first_verdict(method, args):
+        if method == "chat.postMessage" and not posting.is_set():
+            posting.set()
+            release.wait(30)
+
+    slack.before_reply = hold_the_first_verdict
+    try:
+        assert [command(port, slack, i) for i in range(5)] == [200] * 5
+        assert posting.wait(30)
+        os.kill(worker_of(first), signal.SIGKILL)
+        assert first.wait(timeout=60) == 1
+    finally:
+        release.set()
+        slack.before_reply = None
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert "the worker process ended (status -9): stopping, so that a restart resumes its jobs" in (
+        first.stderr.read().decode()
+    )
+    assert unfinished(db_path) == 5
+
+    second = start_bot(env, port, tmp_path)
+    try:
+        wait_until_idle(db_path, second)
+    finally:
+        second.terminate()
+        second.communicate(timeout=30)
+    with sqlite3.connect(db_path) as db:
+        jobs = dict(db.execute("SELECT uid, status FROM jobs").fetchall())
+    assert set(jobs.values()) == {"done"}
+    assert verdicts_per_job(slack) == dict.fromkeys(jobs, 1)  # the held verdict was found, not posted again
+    assert not slack.responses
 
 
 def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(slack, tmp_path):
@@ -253,3 +326,51 @@ def test_the_wal_stays_small_while_acks_keep_writing(tmp_path):
     assert os.path.getsize(f"{store.path}-wal") < 8_000_000
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()[0] == n
+
+
+def test_the_catch_up_checkpoint_waits_for_an_ack_written_by_the_front_process(tmp_path):
+    # The bot acks in one process and works in another (bot/worker.py): an ack can be in the middle
+    # of its write, on a connection of its own, when the worker's catch-up checkpoint runs. A
+    # checkpoint that does not wait for it leaves its frames behind, the WAL cannot rewind, and under
+    # steady load it grows without end. Here the ack's write is held open across the catch-up.
+    import threading
+
+    from bot.jobs import CHECKPOINT_EVERY
+    from bot.store import Store
+
+    store = Store(tmp_path / "two.db")
+    front = Store(tmp_path / "two.db")  # the front process's connection and lock
+    held = front.jobs._db
+    committed = threading.Event()
+
+    def ack(i: int):
+        return front.jobs.add(
+            delivery=f"d-{i}", kind="command", lane="fast", team="T1", channel="C1", user="U1",
+            response_url=None, payload={"text": "help " * 200}, owner="me",
+        )  # fmt: skip
+
+    for i in range(CHECKPOINT_EVERY - 1):
+        store.jobs.finish(ack(i).id)
+    bulk = store.jobs._checkpoint
+
+    def bulk_then_an_ack_begins() -> None:
+        bulk()
+        for i in range(100):  # acks go on while the bulk is copied: frames the catch-up must copy
+            ack(10_000 + i)
+        held.execute("BEGIN IMMEDIATE")  # and one is writing when the catch-up comes
+        held.execute("UPDATE jobs SET attempts = 2 WHERE id = 1")
+
+        def commit_later() -> None:
+            time.sleep(0.3)
+            held.execute("COMMIT")
+            committed.set()
+
+        threading.Thread(target=commit_later).start()
+
+    store.jobs._checkpoint = bulk_then_an_ack_begins
+    store.jobs.finish(ack(CHECKPOINT_EVERY).id)  # the finish that checkpoints
+    committed.wait(10)
+    ack(CHECKPOINT_EVERY + 1)  # the next write rewinds the WAL if every frame was copied back
+    with sqlite3.connect(store.path) as db:
+        _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames < 10, f"{frames} frames in the WAL: it did not rewind"
