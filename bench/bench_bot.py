@@ -124,17 +124,19 @@ def throughput(port: int, text: str, n: int, clients: int = 8) -> tuple[float, f
     return n / elapsed, statistics.quantiles(latencies, n=100)[98]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_mb(pid: int) -> float:
+    """Proportional set size: the process's resident memory, each page shared with another process
+    (the worker forked from it) counted in part. The sum over processes is what they cost the machine."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def tree_rss_mb(pid: int) -> tuple[float, ...]:
-    """Resident memory of the process and of each of its children (the bot's worker process)."""
+def tree_pss_mb(pid: int) -> tuple[float, ...]:
+    """Memory of the process and of each of its children (the bot's worker process)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return (rss_mb(pid), *(rss_mb(int(child)) for child in children))
+    return (pss_mb(pid), *(pss_mb(int(child)) for child in children))
 
 
 class RemoteFake:
@@ -284,7 +286,7 @@ def main() -> None:
         p95 = statistics.quantiles(times, n=20)[18]
         print(f"idle command to chart posted p95 {p95 * 1000:6.0f} ms (goal < 1 s {verdict(p95 < 1)})")
 
-        # Resident memory after many analyses, and whether it keeps growing.
+        # Memory after many analyses, and whether it keeps growing.
         n = args.memory_commands
         marks, parts = [], []
         posted = slack.count("chat.postMessage")
@@ -292,12 +294,12 @@ def main() -> None:
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda i, c=chunk: signed_command(bot_port, TEXT, f"mem-{c}-{i}"), range(n // 4)))
             slack.wait_for("chat.postMessage", posted + (chunk + 1) * (n // 4), timeout=600)
-            parts.append(tree_rss_mb(bot.pid))
+            parts.append(tree_pss_mb(bot.pid))
             marks.append(sum(parts[-1]))
         growth = marks[-1] - marks[1]
         split = " + ".join(f"{m:.0f}" for m in parts[-1])
         print(
-            f"resident memory after {n} analyses: {marks[-1]:.0f} MB ({split} MB: the process and its worker; "
+            f"memory (PSS) after {n} analyses: {marks[-1]:.0f} MB ({split} MB: the process and its worker; "
             f"quarters: {', '.join(f'{m:.0f}' for m in marks)} MB; goal < 200 MB {verdict(marks[-1] < 200)}, "
             f"growth over the last three quarters {growth:+.0f} MB)"
         )

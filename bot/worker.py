@@ -46,7 +46,7 @@ STOP_TIMEOUT_S = 20.0  # a clean stop waits this long for the worker's jobs to f
 GO = b"go\n"
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Linux: the kernel sends SIGKILL to this process when the one that forked it dies."""
     if not sys.platform.startswith("linux"):
         return
@@ -57,6 +57,8 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
+    if os.getppid() != parent:  # it died before the call above: nothing will send the signal
+        os._exit(0)
 
 
 class WorkerProcess:
@@ -77,6 +79,7 @@ class WorkerProcess:
         """Fork the worker. Call it before any thread, connection or client exists in this process."""
         read, write = os.pipe()
         boot = uuid.uuid4().hex[:8]
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
@@ -84,7 +87,7 @@ class WorkerProcess:
                 os.close(write)
                 for resource in close_in_child or []:
                     resource.close()
-                code = _serve(settings, read, boot)
+                code = _serve(settings, read, boot, parent)
             except BaseException:  # nothing may return into the front process's code from here
                 log.exception("the worker process failed")
             finally:
@@ -138,10 +141,10 @@ class WorkerProcess:
             self._ended.wait(5)
 
 
-def _serve(settings, pipe: int, boot: str) -> int:
+def _serve(settings, pipe: int, boot: str, parent: int) -> int:
     """The worker's life: wait for go, open what it needs, resume, then run what the pipe brings
     until it closes; every job is finished (and recorded) before the process ends."""
-    _die_with_parent()
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     lines = os.fdopen(pipe, "rb")
