@@ -50,9 +50,10 @@ class RedactSecrets(logging.Filter):
 
 
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
-    """The Bolt app and the bot behind it. Unfinished jobs are not resumed here: call bot.resume()
-    once the app is ready to serve (main does). Serve it over HTTP only through `asgi` (the app does
-    not check signatures itself: that door does, once)."""
+    """The Bolt app and the bot behind it, running its jobs on this process's lanes. Unfinished jobs
+    are not resumed here: call bot.resume() once the app is ready to serve (main's worker process
+    does, bot/worker.py). Serve it over HTTP only through `asgi` (the app does not check signatures
+    itself: that door does, once)."""
     client = web_client(settings)
     app = App(
         client=client,

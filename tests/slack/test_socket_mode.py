@@ -78,3 +78,46 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, m
         handler.close()
         sockets.close()
         bot.shutdown(wait=True)
+
+
+def test_breakeven_bot_in_socket_mode_answers_from_its_worker_and_stops_cleanly(slack, tmp_path):
+    # The real process (`python -m bot.app` with an app token): it acks over the WebSocket, its
+    # worker process posts the verdict, and SIGTERM stops both with status 0.
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import bot_env
+
+    envelope = {
+        "envelope_id": "env-2",
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/breakeven",
+            "text": TEXT,
+            "trigger_id": "trig-socket-process",
+            "api_app_id": "A1",
+            "response_url": "http://127.0.0.1:1/x",
+        },
+    }
+    sockets = EnvelopeServer([envelope])
+    slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
+    env = bot_env(slack.url, SLACK_APP_TOKEN="xapp-1-test", BREAKEVEN_DB=str(tmp_path / "b.db"))
+    env.pop("SLACK_SIGNING_SECRET")
+    bot = subprocess.Popen([sys.executable, "-m", "bot.app"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    try:
+        slack.wait_for(lambda: any(m.get("envelope_id") == "env-2" for m in sockets.received), what="the ack")
+        slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=30, what="the chart")
+        assert "Buy: self-hosting saves $9,766 a month" in str(slack.called("chat.postMessage")[0]["args"]["blocks"])
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=30) == 0, bot.stderr.read().decode()
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+        sockets.close()
+    assert "Traceback" not in bot.stderr.read().decode()
