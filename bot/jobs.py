@@ -9,7 +9,7 @@
 delivery Slack made twice and stores what the work needs. A job records the ts of the message it
 posted (`posted`) and the file id of the chart it uploaded (`charted`), and the message carries the
 job's uid in its metadata, so a job resumed after a crash between its post and that record can find
-its message instead of posting again, and does not upload its chart twice.
+its message instead of posting again; its chart, by name in the message's thread (bot/service.py).
 
 A new job is written already claimed by the process that runs it at once (the worker process the
 front process hands it to, bot/worker.py, or the acking process itself): two writes a job (add,

@@ -229,6 +229,21 @@ def find_posted(client: WebClient, where: Where) -> str | None:
     return None
 
 
+def find_shared_file(client: WebClient, where: Where, thread_ts: str, filename: str) -> str | None:
+    """The id of a file named `filename` shared in the thread since the job was made, if any."""
+    oldest = f"{(where.job_created or 0) - 5:.6f}"
+    try:
+        page = client.conversations_replies(channel=where.channel, ts=thread_ts, oldest=oldest, limit=200)
+    except Exception as exc:  # uploading again beats never attaching it
+        log.warning("could not look for job %s's chart: %s", where.job_uid, slack_reason(exc))
+        return None
+    for message in page.get("messages") or []:
+        for file in message.get("files") or []:
+            if file.get("name") == filename:
+                return file.get("id") or "uploaded"
+    return None
+
+
 def publish_analysis(
     bot: Bot,
     client: WebClient,
@@ -253,8 +268,9 @@ def publish_analysis(
         report=report.model_dump(mode="json"),
         parent_id=parent_id,
     )
-    if message_ts:
+    if message_ts:  # a resumed job: the verdict is in the channel; its chart may not be yet
         log.info("analysis %s was posted before: not posted again", analysis_id)
+        attach_chart(bot, client, where, report, analysis_id, message_ts, job)
         return analysis_id
     ts = post_report(
         bot, client, where, report, analysis_id, job, on_failure=lambda: bot.store.forget_analysis(analysis_id)
@@ -302,13 +318,20 @@ def attach_chart(
     if job is not None and job.chart:
         log.info("job %s had attached its chart already (%s): not attached again", job.uid, job.chart)
         return
+    thread_ts, filename = where.thread_ts or message_ts, f"breakeven-{analysis_id}.png"
+    if job is not None and job.resumed:  # it may have uploaded the chart and died before recording it
+        found = find_shared_file(client, where, thread_ts, filename)
+        if found:
+            log.info("job %s had attached its chart already (%s): not attached again", job.uid, found)
+            bot.store.jobs.charted(job.id, found)
+            return
     try:
         png = breakeven_chart(report)
         response = client.files_upload_v2(
             channel=where.channel,
-            thread_ts=where.thread_ts or message_ts,
+            thread_ts=thread_ts,
             content=png,
-            filename=f"breakeven-{analysis_id}.png",
+            filename=filename,
             title=f"Break-even, analysis #{analysis_id}",
             initial_comment="Monthly cost against volume: where buying starts to pay.",
         )

@@ -24,7 +24,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.uploads: list[bytes] = []
-        self.messages: dict[str, list[dict]] = {}  # channel -> messages, oldest first
+        self.messages: dict[str, list[dict]] = {}  # channel -> messages (and shared files), oldest first
+        self._file_names: dict[str, str] = {}  # file id -> the name given when its upload began
         self.responses: list[dict] = []  # what was sent to response_urls
         self.members: dict[str, list[str]] = {}  # channel -> user ids (conversations.members)
         self.refusing: dict[str, str] = {}  # channel -> the error every post to it gets
@@ -130,6 +131,15 @@ class FakeSlack:
                     metadata = json.loads(metadata)
                 message = {"ts": ts, "text": args.get("text"), "thread_ts": args.get("thread_ts"), "metadata": metadata}
                 self.messages.setdefault(channel, []).append(message)
+            if method == "files.getUploadURLExternal":
+                self._file_names[f"F{ts}"] = args.get("filename")
+            if method == "files.completeUploadExternal" and channel:  # shared: a message with the files
+                files = [
+                    {"id": f.get("id"), "name": self._file_names.get(f.get("id")), "title": f.get("title")}
+                    for f in args.get("files") or []
+                ]
+                message = {"ts": ts, "text": args.get("initial_comment"), "thread_ts": args.get("thread_ts")}
+                self.messages.setdefault(channel, []).append({**message, "metadata": None, "files": files})
         if self.before_reply is not None:
             self.before_reply(method, args)
         if method in ("conversations.history", "conversations.replies"):

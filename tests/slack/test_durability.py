@@ -227,6 +227,46 @@ def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(
     assert not slack.responses
 
 
+def test_a_job_killed_between_sharing_its_chart_and_recording_it_shares_it_once(slack, tmp_path):
+    # The chart is in the verdict's thread, and the bot dies before it hears so: the resumed job
+    # finds the file in the thread instead of uploading it a second time.
+    port = free_port()
+    db_path = tmp_path / "durable.db"
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    first = start_bot(env, port, tmp_path)
+    worker = worker_of(first)
+    killed = threading.Event()
+
+    def kill_at_the_share(method, args):
+        if method == "files.completeUploadExternal" and not killed.is_set():
+            killed.set()
+            os.kill(first.pid, signal.SIGKILL)
+            wait_gone(worker)  # before the answer: nobody will hear it
+
+    slack.before_reply = kill_at_the_share
+    try:
+        assert command(port, slack, 0) == 200
+        assert first.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        slack.before_reply = None
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    status, ts, chart = job_row(db_path, "burst-0")
+    assert status == "running" and ts and not chart  # the verdict recorded, the chart not
+
+    second = start_bot(env, port, tmp_path)
+    try:
+        wait_until_idle(db_path, second)
+    finally:
+        second.terminate()
+        second.communicate(timeout=30)
+    status, _, chart = job_row(db_path, "burst-0")
+    assert status == "done" and chart  # the shared file, found and recorded
+    assert len(slack.called("files.completeUploadExternal")) == 1
+    assert list(verdicts_per_job(slack).values()) == [1]
+
+
 def test_a_stopped_bot_writes_the_finishes_it_had_not_flushed(slack, tmp_path):
     # SIGTERM is a clean stop: the finishes waiting for their group commit are written on the way out.
     port = free_port()
