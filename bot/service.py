@@ -311,43 +311,72 @@ def post_report(
 def attach_chart(
     bot: Bot, client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str, job: Job | None
 ) -> None:
-    """Upload the break-even chart into the verdict's thread, once per job (a resumed job that had
-    uploaded it does not again); if that fails the verdict says so."""
+    """Upload the break-even chart into the verdict's thread, once per job; if that fails the
+    verdict says so."""
     from costcore.charts import breakeven_chart
 
+    problem = share_chart_once(
+        bot,
+        client,
+        where,
+        job,
+        thread_ts=where.thread_ts or message_ts,
+        filename=f"breakeven-{analysis_id}.png",
+        render=lambda: breakeven_chart(report),
+        title=f"Break-even, analysis #{analysis_id}",
+        initial_comment="Monthly cost against volume: where buying starts to pay.",
+    )
+    if problem is None:
+        return
+    note = f":warning: The chart could not be attached ({problem}); the verdict above stands."
+    try:
+        client.chat_update(
+            channel=where.channel,
+            ts=message_ts,
+            text=report.headline,
+            blocks=report_blocks(report, analysis_id, chart_note=note),
+        )
+    except Exception as update_exc:
+        log.warning("could not note the missing chart: %s", slack_reason(update_exc))
+
+
+def share_chart_once(
+    bot: Bot,
+    client: WebClient,
+    where: Where,
+    job: Job | None,
+    *,
+    thread_ts: str,
+    filename: str,
+    render: Callable[[], bytes],
+    title: str,
+    initial_comment: str | None = None,
+) -> str | None:
+    """Upload a chart into a thread once per job, across crashes: not if the job recorded it, nor, for
+    a resumed job (it may have died between the upload and that record), if a file of that name is in
+    the thread. None when the chart is there; else why not (Slack's reason)."""
     if job is not None and job.chart:
         log.info("job %s had attached its chart already (%s): not attached again", job.uid, job.chart)
-        return
-    thread_ts, filename = where.thread_ts or message_ts, f"breakeven-{analysis_id}.png"
-    if job is not None and job.resumed:  # it may have uploaded the chart and died before recording it
+        return None
+    if job is not None and job.resumed:
         found = find_shared_file(client, where, thread_ts, filename)
         if found:
             log.info("job %s had attached its chart already (%s): not attached again", job.uid, found)
             bot.store.jobs.charted(job.id, found)
-            return
+            return None
     try:
-        png = breakeven_chart(report)
         response = client.files_upload_v2(
             channel=where.channel,
             thread_ts=thread_ts,
-            content=png,
+            content=render(),
             filename=filename,
-            title=f"Break-even, analysis #{analysis_id}",
-            initial_comment="Monthly cost against volume: where buying starts to pay.",
+            title=title,
+            initial_comment=initial_comment,
         )
     except Exception as exc:
-        log.warning("chart for analysis %s not attached: %s", analysis_id, slack_reason(exc))
-        note = f":warning: The chart could not be attached ({slack_reason(exc)}); the verdict above stands."
-        try:
-            client.chat_update(
-                channel=where.channel,
-                ts=message_ts,
-                text=report.headline,
-                blocks=report_blocks(report, analysis_id, chart_note=note),
-            )
-        except Exception as update_exc:
-            log.warning("could not note the missing chart: %s", slack_reason(update_exc))
-        return
+        log.warning("%s not attached: %s", filename, slack_reason(exc))
+        return slack_reason(exc)
     if job is not None:
         file = response.get("file") or (response.get("files") or [{}])[0]
         bot.store.jobs.charted(job.id, file.get("id") or "uploaded")
+    return None

@@ -17,11 +17,12 @@ for the worker (its owner id, `jobs.process_owner` with its pid), so the queue's
 after a crash is the one it was: a job whose owner process is gone runs again at the next start.
 
 The two live and die together:
-- the front process killed: the kernel kills the worker (Linux: PR_SET_PDEATHSIG; elsewhere the
-  worker ends at the pipe's end, after its jobs), and the next start resumes their jobs;
+- the front process killed: the kernel kills the worker (Linux: PR_SET_PDEATHSIG), or the worker
+  ends at once when its pipe ends without a `stop` (the kernel closes it first, and elsewhere it is
+  the only sign); the next start resumes their jobs;
 - the worker killed (out of memory, say): the front process stops (status 1) so that its supervisor
   starts both again; what was acked meanwhile is in the queue and resumes then;
-- a clean stop (SIGTERM to the front process): the pipe is closed, the worker finishes the jobs it
+- a clean stop (SIGTERM to the front process): it sends `stop`, the worker finishes the jobs it
   has, writes their finishes and ends; the front process waits for it (STOP_TIMEOUT_S at most).
 The worker ignores SIGINT and SIGTERM itself: a Ctrl-C or a stop sent to the whole process group
 reaches the front process, which stops it as above, without cutting a reply in half.
@@ -29,6 +30,7 @@ reaches the front process, which stops it as above, without cutting a reply in h
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -43,7 +45,8 @@ from .jobs import Job, process_owner
 log = logging.getLogger("breakeven.bot")
 
 STOP_TIMEOUT_S = 20.0  # a clean stop waits this long for the worker's jobs to finish
-GO = b"go\n"
+GO = b"go\n"  # the front process is ready: open the database, resume, take jobs
+STOP = b"stop\n"  # a clean stop: finish the jobs taken, then end. The pipe's end alone is a crash.
 
 
 def _die_with_parent(parent: int) -> None:
@@ -133,6 +136,8 @@ class WorkerProcess:
         self._stopping = True
         with self._lock:
             if self._pipe >= 0:
+                with contextlib.suppress(OSError):  # it has gone already
+                    os.write(self._pipe, STOP)
                 os.close(self._pipe)
                 self._pipe = -1
         if not self._ended.wait(timeout):
@@ -162,9 +167,11 @@ def _serve(settings, pipe: int, boot: str, parent: int) -> int:
         owner=process_owner(boot=boot),
     )
     bot.resume()
-    try:
-        for line in lines:
-            bot.run_soon(Job(**json.loads(line)))
-    finally:
-        bot.shutdown(wait=True)
-    return 0
+    for line in lines:
+        if line == STOP:
+            bot.shutdown(wait=True)
+            return 0
+        bot.run_soon(Job(**json.loads(line)))
+    # The pipe ended without a stop: the front process died. So does the work, at once, as it would
+    # by PR_SET_PDEATHSIG: nothing runs on unseen, and the next start resumes every job left.
+    os._exit(1)

@@ -9,13 +9,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from costcore import Report, Scenario, analyze
-from costcore.audit import audited_scenario, run_audit
+from costcore.audit import AuditResult, audited_scenario, run_audit
 
 from ..audit_flow import BACK_ACTION, CALLBACK_ID, STEP_TITLES, AuditState, audit_view, read_step
 from ..delivery import Where, slack_reason, undelivered
 from ..jobs import Job
 from ..render import AUDIT, audit_blocks, finalize, home_view, safe_errors
-from ..service import Bot, work
+from ..service import Bot, share_chart_once, work
 from .shared import HOME, RESUME, START_OVER, action_payload, load_draft, open_audit_modal, where_from_action
 
 log = logging.getLogger("breakeven.bot")
@@ -155,10 +155,11 @@ def finish(bot: Bot, client: WebClient, job: Job) -> None:
         answers=state.answers,
         result=result.model_dump(mode="json"),
     )
-    if message_ts:
+    headline = f"Hidden-cost audit: {result.realistic_low:,.0f} - {result.realistic_high:,.0f} USD one-time"
+    if message_ts:  # a resumed job: the audit is in the channel; its chart may not be yet
+        attach_iceberg(bot, client, where, job, result, original, audited, audit_id, headline, message_ts)
         return
     blocks = audit_blocks(result, original, audited, audit_id)
-    headline = f"Hidden-cost audit: {result.realistic_low:,.0f} - {result.realistic_high:,.0f} USD one-time"
     try:
         ts = bot.post(client, where, text=headline, blocks=blocks, job=job)
     except Exception as exc:
@@ -169,24 +170,43 @@ def finish(bot: Bot, client: WebClient, job: Job) -> None:
         return
     bot.store.set_audit_ts(audit_id, ts)
     bot.store.drop_draft(team, user)
+    attach_iceberg(bot, client, where, job, result, original, audited, audit_id, headline, ts)
+
+
+def attach_iceberg(
+    bot: Bot,
+    client: WebClient,
+    where: Where,
+    job: Job,
+    result: AuditResult,
+    original: Report | None,
+    audited: Report | None,
+    audit_id: int,
+    headline: str,
+    ts: str,
+) -> None:
+    """The audit's iceberg chart in its thread, once per job; if that fails the audit says so."""
     from costcore.charts import audit_iceberg_chart
 
+    problem = share_chart_once(
+        bot,
+        client,
+        where,
+        job,
+        thread_ts=where.thread_ts or ts,
+        filename=f"audit-{audit_id}.png",
+        render=lambda: audit_iceberg_chart(result),
+        title=f"Cost iceberg, audit {audit_id}",
+    )
+    if problem is None:
+        return
+    note = f":warning: The iceberg chart could not be attached ({problem})."
     try:
-        client.files_upload_v2(
+        client.chat_update(
             channel=where.channel,
-            thread_ts=where.thread_ts or ts,
-            content=audit_iceberg_chart(result),
-            filename=f"audit-{audit_id}.png",
-            title=f"Cost iceberg, audit {audit_id}",
+            ts=ts,
+            text=headline,
+            blocks=audit_blocks(result, original, audited, audit_id, chart_note=note),
         )
-    except Exception as exc:
-        note = f":warning: The iceberg chart could not be attached ({slack_reason(exc)})."
-        try:
-            client.chat_update(
-                channel=where.channel,
-                ts=ts,
-                text=headline,
-                blocks=audit_blocks(result, original, audited, audit_id, chart_note=note),
-            )
-        except Exception as update_exc:
-            log.warning("could not note the missing chart: %s", slack_reason(update_exc))
+    except Exception as update_exc:
+        log.warning("could not note the missing chart: %s", slack_reason(update_exc))
