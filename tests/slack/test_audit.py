@@ -233,3 +233,47 @@ def test_each_step_submitted_keeps_a_draft_even_if_the_modal_is_never_closed(bot
     view = submit(bot_server, view, 1, iterate_h="44")["view"]
     offer = _draft_offer(bot_server, slack)
     assert offer is not None and "step 3 of 5" in offer
+
+
+def _finished_audit(bot_server, slack):
+    """An audit from a verdict, walked to its answer and iceberg chart; the id of its job."""
+    _, analysis_id, message_ts = _verdict(bot_server, slack)
+    click(bot_server, "audit_start", analysis_id, trigger="trig-audit", message_ts=message_ts)
+    view = slack.wait_for(lambda: slack.called("views.open"), what="the audit")[0]["args"]["view"]
+    walk(bot_server, view, [{"complexity": "well-defined"}, ZERO_DATA, {}, {}, {"rate": "$50/h"}])
+    slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) == 2, what="the iceberg")
+    bot_server.wait_idle()
+    with sqlite3.connect(bot_server.bot.store.path) as db:
+        return db.execute("SELECT id FROM jobs WHERE kind = 'audit_finish'").fetchone()[0]
+
+
+def _crash_before_the_finish_was_recorded(bot_server, job_id):
+    """What a process killed after the audit was posted leaves: its job running, no chart recorded."""
+    import socket
+
+    with sqlite3.connect(bot_server.bot.store.path) as db:
+        db.execute(
+            "UPDATE jobs SET status = 'running', owner = ?, chart = NULL WHERE id = ?",
+            [f"{socket.gethostname()}:999999999:dead", job_id],
+        )
+
+
+def test_an_audit_resumed_after_sharing_its_chart_does_not_share_it_again(bot_server, slack):
+    job_id = _finished_audit(bot_server, slack)
+    _crash_before_the_finish_was_recorded(bot_server, job_id)
+    assert bot_server.bot.resume() == 1
+    bot_server.wait_idle()
+    assert len(slack.called("files.completeUploadExternal")) == 2  # the iceberg was found in the thread
+    assert len([c for c in slack.called("chat.postMessage") if "audit" in c["args"]["text"].lower()]) == 1
+    assert bot_server.bot.store.jobs.get(job_id).chart
+
+
+def test_an_audit_resumed_before_sharing_its_chart_shares_it(bot_server, slack):
+    job_id = _finished_audit(bot_server, slack)
+    _crash_before_the_finish_was_recorded(bot_server, job_id)
+    for messages in slack.messages.values():  # the crash came before the upload: no file in the thread
+        messages[:] = [m for m in messages if not any(f["name"].startswith("audit-") for f in m.get("files", []))]
+    assert bot_server.bot.resume() == 1
+    bot_server.wait_idle()
+    assert len(slack.called("files.completeUploadExternal")) == 3  # the iceberg, attached this time
+    assert len([c for c in slack.called("chat.postMessage") if "audit" in c["args"]["text"].lower()]) == 1
