@@ -93,6 +93,17 @@ def wait_until_idle(db_path, process, timeout=120) -> None:
         time.sleep(0.1)
 
 
+def restart_until_idle(env: dict, port: int, cwd, db_path) -> str:
+    """Start the bot again on the same database, wait until every job is finished, stop it; its log."""
+    second = start_bot(env, port, cwd)
+    try:
+        wait_until_idle(db_path, second)
+    finally:
+        second.terminate()
+        stderr = second.communicate(timeout=30)[1].decode()
+    return stderr
+
+
 def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(slack, tmp_path):
     port = free_port()
     db_path = tmp_path / "durable.db"
@@ -128,12 +139,7 @@ def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(sl
     left = unfinished(db_path)
     assert left > 0, "the kill came too late to test anything"
 
-    second = start_bot(env, port, tmp_path)
-    try:
-        wait_until_idle(db_path, second)
-    finally:
-        second.terminate()
-        stderr = second.communicate(timeout=30)[1].decode()
+    stderr = restart_until_idle(env, port, tmp_path, db_path)
     assert f"resuming {left} unfinished job(s)" in stderr
 
     with sqlite3.connect(db_path) as db:
@@ -177,12 +183,7 @@ def test_a_bot_whose_worker_process_dies_stops_and_answers_every_command_once_af
     )
     assert unfinished(db_path) == 5
 
-    second = start_bot(env, port, tmp_path)
-    try:
-        wait_until_idle(db_path, second)
-    finally:
-        second.terminate()
-        second.communicate(timeout=30)
+    restart_until_idle(env, port, tmp_path, db_path)
     with sqlite3.connect(db_path) as db:
         jobs = dict(db.execute("SELECT uid, status FROM jobs").fetchall())
     assert set(jobs.values()) == {"done"}
@@ -213,12 +214,7 @@ def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(
     assert status == "running" and ts and chart  # posted and charted, but not recorded done
     assert len(slack.called("files.completeUploadExternal")) == 2
 
-    second = start_bot(env, port, tmp_path)
-    try:
-        wait_until_idle(db_path, second)
-    finally:
-        second.terminate()
-        stderr = second.communicate(timeout=30)[1].decode()
+    stderr = restart_until_idle(env, port, tmp_path, db_path)
     assert "resuming 1 unfinished job(s)" in stderr
     assert job_row(db_path, "burst-1")[0] == "done"
     posts = [m for m in slack.messages["C1"] if not m["thread_ts"]]
@@ -255,12 +251,7 @@ def test_a_job_killed_between_sharing_its_chart_and_recording_it_shares_it_once(
     status, ts, chart = job_row(db_path, "burst-0")
     assert status == "running" and ts and not chart  # the verdict recorded, the chart not
 
-    second = start_bot(env, port, tmp_path)
-    try:
-        wait_until_idle(db_path, second)
-    finally:
-        second.terminate()
-        second.communicate(timeout=30)
+    restart_until_idle(env, port, tmp_path, db_path)
     status, _, chart = job_row(db_path, "burst-0")
     assert status == "done" and chart  # the shared file, found and recorded
     assert len(slack.called("files.completeUploadExternal")) == 1

@@ -37,10 +37,10 @@ class EnvelopeServer:
         self.server.shutdown()
 
 
-def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    envelope = {
-        "envelope_id": "env-1",
+def command_envelope(envelope_id: str, trigger: str) -> dict:
+    """`/breakeven TEXT` in C1 by U1, as Socket Mode delivers it."""
+    return {
+        "envelope_id": envelope_id,
         "type": "slash_commands",
         "accepts_response_payload": True,
         "payload": {
@@ -49,11 +49,16 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, m
             "user_id": "U1",
             "command": "/breakeven",
             "text": TEXT,
-            "trigger_id": "trig-socket",
+            "trigger_id": trigger,
             "api_app_id": "A1",
             "response_url": "http://127.0.0.1:1/x",
         },
     }
+
+
+def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    envelope = command_envelope("env-1", "trig-socket")
     sockets = EnvelopeServer([envelope])
     slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
     settings = load_settings(
@@ -89,21 +94,7 @@ def test_breakeven_bot_in_socket_mode_answers_from_its_worker_and_stops_cleanly(
 
     from .conftest import bot_env
 
-    envelope = {
-        "envelope_id": "env-2",
-        "type": "slash_commands",
-        "accepts_response_payload": True,
-        "payload": {
-            "team_id": "T1",
-            "channel_id": "C1",
-            "user_id": "U1",
-            "command": "/breakeven",
-            "text": TEXT,
-            "trigger_id": "trig-socket-process",
-            "api_app_id": "A1",
-            "response_url": "http://127.0.0.1:1/x",
-        },
-    }
+    envelope = command_envelope("env-2", "trig-socket-process")
     sockets = EnvelopeServer([envelope])
     slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
     env = bot_env(slack.url, SLACK_APP_TOKEN="xapp-1-test", BREAKEVEN_DB=str(tmp_path / "b.db"))
