@@ -148,7 +148,7 @@ class WorkerProcess:
 
 def _serve(settings, pipe: int, boot: str, parent: int) -> int:
     """The worker's life: wait for go, open what it needs, resume, then run what the pipe brings
-    until it closes; every job is finished (and recorded) before the process ends."""
+    until `stop`, after which every job taken is finished (and recorded) before the process ends."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
