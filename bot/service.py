@@ -233,14 +233,20 @@ def find_shared_file(client: WebClient, where: Where, thread_ts: str, filename: 
     """The id of a file named `filename` shared in the thread since the job was made, if any."""
     oldest = f"{(where.job_created or 0) - 5:.6f}"
     try:
-        page = client.conversations_replies(channel=where.channel, ts=thread_ts, oldest=oldest, limit=200)
+        cursor = None
+        for _ in range(5):  # 1,000 replies since the job was made: more than a crash leaves
+            page = client.conversations_replies(
+                channel=where.channel, ts=thread_ts, oldest=oldest, limit=200, cursor=cursor
+            )
+            for message in page.get("messages") or []:
+                for file in message.get("files") or []:
+                    if file.get("name") == filename:
+                        return file.get("id") or "uploaded"
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
     except Exception as exc:  # uploading again beats never attaching it
         log.warning("could not look for job %s's chart: %s", where.job_uid, slack_reason(exc))
-        return None
-    for message in page.get("messages") or []:
-        for file in message.get("files") or []:
-            if file.get("name") == filename:
-                return file.get("id") or "uploaded"
     return None
 
 
