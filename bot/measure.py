@@ -897,11 +897,12 @@ def _summarise(result: Result, options: Options) -> None:
         if meeting:
             chosen = max(meeting, key=lambda r: r.figures()["output_tok_s"])
             result.chosen = chosen
-            figures["capacity_tok_s"] = round(chosen.figures()["output_tok_s"], 1)
+            at_capacity = chosen.figures()
+            figures["capacity_tok_s"] = round(at_capacity["output_tok_s"], 1)
             # the latency that capacity comes with: at that concurrency, p95, as the API's is
             for key, measured in (("ft_latency_ms", "latency_ms_p95"), ("ft_ttft_ms", "ttft_ms_p95")):
-                if chosen.figures()[measured] is not None:
-                    figures[key] = chosen.figures()[measured]
+                if at_capacity[measured] is not None:
+                    figures[key] = at_capacity[measured]
     for run in result.runs:
         fig = run.figures()
         if run.usage_missing():

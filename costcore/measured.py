@@ -64,18 +64,13 @@ class Measurement(BaseModel):
         """The measured figures that are there, by scenario field."""
         return {f: getattr(self, f) for f in MEASURED_FIELDS if getattr(self, f) is not None}
 
-    def api_latency_for(self, scenario: Scenario) -> float | None:
-        """The API latency a scenario compares with its bound: the first token when answers stream,
-        the whole answer otherwise; None without a bound (latency=), where it would only be noise."""
+    def latency_for(self, scenario: Scenario, side: str) -> float | None:
+        """The latency of `side` ("api", or "ft": the own endpoint, at the concurrency its capacity was
+        taken at) that a scenario compares with its bound: the first token when answers stream, the
+        whole answer otherwise; None without a bound (latency=), where it would only be noise."""
         if scenario.latency_ms is None:
             return None
-        return self.api_ttft_ms if scenario.streaming else self.api_latency_ms
-
-    def ft_latency_for(self, scenario: Scenario) -> float | None:
-        """The same for the own endpoint, measured at the concurrency its capacity was taken at."""
-        if scenario.latency_ms is None:
-            return None
-        return self.ft_ttft_ms if scenario.streaming else self.ft_latency_ms
+        return getattr(self, f"{side}_ttft_ms" if scenario.streaming else f"{side}_latency_ms")
 
     def label(self) -> str:
         return f"measured {self.name} on {self.date}"
@@ -128,10 +123,8 @@ def apply_measurement(scenario: Scenario, measurement: Measurement) -> Scenario:
         if measurement.gpus and s.gpus is None:
             values["gpus"] = measurement.gpus
             provenance["gpus"] = measurement.label()
-    for field, latency in (
-        ("api_latency_ms", measurement.api_latency_for(scenario)),
-        ("ft_latency_ms", measurement.ft_latency_for(scenario)),
-    ):
+    for side in ("api", "ft"):
+        field, latency = f"{side}_latency_ms", measurement.latency_for(scenario, side)
         if latency is not None and getattr(scenario, field) is None:
             values[field] = latency
             provenance[field] = measurement.label()

@@ -24,6 +24,12 @@ BURST = 50
 UNFLUSHED = "import sys, bot.jobs; bot.jobs.FLUSH_S = 3600; from bot.app import main; sys.exit(main())"
 
 
+def on_a_new_database(slack, db_path) -> tuple[int, object, dict]:
+    """A free port, the database file and the environment for a `breakeven-bot` talking to the fake."""
+    port = free_port()
+    return port, db_path, bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+
+
 def start_bot(env: dict, port: int, cwd, code: str | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "bot.app"] if code is None else [sys.executable, "-c", code]
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -105,9 +111,7 @@ def restart_until_idle(env: dict, port: int, cwd, db_path) -> str:
 
 
 def test_a_bot_killed_during_a_burst_answers_every_command_once_after_restart(slack, tmp_path):
-    port = free_port()
-    db_path = tmp_path / "durable.db"
-    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    port, db_path, env = on_a_new_database(slack, tmp_path / "durable.db")
     first = start_bot(env, port, tmp_path)
     worker = worker_of(first)
     all_acked = threading.Event()
@@ -155,9 +159,7 @@ def test_a_bot_whose_worker_process_dies_stops_and_answers_every_command_once_af
     # The work runs in a process of its own (bot/worker.py). Killed (out of memory, say) while a
     # verdict is on its way, it takes nothing with it: the bot stops with status 1 so that its
     # supervisor starts it again, and the next start answers every acked command, that one once.
-    port = free_port()
-    db_path = tmp_path / "durable.db"
-    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    port, db_path, env = on_a_new_database(slack, tmp_path / "durable.db")
     first = start_bot(env, port, tmp_path)
     posting, release = threading.Event(), threading.Event()
 
@@ -195,9 +197,7 @@ def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(
     # `show` runs on the fast lane, whose finishes are group-committed: the bot is killed once the
     # job has posted its verdict and uploaded its chart but before the flush recorded it done. The
     # next start runs it again, and it must find both instead of posting or uploading twice.
-    port = free_port()
-    db_path = tmp_path / "durable.db"
-    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    port, db_path, env = on_a_new_database(slack, tmp_path / "durable.db")
     first = start_bot(env, port, tmp_path, UNFLUSHED)
     try:
         assert command(port, slack, 0) == 200  # an analysis (#1), on the slow lane: finished at once
@@ -226,9 +226,7 @@ def test_a_cheap_job_killed_before_its_finish_was_written_posts_and_charts_once(
 def test_a_job_killed_between_sharing_its_chart_and_recording_it_shares_it_once(slack, tmp_path):
     # The chart is in the verdict's thread, and the bot dies before it hears so: the resumed job
     # finds the file in the thread instead of uploading it a second time.
-    port = free_port()
-    db_path = tmp_path / "durable.db"
-    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    port, db_path, env = on_a_new_database(slack, tmp_path / "durable.db")
     first = start_bot(env, port, tmp_path)
     worker = worker_of(first)
     killed = threading.Event()
@@ -260,9 +258,7 @@ def test_a_job_killed_between_sharing_its_chart_and_recording_it_shares_it_once(
 
 def test_a_stopped_bot_writes_the_finishes_it_had_not_flushed(slack, tmp_path):
     # SIGTERM is a clean stop: the finishes waiting for their group commit are written on the way out.
-    port = free_port()
-    db_path = tmp_path / "stopped.db"
-    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    port, db_path, env = on_a_new_database(slack, tmp_path / "stopped.db")
     bot = start_bot(env, port, tmp_path, UNFLUSHED)
     try:
         assert [command(port, slack, i, "help") for i in range(5)] == [200] * 5
