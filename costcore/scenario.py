@@ -314,6 +314,7 @@ class Serving(BaseModel):
     meets_latency: bool | None = None
     in_tokens: float
     out_tokens: float
+    context_tokens: int = Field(description="the model's window: prompt and answer together, at most")
     peak_qps: float
     ha: bool
     notes: list[str] = Field(default_factory=list)
