@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -169,14 +170,27 @@ def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuot
 
 
 def per_request_cost(model_price: Any, in_tokens: float, out_tokens: float, cached_share: float) -> float:
-    """The price of one request, so that tier thresholds apply to a request, never a month."""
+    """The price of one request, so that tier thresholds apply to a request, never a month.
+
+    genai-prices prices whole tokens; an average request has fractions of one (and 0.1% of 500 cached tokens is
+    half a token): the whole tokens are priced by the catalogue, the fractions at the same request's rates."""
     from genai_prices import Usage
 
-    input_tokens = int(round(in_tokens))
-    cached = int(round(input_tokens * cached_share))
-    usage = Usage(input_tokens=input_tokens, output_tokens=int(round(out_tokens)), cache_read_tokens=cached)
-    result = model_price.calc_price(usage)
-    return float(Decimal(result["total_price"]))
+    def price(inputs: int, outputs: int, cached: int) -> float:
+        usage = Usage(input_tokens=inputs, output_tokens=outputs, cache_read_tokens=cached)
+        return float(Decimal(model_price.calc_price(usage)["total_price"]))
+
+    cached_tokens = in_tokens * cached_share
+    whole = (math.floor(in_tokens), math.floor(out_tokens), math.floor(cached_tokens))
+    total = price(*whole)
+    for i, exact in enumerate((in_tokens, out_tokens, cached_tokens)):
+        if exact != whole[i]:
+            one_more = list(whole)
+            one_more[i] += 1
+            if i == 2:  # one more cached token needs one more input token to be read from cache
+                one_more[0] = max(one_more[0], one_more[2])
+            total += (exact - whole[i]) * (price(*one_more) - price(*whole))
+    return total
 
 
 def list_api_models(filter_text: str = "", *, now: dt.datetime | None = None) -> list[ApiModel]:
