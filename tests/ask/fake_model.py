@@ -42,6 +42,7 @@ class FakeModel:
         self.answers = dict(recorded() if answers is None else answers)
         self.models = models
         self.schema = schema
+        self.retry_after = "7"  # seconds a 429 asks the client to wait
         self.requests: list[dict] = []
         self._script: list = []
         self._lock = threading.Lock()
@@ -73,7 +74,7 @@ class FakeModel:
                 if fmt == "json_schema" and not fake.schema:
                     return self._json(400, {"error": {"message": "response_format json_schema is not supported"}})
                 if isinstance(behaviour, int):
-                    headers = {"Retry-After": "7"} if behaviour == 429 else {}
+                    headers = {"Retry-After": fake.retry_after} if behaviour == 429 else {}
                     return self._json(behaviour, {"error": {"message": "slow down", "type": "requests"}}, headers)
                 if behaviour == "hang":
                     fake.released.wait(10)
