@@ -8,11 +8,11 @@ data: like every text, they are escaped on their way out (render.finalize, in th
 
 from __future__ import annotations
 
+from costcore.ask import MAIN_DEFAULTS
 from costcore.defaults import DEFAULTS
 from costcore.format import count, money, months
 
 RUN, EDIT, CANCEL = "ask_run", "ask_edit", "ask_cancel"
-MAIN_DEFAULTS = ("volume", "in", "out", "api", "gpu", "params")
 
 PROMPTS = [
     {

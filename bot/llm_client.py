@@ -127,7 +127,7 @@ class LLMSettings(BaseSettings):
         if not self.breakeven_ask:
             return "Asking in plain words is turned off here (BREAKEVEN_ASK=off)."
         return (
-            "To ask in plain words, an admin sets BREAKEVEN_LLM_MODEL (and BREAKEVEN_LLM_API_KEY, or "
+            "To ask in plain words, set BREAKEVEN_LLM_MODEL (and BREAKEVEN_LLM_API_KEY, or "
             "BREAKEVEN_LLM_BASE_URL for a model of your own): see docs/ask.md."
         )
 

@@ -619,6 +619,9 @@ def is_grammar(text: str) -> bool:
         return False
 
 
+MAIN_DEFAULTS = ("volume", "in", "out", "api", "gpu", "params")  # shown one by one; the rest summed up
+
+
 def defaults_left(given: list[str], scenario: Scenario | None = None) -> list[tuple[str, str]]:
     """The main figures the analysis will take from its defaults: (key, how the default reads).
     Nothing when a use case was named (its template fills them)."""
