@@ -177,12 +177,14 @@ def settled_blocks(asked: str, line: str, outcome: str) -> list[dict]:
 
 def _verdict(report: dict) -> str:
     be = report.get("breakeven_requests_per_month")
-    unit = "tasks" if report.get("baseline") == "manual" else "requests"
-    be_text = "never" if be is None else f"{count(be)} {unit}/mo"
-    return (
-        f"*{report.get('verdict')}*: saves {money(report.get('monthly_savings'))} a month, payback "
-        f"{months(report.get('payback_months'))}, break-even {be_text}"
-    )
+    manual = report.get("baseline") == "manual"
+    be_text = "never" if be is None else f"{count(be)} {'tasks' if manual else 'requests'}/mo"
+    savings = report.get("monthly_savings") or 0.0
+    if savings >= 0:
+        money_text = f"buying saves {money(savings)} a month, payback {months(report.get('payback_months'))}"
+    else:
+        money_text = f"{'work by hand' if manual else 'the API'} is cheaper by {money(-savings)} a month"
+    return f"*{report.get('verdict')}*: {money_text}, break-even {be_text}"
 
 
 def follow_up_blocks(question: str, changes: list[dict], understood: dict, before_id: int, before: dict, now: dict):
