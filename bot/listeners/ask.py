@@ -113,6 +113,8 @@ def register(app: App, bot: Bot) -> None:
     def direct_message(body: dict, event: dict) -> None:
         """A message to the app, in or out of a thread: answered like /breakeven, in its thread."""
         text = _text_of(event)
+        if not text:  # a file alone, or only a mention: nothing to answer
+            return
         kind = route(slack_unescape(text), asking(bot) is not None)
         payload = {"text": text, "thread_ts": event.get("thread_ts") or event.get("ts"), "dm": True}
         bot.enqueue("command", _event_where(body, event), payload, lane=lane_for(text, kind))

@@ -58,12 +58,13 @@ def command(bot: Bot, client: WebClient, job: Job) -> None:
     where.thread_ts = job.payload.get("thread_ts")
     text = slack_unescape(job.payload.get("text") or "").strip()
     trigger_id = job.payload.get("trigger_id")
-    if job.payload.get("dm") and where.thread_ts:  # in the thread of an answer: a what-if about it
+    kind = route(text, asking(bot) is not None)
+    if job.payload.get("dm") and where.thread_ts and kind != "subcommand":  # in an answer's thread: a what-if
         from .ask import follow_up_in_thread
 
         if follow_up_in_thread(bot, client, where, text, job, dm=True):
             return
-    if route(text, asking(bot) is not None) == "words":
+    if kind == "words":
         from .ask import ask_words
 
         ask_words(bot, client, where, text, job, dm=bool(job.payload.get("dm")))

@@ -417,3 +417,51 @@ def test_the_assistant_view_gets_prompts_in_its_thread_and_its_messages_are_answ
     confirm = slack.wait_for(lambda: slack.called("chat.postMessage"), what="the confirmation")[0]["args"]
     assert confirm["thread_ts"] == "7.0" and LINE in json.dumps(confirm["blocks"], ensure_ascii=False)
     assert slack.called("conversations.history") == [] and slack.called("conversations.info") == []
+
+
+# --- what is grammar, a subcommand, or words -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, with_model, without_model",
+    [
+        ("volume=2M api=gpt-4o", "grammar", "grammar"),
+        ("volume = 2M tokens/day", "grammar", "grammar"),
+        ("we have volume=2M api=gpt-4o", "words", "grammar"),  # without a model, the grammar's error says why
+        ("we answer 40k tickets a month", "words", "words"),
+        ("", "subcommand", "subcommand"),
+        ("help", "subcommand", "subcommand"),
+        ("history 5", "subcommand", "subcommand"),
+        ("show 12", "subcommand", "subcommand"),
+        ("show 12 OR 1=1", "subcommand", "subcommand"),  # the subcommand's own error answers it
+        ("compare 12 15", "subcommand", "subcommand"),
+        ("compare renting gpt-4o with a fine-tuned 8B on an L4", "words", "subcommand"),
+        ("help me decide between gpt-4o and a fine-tuned model", "words", "subcommand"),
+        ("spend add $5 openai gpt-4o", "subcommand", "subcommand"),
+        ("measure gpu-box", "subcommand", "subcommand"),
+    ],
+)
+def test_text_is_grammar_a_subcommand_or_words(text, with_model, without_model):
+    from bot.listeners.shared import route
+
+    assert route(text, True) == with_model
+    assert route(text, False) == without_model
+
+
+def test_a_subcommand_in_a_direct_message_thread_with_an_answer_is_still_the_subcommand(server, slack, model):
+    server.event({"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": CURRENT, "ts": "6.1"})
+    slack.wait_for(lambda: slack.called("files.completeUploadExternal"), what="the answer")
+    server.event(
+        {
+            "type": "message",
+            "channel": "D1",
+            "channel_type": "im",
+            "user": "U1",
+            "text": "help",
+            "ts": "6.2",
+            "thread_ts": "6.1",
+        }
+    )
+    server.wait_idle()
+    assert "How to use /breakeven" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+    assert model.requests == []
