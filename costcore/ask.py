@@ -88,7 +88,9 @@ INTENTS = {
 
 
 def _describe(key: Key) -> str:
-    return f"{key.help}. Example: {key.example.split('=', 1)[1]}"
+    """A key's help and example, and what a bare number means where the key table says it."""
+    bare = getattr(key, "bare", "")
+    return f"{key.help}. Example: {key.example.split('=', 1)[1]}" + (f". A bare number is {bare}" if bare else "")
 
 
 @cache

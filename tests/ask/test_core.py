@@ -57,7 +57,9 @@ def test_the_schema_is_strict_every_object_closed_and_every_property_required():
 
 
 def test_a_key_added_to_the_grammar_is_understood_with_no_more_code(monkeypatch):
-    key = grammar.Key("calls", grammar._volume, "calls=3M/month", "API calls a month", ("requests_per_month",))
+    key = grammar.Key(
+        "calls", grammar.KEYS["volume"].parse, "calls=3M/month", "API calls a month", ("requests_per_month",)
+    )
     monkeypatch.setitem(grammar.KEYS, "calls", key)
     for cached in (ask.ask_keys, ask.understanding_model, ask.json_schema):
         cached.cache_clear()
