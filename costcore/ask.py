@@ -169,7 +169,9 @@ _SECRETS: list[tuple[re.Pattern, str]] = [
         r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/\-]{8,}=*",
         r"(?i)(://)[^\s/@:]+:[^\s/@]+(?=@)",  # user:password@ in a URL
         r"(?i)([?&](?:key|token|secret|password|api_key|apikey|access_token)=)[^\s&]+",
-        r"(?i)(\b(?:password|passwd|secret|token|api[_ -]?key)(?:\s*[:=]\s*|\s+is\s+))[^\s,;]{6,}",
+        # "token" alone is left out: "our token volume is 3B/month" is a figure, not a secret.
+        r"(?i)(\b(?:password|passwd|secret|api[_ -]?key|(?:access|auth|bearer|bot|api)[_ -]?token)"
+        r"(?:\s*[:=]\s*|\s+is\s+))[^\s,;]{6,}",
     )
 ]
 
@@ -221,10 +223,17 @@ def find_words(words: str, message: str) -> str | None:
     if at >= 0:
         return text[at : at + len(quote)]
     tokens, wanted = text.split(), quote.split()
+    words, seen = set(wanted), set()
     best, best_ratio = None, 0.0
     for size in {max(1, len(wanted) - 1), len(wanted), len(wanted) + 1}:
         for start in range(0, max(0, len(tokens) - size) + 1):
-            window = " ".join(tokens[start : start + size])
+            run = tokens[start : start + size]
+            if 2 * sum(token in words for token in run) < len(run):  # most of its words must be the quote's
+                continue
+            window = " ".join(run)
+            if window in seen:
+                continue
+            seen.add(window)
             ratio = difflib.SequenceMatcher(None, quote, window).ratio()
             if ratio > best_ratio:
                 best, best_ratio = window, ratio

@@ -108,8 +108,10 @@ def test_passwords_bearer_tokens_and_url_credentials_are_masked_but_the_words_ar
 
 
 def test_ordinary_figures_and_names_are_not_masked():
-    text = "2M requests a month, gpt-4o-mini, llama-3.1-8b, a100-80gb, $1,200, 99.9%, 1500tok/s"
+    text = "2M requests a month, gpt-4o-mini, llama-3.1-8b, a100-80gb, $1,200, 99.9%, 1500tok/s, token is 3B/month"
     assert mask_secrets(text) == (text, 0)
+    masked, _ = mask_secrets("the bot token is Zq81mXk2Lp, api key: abc123def")
+    assert "Zq81mXk2Lp" not in masked and "abc123def" not in masked
 
 
 # --- finding a figure's words ---------------------------------------------------------------------
