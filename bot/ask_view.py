@@ -114,7 +114,7 @@ def _problems(understood: dict) -> list[str]:
 
 def confirm_blocks(ask_id: int, asked: str, understood: dict, usage: dict, masked: int = 0) -> list[dict]:
     """What was understood, in words and as the grammar line, the defaults, and Run / Edit / Cancel."""
-    audit = bool(understood.get("audit_line")) and (understood.get("intent") == "audit" or not understood.get("line"))
+    audit = understood.get("runs_audit", False)
     kept = understood.get("understood") or []
     lines = [f":speech_balloon: *Here is what I understood* from {_quote(asked)}:"]
     lines += [f"• `{k['key']}={k['value']}` from {_quote(k['words'], 120)}" for k in kept]

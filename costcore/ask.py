@@ -474,6 +474,7 @@ class Understood:
             "intent": self.intent,
             "line": self.line,
             "audit_line": self.audit_line,
+            "runs_audit": self.runs_audit,
             "understood": [vars(k) for k in self.kept],
             "not_in_message": [vars(d) for d in self.dropped],
             "refused": [vars(d) for d in self.refused],

@@ -289,7 +289,7 @@ def _settle(bot: Bot, client: WebClient, job: Job, where: Where, ask: dict, outc
 
 
 def _opens_audit(ask: dict) -> bool:
-    return bool(ask["audit_line"]) and (ask["intent"] == "audit" or not ask["line"])
+    return bool(ask["understood"].get("runs_audit"))
 
 
 def _open_audit(bot: Bot, client: WebClient, job: Job, where: Where, ask: dict) -> None:
