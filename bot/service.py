@@ -202,11 +202,12 @@ class Bot:
         """Stop taking work: the jobs that have not started stay queued for the next start (their
         attempt not counted); with wait, once the running ones have finished, their finishes are
         written. (The caller bounds the wait: bot/worker.py.)"""
+        with self._started_lock:
+            waiting = dict(self._started)  # a cancelled future leaves `_started` as it is cancelled
         for executor in self.lanes.values():
             executor.shutdown(wait=False, cancel_futures=True)
-        with self._started_lock:
-            left = [job_id for future, job_id in self._started.items() if future.cancelled() and job_id is not None]
-            resumes = sum(1 for future, job_id in self._started.items() if future.cancelled() and job_id is None)
+        left = [job_id for future, job_id in waiting.items() if future.cancelled() and job_id is not None]
+        resumes = sum(1 for future, job_id in waiting.items() if future.cancelled() and job_id is None)
         if left:
             self.store.jobs.release(left)
         if left or resumes:
