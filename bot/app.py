@@ -60,6 +60,12 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+NOT_INSTALLED = (
+    ":warning: breakeven is not installed in this workspace (any more), so it cannot answer here. "
+    "Ask an admin of this workspace to install it again from the bot's /slack/install page."
+)
+
+
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
     """The Bolt app and the bot behind it, running its jobs on this process's lanes. Unfinished jobs
     are not resumed here: call bot.resume() once the app is ready to serve (main's worker process
@@ -73,6 +79,7 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
     if settings.oauth:  # many workspaces: each delivery is authorised with its workspace's token
         many["oauth_settings"] = oauth_settings(settings, store)
         many["authorize"] = StoreAuthorize(many["oauth_settings"].installation_store)
+        many["user_facing_authorize_error_message"] = NOT_INSTALLED
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
