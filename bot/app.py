@@ -93,6 +93,12 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
     )
     if settings.oauth:
         app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the token is deleted
+    else:
+
+        @app.event("app_uninstalled")
+        @app.event("tokens_revoked")
+        def token_gone(event):  # answered 200, so that Slack does not retry (nor turn events off)
+            log.error("Slack says %s: SLACK_BOT_TOKEN no longer works until the app is installed again", event["type"])
     workspaces = Workspaces(settings, store, client)
     bot = Bot(store=store, settings=settings, client=client, clients=workspaces.client, admins=settings.admins)
     register(app, bot)

@@ -53,6 +53,7 @@ def test_readyz_is_ready_then_names_a_database_that_cannot_be_written_or_lacks_a
             status, body = get(f"{base}/readyz")
         finally:
             holder.execute("ROLLBACK")
+            holder.close()
         assert status == 503 and "\n" not in body.strip()
         assert body.startswith(f"not ready: database {db_path} cannot be written: database is locked"), body
         assert get(f"{base}/healthz") == (200, "ok")  # the process itself still answers
@@ -192,3 +193,32 @@ def test_metrics_scrapes_while_commands_arrive_lose_no_count(slack, tmp_path):
     assert bot.wait(timeout=30) == 0
     assert sample(text, "breakeven_commands_received_total", kind="help") == 30
     assert sample(text, "breakeven_commands_finished_total", kind="help", outcome="answered") == 30
+
+
+def test_the_images_health_check_passes_against_the_real_bot_and_fails_without_it(slack, tmp_path):
+    import json
+
+    from tests.test_deploy import DOCKERFILE, final_stage
+
+    (check,) = [args for op, args in final_stage(DOCKERFILE) if op == "HEALTHCHECK"]
+    argv = json.loads(re.search(r"CMD (\[.*\])", check)[1])
+    assert argv[0] == "python" and "/readyz" in argv[-1]
+    port = free_port()
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(tmp_path / "b.db"))
+    bot = start_bot(env, port, tmp_path)
+    try:  # the image's own command, as Docker runs it inside the container (PORT from the environment)
+        ran = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
+        assert ran.returncode == 0, ran.stderr
+        holder = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # a database that cannot be written: unhealthy
+        try:
+            ran = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert ran.returncode != 0 and "503" in ran.stderr
+    finally:
+        bot.terminate()
+        assert bot.wait(timeout=30) == 0
+    ran = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
+    assert ran.returncode != 0  # no bot: unhealthy
