@@ -207,9 +207,13 @@ def dispatch_cost(fake_url: str, workdir: Path, n: int = 2000) -> float:
     )
     app, bot = build_app(settings)
 
+    from concurrent.futures import Future
+
     class Discard:  # the ack path alone: the job is stored (that is part of the ack), not run
         def submit(self, *args, **kwargs):
-            return None
+            discarded = Future()
+            discarded.set_result(None)
+            return discarded
 
     bot.lanes = {name: Discard() for name in bot.lanes}
     requests = []
