@@ -91,6 +91,11 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         token_verification_enabled=True,
         **many,
     )
+    workspaces = Workspaces(settings, store, client)
+    bot = Bot(store=store, settings=settings, client=client, clients=workspaces.client, admins=settings.admins)
+    register(app, bot)
+    # Registered last: Bolt tries listeners in order, each match costs a few microseconds, and these
+    # events are rare, so a command never waits for them to be ruled out.
     if settings.oauth:
         app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the token is deleted
     else:
@@ -99,9 +104,6 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         @app.event("tokens_revoked")
         def token_gone(event):  # answered 200, so that Slack does not retry (nor turn events off)
             log.error("Slack says %s: SLACK_BOT_TOKEN no longer works until the app is installed again", event["type"])
-    workspaces = Workspaces(settings, store, client)
-    bot = Bot(store=store, settings=settings, client=client, clients=workspaces.client, admins=settings.admins)
-    register(app, bot)
     return app, bot
 
 
