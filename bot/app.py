@@ -382,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 endpoint = asgi(app, settings.slack_signing_secret.get_secret_value(), ops=ops)
             _serve(endpoint, sockets)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean stop short
         readiness.stopping()
         if handler is not None:
             handler.close()  # no more deliveries: what Slack sends now waits for the next start
