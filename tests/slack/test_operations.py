@@ -10,6 +10,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from contextlib import closing
 
 from .conftest import bot_env, free_port, wait_healthy
 from .test_durability import command, start_bot, wait_until_idle
@@ -222,3 +223,32 @@ def test_the_images_health_check_passes_against_the_real_bot_and_fails_without_i
         assert bot.wait(timeout=30) == 0
     ran = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
     assert ran.returncode != 0  # no bot: unhealthy
+
+
+def test_scheduled_posts_are_counted_posted_then_skipped_by_the_guard(slack, tmp_path):
+    # A channel asked for Monday 00:00 summaries long ago, and the bot was down then: the start-up's
+    # catch-up posts this week's once (counted posted); the next start finds it posted (skipped).
+    from bot.store import Store
+
+    db_path = tmp_path / "weekly.db"
+    Store(db_path)
+    with closing(sqlite3.connect(db_path)) as db, db:
+        db.execute(
+            "INSERT INTO weekly_channels (team, channel, day, time, tz, quiet, updated) "
+            "VALUES ('T1', 'C9', 'mon', '00:00', 'UTC', 0, '2020-01-06T00:00:00+00:00')"
+        )
+    port = free_port()
+    env = bot_env(slack.url, PORT=str(port), BREAKEVEN_DB=str(db_path))
+    for outcome in ("posted", "skipped"):
+        bot = start_bot(env, port, tmp_path)
+        try:
+            slack.wait_for(
+                lambda o=outcome: sample(get(f"http://127.0.0.1:{port}/metrics")[1], "breakeven_scheduled_posts_total",
+                                         outcome=o) == 1,
+                what=f"a scheduled post counted {outcome}",
+            )  # fmt: skip
+        finally:
+            bot.terminate()
+            assert bot.wait(timeout=30) == 0
+    assert [m["text"] for m in slack.messages["C9"]] == [slack.messages["C9"][0]["text"]]  # posted once
+    assert "No LLM API spend recorded" in slack.messages["C9"][0]["text"]
