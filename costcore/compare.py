@@ -147,14 +147,12 @@ def compare(
     meeting = [o for o in others if o.meets_constraints] or others
     baseline = min(meeting, key=lambda o: o.monthly_cost_adjusted).option
 
-    model = CostModel(
-        api_cost_per_request=per_request[baseline][1],
-        selfhost_variable_per_request=buy.variable_per_request + fail_ft * fail_cost,
-        instance_monthly=buy.instance_monthly,
-        requests_per_instance=buy.requests_per_instance,
-        ha=buy.ha,
-        ops_monthly=buy.ops_monthly,
-        tokens_per_request=work.tokens_per_request,
+    model = buy.fleet.model_copy(
+        update={
+            "api_cost_per_request": per_request[baseline][1],
+            "selfhost_variable_per_request": buy.variable_per_request + fail_ft * fail_cost,
+            "tokens_per_request": work.tokens_per_request,
+        }
     )
     savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
     payback, roi = (economics.or_none(x) for x in economics.payback_and_roi(one_time, savings))

@@ -104,6 +104,14 @@ def _defaults() -> dict[str, Default]:
         Default("infra_h", group_hours("infra"), f"{group_hours('infra'):g} h", _group_note("infra")),
         Default("maint_h", group_hours("ops"), f"{group_hours('ops'):g} h a month", _group_note("ops")),
         Default("horizon", 12.0, "12 months", "buying must pay back within this"),
+        Default(
+            "depreciation",
+            36.0,
+            "36 months",
+            "owned hardware is written off over three years; set depreciation= (e.g. 48months)",
+        ),
+        Default("pue", 1.4, "PUE 1.4", "the data centre's power over the hardware's; set pue= for yours"),
+        Default("power_price", 0.12, "$0.12/kWh", "an electricity tariff to replace with yours (power_price=)"),
     ]
     return {d.key: d for d in items}
 

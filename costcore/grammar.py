@@ -649,6 +649,128 @@ _key(
     "measured",
 )
 
+# ---------------------------------------------------------------------------------------
+# Prices as they are paid: billing modes, the load over the week, owned hardware, API tiers (issue 20).
+# One `_key` each; the value kinds above are reused, and the three that are new are defined here.
+
+
+def _billing(text: str) -> dict[str, Any]:
+    return _choice(
+        "billing",
+        {
+            "always-on": "always-on",
+            "on-demand": "always-on",
+            "ondemand": "always-on",
+            "dedicated": "always-on",
+            "reserved-1y": "reserved-1y",
+            "reserved-1-year": "reserved-1y",
+            "1y": "reserved-1y",
+            "reserved-3y": "reserved-3y",
+            "reserved-3-years": "reserved-3y",
+            "3y": "reserved-3y",
+            "spot": "spot",
+            "preemptible": "spot",
+            "serverless": "serverless",
+            "per-second": "serverless",
+            "owned": "owned",
+            "bought": "owned",
+            "on-prem": "owned",
+        },
+    )(text)
+
+
+def _profile(text: str) -> dict[str, Any]:
+    """A built-in profile (24x7, business-hours, weekdays) or busy hours a day (10h/day)."""
+    if re.match(r"^\s*[\d.]+\s*h", text.strip(), re.I):
+        return _active(text)
+    return _choice(
+        "profile",
+        {
+            "24x7": "24x7",
+            "24/7": "24x7",
+            "always": "24x7",
+            "business-hours": "business-hours",
+            "business": "business-hours",
+            "office-hours": "business-hours",
+            "weekdays": "weekdays",
+            "weekday": "weekdays",
+        },
+    )(text)
+
+
+def _active(text: str) -> dict[str, Any]:
+    value, rest = number(text)
+    unit, period = _split_rate(rest)
+    daily = period is None or _per_factor(period) == DAYS_PER_MONTH
+    if unit not in ("", "h", "hr", "hrs", "hour", "hours") or not daily:
+        raise _ValueError(f"'{text.strip()}' is not hours a day; write e.g. 10h/day")
+    if value > 24:
+        raise _ValueError(f"{value:g} hours is more than a day")
+    return {"active_hours": value}
+
+
+def _batch(text: str) -> dict[str, Any]:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return {"batch_share": 1.0}
+    if word in _FALSE:
+        return {"batch_share": 0.0}
+    return {"batch_share": _share("batch_share")(text)["batch_share"]}
+
+
+def _watts(text: str) -> dict[str, Any]:
+    value, rest = number(text)
+    unit = rest.strip().lower()
+    if unit in ("", "w", "watt", "watts"):
+        return {"watts": value}
+    if unit in ("kw", "kilowatt", "kilowatts"):
+        return {"watts": value * 1000}
+    raise _ValueError(f"unknown unit '{rest}'; give watts, e.g. 700W or 0.7kW")
+
+
+def _per_kwh(text: str) -> dict[str, Any]:
+    value, rest = number(text)
+    unit = rest.strip().lower().replace(" ", "")
+    if unit not in ("", "/kwh", "kwh", "perkwh", "akwh"):
+        raise _ValueError(f"unexpected '{rest}'; give dollars a kWh, e.g. $0.12/kWh")
+    return {"power_price": value}
+
+
+_key("billing", _billing, "billing=reserved-1y", "how the GPUs are paid for: always-on (default), reserved-1y, "
+     "reserved-3y, spot, serverless or owned", "billing")
+_key("profile", _profile, "profile=business-hours", "when the requests come: 24x7 (default), business-hours "
+     "(10 h a day, Monday to Friday), weekdays, or busy hours a day (10h/day); the monthly volume is the same",
+     "profile", "active_hours")
+_key("active", _active, "active=10h/day", "hours a day the service is used (the same volume in fewer hours)",
+     "active_hours")
+_key("autoscale", _flag("autoscale"), "autoscale=yes", "instances follow the load hour by hour (a floor of one "
+     "unless min_instances=0)", "autoscale")
+_key("min_instances", _count("min_instances", suffix=("instances", "instance", "x")), "min_instances=0",
+     "instances kept at the quietest hour (autoscale or serverless; 0 scales to zero)", "min_instances")
+_key("cold_start", lambda text: {"cold_start_s": _latency(text)["latency_ms"] / 1000}, "cold_start=30s",
+     "seconds a serverless instance bills to start and load the model", "cold_start_s")
+_key("purchase", _money("purchase"), "purchase=$30,000", "billing=owned: what one instance's hardware costs",
+     "purchase")
+_key("depreciation", lambda text: {"depreciation_months": _months(text)["horizon"]}, "depreciation=36months",
+     "billing=owned: months the purchase is written off over (default 36)", "depreciation_months")
+_key("watts", _watts, "watts=700W", "billing=owned: power one instance draws (default: its GPUs' data sheet)", "watts")
+_key("pue", _factor("pue"), "pue=1.4", "billing=owned: the data centre's power usage effectiveness (default 1.4)",
+     "pue")
+_key("power_price", _per_kwh, "power_price=$0.12/kWh", "billing=owned: electricity, $ a kWh (default $0.12)",
+     "power_price")
+_key("colo", _money("colo", to_month=True), "colo=$200/month", "billing=owned: colocation for one instance, a month",
+     "colo")
+_key("residual", _share("residual"), "residual=20%", "billing=owned: share of the purchase it resells for at the end",
+     "residual")
+_key("batch", _batch, "batch=60%", "share of the API traffic that can wait a day for the batch API's discount "
+     "(batch=yes: all of it)", "batch_share")
+_key("tier", _choice("api_tier", {"standard": "standard", "default": "standard", "flex": "flex",
+                                  "priority": "priority"}),
+     "tier=flex", "the API's service tier where the catalogue prices it: standard, flex or priority", "api_tier")
+_key("cache_write", _share("cache_write_share"), "cache_write=5%",
+     "share of API input written to the provider's cache a request (priced where the provider charges writes)",
+     "cache_write_share")
+
 EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("volume", "tokens"), "how much traffic there is"),
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
@@ -659,6 +781,7 @@ EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("host_price", "server"), "how the model is hosted"),
     dict.fromkeys(("gpu_price", "server"), "what a server costs"),
     dict.fromkeys(("ha", "uptime"), "whether to keep a spare instance"),
+    dict.fromkeys(("profile", "active"), "when the requests come"),
 ]
 
 ALIASES = {
@@ -685,6 +808,11 @@ ALIASES = {
     "use_case": "use",
     "usecase": "use",
     "grow": "growth",
+    "billing_mode": "billing",
+    "load_profile": "profile",
+    "depreciation_months": "depreciation",
+    "cold_start_s": "cold_start",
+    "api_tier": "tier",
 }
 
 _FIELD_TO_KEY = {field: key.name for key in reversed(list(KEYS.values())) for field in key.fields}
@@ -795,7 +923,7 @@ def build(values: dict[str, Any]) -> Scenario:
         raise GrammarError(key, message, KEYS[key].example if key else EXAMPLE) from None
 
 
-SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft", "growth"}
+SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft", "growth", "residual", "batch_share", "cache_write_share"}
 _WORDS = {
     "less than or equal to": "at most",
     "greater than or equal to": "at least",
@@ -963,6 +1091,22 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("ft_latency_ms", lambda v: f"ft_latency={_num(v)}ms"),
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
+    ("billing", lambda v: f"billing={v}"),
+    ("profile", lambda v: f"profile={v}"),
+    ("active_hours", lambda v: f"active={_num(v)}h/day"),
+    ("autoscale", lambda v: f"autoscale={'yes' if v else 'no'}"),
+    ("min_instances", lambda v: f"min_instances={v}"),
+    ("cold_start_s", lambda v: f"cold_start={_num(v * 1000)}ms"),
+    ("purchase", lambda v: f"purchase={_num(v)}"),
+    ("depreciation_months", lambda v: f"depreciation={_num(v)}months"),
+    ("watts", lambda v: f"watts={_num(v)}W"),
+    ("pue", lambda v: f"pue={_num(v)}x"),
+    ("power_price", lambda v: f"power_price={_num(v)}/kWh"),
+    ("colo", lambda v: f"colo={_num(v)}/month"),
+    ("residual", lambda v: f"residual={_num(v)}"),
+    ("batch_share", lambda v: f"batch={_num(v)}"),
+    ("api_tier", lambda v: f"tier={v}"),
+    ("cache_write_share", lambda v: f"cache_write={_num(v)}"),
 ]
 
 

@@ -39,6 +39,66 @@ class ApiModel:
     tiered: bool
 
 
+MODES = ("always-on", "reserved-1y", "reserved-3y", "spot", "serverless", "owned")
+MODE_WORDS = {
+    "always-on": "always-on (on-demand or dedicated, every hour of the month)",
+    "reserved-1y": "reserved for 1 year (owed for the whole term)",
+    "reserved-3y": "reserved for 3 years (owed for the whole term)",
+    "spot": "spot (interruptible)",
+    "serverless": "serverless (per second of use, scale to zero)",
+    "owned": "owned (bought)",
+}
+
+
+@dataclass(frozen=True)
+class GpuPrice:
+    """One catalogue price: billed in its own mode and no other."""
+
+    gpu: str
+    mode: str
+    price_per_hour: float | None  # None for owned
+    purchase_price: float | None  # owned only
+    provider: str
+    region: str | None
+    source: str
+    date: str  # YYYY-MM or YYYY-MM-DD
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class GpuQuote:
+    """The catalogue's figure for one GPU in one mode: the median of its providers, with the range."""
+
+    gpu: str
+    mode: str
+    price: float  # $ a GPU-hour, or the purchase price for owned
+    low: float
+    high: float
+    entries: tuple[GpuPrice, ...]
+
+    @property
+    def date(self) -> str:
+        return max(e.date for e in self.entries)
+
+    @property
+    def providers(self) -> str:
+        return ", ".join(e.provider for e in self.entries)
+
+    @property
+    def source(self) -> str:
+        """Where the figure comes from, in one line: the providers and their dated sources."""
+        if len(self.entries) == 1:
+            e = self.entries[0]
+            where = f" ({e.region})" if e.region else ""
+            return f"{e.provider}{where}: {e.source}, {e.date}"
+        unit = "" if self.mode == "owned" else "/h"
+        shown = "; ".join(
+            f"{e.provider} ${(e.purchase_price if self.mode == 'owned' else e.price_per_hour):,.4g}{unit} ({e.date})"
+            for e in self.entries
+        )
+        return f"median of {len(self.entries)} providers, range ${self.low:,.4g}-{self.high:,.4g}{unit}: {shown}"
+
+
 @dataclass(frozen=True)
 class Gpu:
     id: str
@@ -46,9 +106,6 @@ class Gpu:
     aliases: tuple[str, ...]
     vram_gb: float
     bandwidth_gb_s: float
-    price_per_hour: float
-    price_source: str
-    price_date: str  # YYYY-MM
     # Dense tensor throughput (no 2:4 sparsity), TFLOPs: 16-bit, 8-bit (FP8 where the GPU has it, else INT8),
     # 4-bit only where a 4-bit float format exists. Read by costcore.serving.
     tflops_16: float = 0.0
@@ -56,6 +113,14 @@ class Gpu:
     tflops_4: float | None = None
     flops_note: str = ""
     spec_source: str = ""
+    watts: float = 0.0  # the data sheet's board or module power
+    variant_note: str = ""  # which variant a short name (gpu=h100) means
+
+    @property
+    def price_per_hour(self) -> float | None:
+        """The always-on median, or None when the catalogue has no always-on price for this GPU."""
+        quote = gpu_quote(self.id, "always-on")
+        return None if quote is None else quote.price
 
 
 @cache
@@ -168,15 +233,39 @@ def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuot
     return quote, model_price
 
 
-def per_request_cost(model_price: Any, in_tokens: float, out_tokens: float, cached_share: float) -> float:
+def per_request_cost(
+    model_price: Any, in_tokens: float, out_tokens: float, cached_share: float, cache_write_share: float = 0.0
+) -> float:
     """The price of one request, so that tier thresholds apply to a request, never a month."""
     from genai_prices import Usage
 
     input_tokens = int(round(in_tokens))
     cached = int(round(input_tokens * cached_share))
-    usage = Usage(input_tokens=input_tokens, output_tokens=int(round(out_tokens)), cache_read_tokens=cached)
+    written = min(int(round(input_tokens * cache_write_share)), input_tokens - cached)
+    usage = Usage(
+        input_tokens=input_tokens,
+        output_tokens=int(round(out_tokens)),
+        cache_read_tokens=cached,
+        cache_write_tokens=written,
+    )
     result = model_price.calc_price(usage)
     return float(Decimal(result["total_price"]))
+
+
+_TIER_VERIFIED = re.compile(r"([A-Za-z/ ]+?) rates verified on (20\d\d-\d\d-\d\d) at (\S+?)\.?(?:\s|$)")
+
+
+def quote_variant(name: str, context: dict[str, str], *, now: dt.datetime | None = None) -> tuple[Any, str] | None:
+    """The price of a catalogue model under a request context ({'processing': 'batch'}, {'service_tier':
+    'flex'}), with where and when it was verified; None when the catalogue has no such variant for it."""
+    _, model = _lookup(name)
+    if not any(v.when == context for v in (model.price_variants or ())):
+        return None
+    price = model.get_prices(now or _today(), context)
+    kind = next(iter(context.values()))
+    verified = [m for m in _TIER_VERIFIED.findall(model.price_comments or "") if kind in m[0].lower()]
+    where = f"verified {verified[0][1]} at {verified[0][2]}" if verified else "genai-prices bundled data"
+    return price, f"genai-prices {_genai_version()} bundled data ({where})"
 
 
 def list_api_models(filter_text: str = "", *, now: dt.datetime | None = None) -> list[ApiModel]:
@@ -200,8 +289,12 @@ def list_api_models(filter_text: str = "", *, now: dt.datetime | None = None) ->
 
 
 @cache
+def _catalogue() -> dict:
+    return json.loads(resources.files("costcore").joinpath("data/gpus.json").read_text())
+
+
+@cache
 def list_gpus() -> tuple[Gpu, ...]:
-    raw = json.loads(resources.files("costcore").joinpath("data/gpus.json").read_text())
     return tuple(
         Gpu(
             id=g["id"],
@@ -209,34 +302,69 @@ def list_gpus() -> tuple[Gpu, ...]:
             aliases=tuple(g.get("aliases", ())),
             vram_gb=g["vram_gb"],
             bandwidth_gb_s=g["bandwidth_gb_s"],
-            price_per_hour=g["price_per_hour"],
-            price_source=g["price_source"],
-            price_date=g["price_date"],
             tflops_16=g["tflops_16"],
             tflops_8=g.get("tflops_8"),
             tflops_4=g.get("tflops_4"),
             flops_note=g.get("flops_note", ""),
             spec_source=g.get("spec_source", ""),
+            watts=g.get("watts", 0.0),
+            variant_note=g.get("variant_note", ""),
         )
-        for g in raw["gpus"]
+        for g in _catalogue()["gpus"]
     )
 
 
+@cache
+def list_prices() -> tuple[GpuPrice, ...]:
+    """Every catalogue price, each with its billing mode, provider, source and date."""
+    return tuple(
+        GpuPrice(
+            gpu=p["gpu"],
+            mode=p["mode"],
+            price_per_hour=p.get("price_per_hour"),
+            purchase_price=p.get("purchase_price"),
+            provider=p["provider"],
+            region=p.get("region"),
+            source=p["source"],
+            date=p["date"],
+            note=p.get("note", ""),
+        )
+        for p in _catalogue()["prices"]
+    )
+
+
+@cache
+def gpu_quote(gpu_id: str, mode: str) -> GpuQuote | None:
+    """The median of the catalogue's prices for this GPU in this mode (None when it has none)."""
+    entries = tuple(p for p in list_prices() if p.gpu == gpu_id and p.mode == mode)
+    if not entries:
+        return None
+    figures = sorted(e.purchase_price if mode == "owned" else e.price_per_hour for e in entries)
+    middle = len(figures) // 2
+    median = figures[middle] if len(figures) % 2 else (figures[middle - 1] + figures[middle]) / 2
+    return GpuQuote(gpu_id, mode, median, figures[0], figures[-1], entries)
+
+
+def modes_priced(gpu_id: str) -> list[str]:
+    return [m for m in MODES if gpu_quote(gpu_id, m) is not None]
+
+
 PRICE_MAX_AGE_MONTHS = 6
+CATALOGUE_MAX_AGE_MONTHS = 12  # a test fails on any catalogue price older than this
 
 
 def price_age_months(price_date: str, today: dt.date) -> int:
-    """Whole calendar months from a YYYY-MM price date to today's month (negative if in the future)."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", price_date.strip())
+    """Whole calendar months from a YYYY-MM (or YYYY-MM-DD) price date to today's month (negative if in the future)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", price_date.strip())
     if not match:
-        raise ValueError(f"price date '{price_date}' is not YYYY-MM")
+        raise ValueError(f"price date '{price_date}' is not YYYY-MM or YYYY-MM-DD")
     year, month = int(match[1]), int(match[2])
     return (today.year * 12 + today.month) - (year * 12 + month)
 
 
 def price_is_stale(price_date: str, today: dt.date, max_age_months: int = PRICE_MAX_AGE_MONTHS) -> bool:
-    """True when a YYYY-MM price is older than max_age_months (six by default) counted in calendar
-    months: on 2026-11-30 a 2026-05 price is six months old and still current, a 2026-04 price is stale."""
+    """True when a price is older than max_age_months (six by default) counted in calendar months: on
+    2026-11-30 a 2026-05 price is six months old and still current, a 2026-04 price is stale."""
     return price_age_months(price_date, today) > max_age_months
 
 
