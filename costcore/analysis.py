@@ -97,6 +97,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task, on_path).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
+    f = comparison.failure
     sens = sensitivity.analyse(
         comparison.model,
         work.requests,
@@ -105,6 +106,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         verdict_on_cost,
         rent=rent_name,
         growth=sensitivity.GrowthInput(s.growth, limit) if path is not None else None,
+        billing=other_billing(s, work, rate, buy, comparison.model),
+        failure_threshold=f.breakeven_fail_ft if f is not None else None,
     )
     if comparison.failure is not None:
         f = comparison.failure
@@ -159,6 +162,9 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         assumptions=ledger.assumptions + _measured(s),
         notes=ledger.notes,
         cost_model=comparison.model,
+        billing=buy.billing if buy.kind == "gpu" else ("per-token" if buy.kind == "per_token" else "always-on"),
+        instance_hours_per_month=comparison.model.instance_hours(requests) if instances or buy.kind == "gpu" else None,
+        cash_up_front=instances * buy.purchase_per_instance if buy.purchase_per_instance is not None else None,
         template=template,
         growth=path,
         factors=compare_factors(
@@ -186,6 +192,31 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             analysis_text=to_text(scenario),
         ),
     )
+
+
+def other_billing(s: Scenario, work, rate: float, buy, model) -> list[tuple[str, object, str]]:
+    """The same fleet paid for in each other mode the catalogue prices for its GPU: (name, cost model, detail)."""
+    if buy.kind != "gpu" or buy.gpu is None or s.gpu_price is not None:
+        return []
+    from .prices import MODES, gpu_quote
+
+    out = []
+    for mode in MODES:
+        if mode == buy.billing or gpu_quote(buy.gpu.id, mode) is None:
+            continue
+        try:
+            other = buy_side(s.model_copy(update={"billing": mode}), work, rate, Ledger(s))
+        except GrammarError:
+            continue
+        changed = other.fleet.model_copy(
+            update={
+                "api_cost_per_request": model.api_cost_per_request,
+                "selfhost_variable_per_request": model.selfhost_variable_per_request,
+                "tokens_per_request": model.tokens_per_request,
+            }
+        )
+        out.append((mode, changed, other.label.removeprefix("Self-host (").removesuffix(")")))
+    return out
 
 
 def _growth_applies(s: Scenario, requests: float, ledger: Ledger) -> bool:

@@ -633,6 +633,7 @@ def _detail(label: str) -> str:
     """'API (openai:gpt-4o-mini)' -> 'gpt-4o-mini', 'Self-host (1 x NVIDIA A10G)' -> '1 x A10G': the
     part in brackets, without the provider, the organisation or the GPU's maker."""
     inner = label.partition("(")[2].rpartition(")")[0]
+    inner = inner.split(", $")[0].replace(", always-on", "")  # the mode stays when it is not the usual one
     inner = inner.rpartition(":")[2].rpartition("/")[2]
     for maker in ("NVIDIA ", "AMD ", "Google "):
         inner = inner.replace(maker, "")

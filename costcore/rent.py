@@ -133,7 +133,9 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
     writes = s.cache_write_share or 0.0
     write_price = _base(getattr(model_price, "cache_write_mtok", None))
     if writes and write_price is None:
-        ledger.ignored("cache_write", f"{quote.provider}:{quote.model} does not charge for cache writes in the catalogue")
+        ledger.ignored(
+            "cache_write", f"{quote.provider}:{quote.model} does not charge for cache writes in the catalogue"
+        )
         writes = 0.0
     elif cached and write_price is not None and s.cache_write_share is None:
         ledger.note(

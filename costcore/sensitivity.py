@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import economics
 from . import growth as growth_path
 from .scenario import CostModel, Sensitivity, SensitivityCase, WhatIf
 from .verdict import cost_verdict
@@ -39,9 +40,13 @@ def analyse(
     decide: Callable[[float, float | None], str] | None = None,
     rent: str = "API",
     growth: GrowthInput | None = None,
+    billing: list[tuple[str, CostModel, str]] | None = None,
+    failure_threshold: float | None = None,
 ) -> Sensitivity:
     """decide(savings, payback) -> verdict; by default on cost alone. `rent` names what buying is
-    weighed against (the API, or manual work priced per task as model.api_cost_per_request).
+    weighed against (the API, or manual work priced per task as model.api_cost_per_request). `billing`
+    holds the same fleet paid for in each other mode the catalogue prices (name, model, detail): the
+    cheapest at today's volume is a what-if of its own.
 
     With growth, each figure is taken on the growth path (payback along it, the net of its first 12
     months) and the growth rate is one more input of the tornado."""
@@ -60,9 +65,16 @@ def analyse(
     def _outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
         return _evaluate(model, requests, one_time)[:2]
 
-    def what_if(name: str, changed: CostModel) -> WhatIf:
+    def what_if(name: str, changed: CostModel, detail: str = "") -> WhatIf:
         savings, payback = _outcome(changed, requests, one_time)
-        return WhatIf(name=name, monthly_savings=savings, payback_months=payback, verdict=decide(savings, payback))
+        return WhatIf(
+            name=name,
+            monthly_savings=savings,
+            payback_months=payback,
+            verdict=decide(savings, payback),
+            breakeven_requests_per_month=economics.breakeven(economics.all_crossings(changed, requests)),
+            detail=detail,
+        )
 
     what_ifs = [
         what_if(
@@ -80,6 +92,9 @@ def analyse(
         ),
         what_if("99.9% uptime (N+1)", model.model_copy(update={"ha": True})),
     ]
+    if billing:  # the cheapest other way of paying for the same GPUs, at today's volume
+        name, changed, detail = min(billing, key=lambda b: b[1].selfhost_monthly(requests))
+        what_ifs.append(what_if(f"Billed {name}", changed, detail))
 
     # Each input at half and one and a half times its value, the rest held.
     variations: list[tuple[str, Callable[[float], tuple[CostModel, float, float]]]] = [
@@ -150,7 +165,13 @@ def analyse(
     flipping = [c for c in cases if c.flips]
     most = (flipping or cases)[0].name
     base_net = _flat_net(model, requests, one_time) if growth is None else _evaluate(model, requests, one_time)[2]
-    return Sensitivity(base_net=base_net, what_ifs=what_ifs, cases=cases, most_influential=most)
+    return Sensitivity(
+        base_net=base_net,
+        what_ifs=what_ifs,
+        cases=cases,
+        most_influential=most,
+        failure_threshold=failure_threshold,
+    )
 
 
 def _growth_case(model, requests, one_time, rate, evaluate, decide) -> SensitivityCase:

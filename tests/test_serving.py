@@ -151,7 +151,7 @@ def test_bound_names_what_limits_the_instance():
 def test_summary_reads_like_the_brief():
     result = size("llama-3.1-8b", "h100", in_tokens=500, out_tokens=200, peak_qps=100)
     assert re.fullmatch(
-        r"1 x NVIDIA H100 80 GB per instance, up to [\d,]+ requests at once, ~[\d,.]+ output tokens/s, "
+        r"1 x NVIDIA H100 SXM 80 GB per instance, up to [\d,]+ requests at once, ~[\d,.]+ output tokens/s, "
         r"[\d,.]+ (ms|s) per answer; \d+ instances? at peak",
         result.summary,
     )

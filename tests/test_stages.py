@@ -446,7 +446,9 @@ def test_a_buy_side_bills_its_instances_and_lines():
     )  # fmt: skip
     assert plain.instances(1e12) == 1
     assert plain.lines(10) == [
-        CostLine(name="Servers", amount=100.0, hidden=False, detail="1 instance(s) x $100.00 (730 instance-hours a month)")
+        CostLine(
+            name="Servers", amount=100.0, hidden=False, detail="1 instance(s) x $100.00 (730 instance-hours a month)"
+        )
     ]
 
 
