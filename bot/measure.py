@@ -815,7 +815,9 @@ def _pricing(endpoint: Endpoint, options: Options) -> tuple[str | None, float | 
     name = options.gpu or "GPU"
     if hourly is None:
         gpu = find_gpu(options.gpu)
-        hourly, name = gpu.price_per_hour, gpu.name
+        hourly, name = gpu.price_per_hour, gpu.name  # the always-on median: a measured server runs all month
+        if hourly is None:
+            return f"the catalogue has no always-on price for the {name}: give gpu_price=", None, None
     gpus = options.gpus or 1
     return f"{gpus} x {name} at ${hourly:g}/h", hourly * gpus, None
 
