@@ -12,7 +12,7 @@ from .grammar import GrammarError
 from .ledger import Ledger
 from .prices import MODE_WORDS, Gpu, find_gpu, gpu_quote, modes_priced
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, CostModel, Scenario, ServerlessTerms
-from .serving import Serving, ServingError, size
+from .serving import ContextError, Serving, ServingError, check_context, find_open_model, size
 from .workload import Workload, workload
 
 MAX_INSTANCES = 10_000  # a fleet beyond this is a typo in volume= or peak=, not a plan
@@ -149,6 +149,7 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
         requests_per_s = serving.requests_per_s
         gpus = serving.gpus_per_instance
     else:  # server= with a measured capacity and no GPU named: nothing to size, the measurement stands
+        _check_window(s, work, model)
         requests_per_s = s.capacity_qps if s.capacity_qps is not None else s.capacity_tok_s / max(work.out_tokens, 1)
         gpus = s.gpus or 1
         for key, value in (("concurrency", s.concurrency), ("bits", s.bits), ("streaming", s.streaming)):
@@ -493,10 +494,30 @@ def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, 
             capacity_tok_s=s.capacity_tok_s,
             streaming=bool(s.streaming),
         )
+    except ContextError as exc:
+        raise GrammarError(_too_long_key(s, exc.part), str(exc), exc.suggestions[0]) from None
     except ServingError as exc:
         key = "gpus" if s.gpus is not None else "gpu"
         example = exc.suggestions[0] if exc.suggestions else "params=8B gpu=h100"
         raise GrammarError(key, str(exc), example) from None
+
+
+def _check_window(s: Scenario, work: Workload, model) -> None:
+    """The model's window holds the request even where nothing is sized (a measured capacity on your servers)."""
+    try:
+        check_context(find_open_model(model), work.ft_in_tokens, work.out_tokens)
+    except ContextError as exc:
+        raise GrammarError(_too_long_key(s, exc.part), str(exc), exc.suggestions[0]) from None
+
+
+def _too_long_key(s: Scenario, part: str) -> str:
+    """The key that made a request longer than the model's window: the answer, or the fine-tuned prompt
+    as it was given (ft_in=, prompt_cut=, or the API's in= that it defaults to)."""
+    if part == "answer":
+        return "out"
+    if s.ft_in_tokens is not None:
+        return "ft_in"
+    return "prompt_cut" if s.prompt_cut is not None else "in"
 
 
 # The keys that describe one serving instance and its load: `breakeven serving` takes these only.

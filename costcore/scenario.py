@@ -130,12 +130,16 @@ class Scenario(BaseModel):
     # How the GPUs are paid for and how the load spreads over the week (costcore/buy.py).
     billing: Billing | None = Field(default=None, description="how the GPUs are paid for")
     profile: Profile | None = Field(default=None, description="when in the week the requests come")
-    active_hours: float | None = Bounded(0, 24, strict_low=True, description="hours a day the service is used")
+    # a floor well under a second a day keeps the busiest hour's load (168 / busy hours a week) finite
+    active_hours: float | None = Bounded(1e-5, 24, description="hours a day the service is used")
     autoscale: bool | None = Field(default=None, description="instances follow the load hour by hour")
     min_instances: int | None = Field(default=None, ge=0, le=10_000, description="instances kept at the quietest hour")
     cold_start_s: float | None = Bounded(0, 3600, description="seconds a serverless cold start bills")
     purchase: float | None = Bounded(0, 1e8, description="$ one owned instance's hardware costs")
-    depreciation_months: float | None = Bounded(1, 120, description="months owned hardware is written off over")
+    # a floor keeps purchase / months finite for any time typed (depreciation=1ms is 4e-10 months)
+    depreciation_months: float | None = Bounded(
+        1e-8, 120, description="months owned hardware is written off over"
+    )
     watts: float | None = Bounded(0, 100_000, description="watts one owned instance draws")
     pue: float | None = Bounded(1, 3, description="power usage effectiveness of the data centre")
     power_price: float | None = Bounded(0, 10, description="$ a kWh of electricity")
@@ -346,6 +350,7 @@ class Serving(BaseModel):
     meets_latency: bool | None = None
     in_tokens: float
     out_tokens: float
+    context_tokens: int = Field(description="the model's window: prompt and answer together, at most")
     peak_qps: float
     ha: bool
     notes: list[str] = Field(default_factory=list)

@@ -1688,7 +1688,7 @@ def test_decide_a_buy_forced_by_privacy_keeps_its_headline_when_the_path_pays_to
 
 
 def test_decide_no_option_meets_on_a_growth_path():
-    report = run_text(f"{GROWING} growth=50%/month latency=1 api_latency=100ms privacy=yes")
+    report = run_text(f"{GROWING} growth=50%/month latency=1ms api_latency=100ms privacy=yes")
     assert report.verdict == "BUY"
     assert report.reasons[0].startswith("No option meets every hard constraint: shorter answers")
     assert report.headline.startswith("Buy: with volume growing 50% a month, self-hosting pays back in month 9;")
@@ -1757,7 +1757,7 @@ def test_sensitivity_on_a_growth_path():
 def test_decide_what_helps_counts_every_option_that_misses():
     # Self-hosting misses the task only, the API the latency bound only: the latency help is still given.
     report = run_text(
-        "volume=1M api_per_1k=1 gpu_price=1 maint_h=0 setup=0 out=20 task=varied latency=5000 api_latency=10000"
+        "volume=1M api_per_1k=1 gpu_price=1 maint_h=0 setup=0 out=20 task=varied latency=5000ms api_latency=10000ms"
     )
     assert report.reasons[0] == (
         "No option meets every hard constraint: shorter answers (out=), streaming so that the first token is what "
