@@ -277,13 +277,18 @@ def gpu_billing(s: Scenario, gpu: Gpu, gpus: int, ledger: Ledger) -> Billed:
     else:
         quote = gpu_quote(gpu.id, mode)
         if quote is None:
-            priced = modes_priced(gpu.id)
-            others = f"it is priced {', '.join(priced)}" if priced else "it has no price"
-            example = f"gpu={gpu.id} billing={priced[0]}" if priced else f"gpu={gpu.id} gpu_price=$1.20/h"
+            priced = [m for m in modes_priced(gpu.id) if m != "owned"]
+            quoted = ", ".join(f"{m} ${gpu_quote(gpu.id, m).price:,.4g}/h" for m in priced)
+            others = f"it is priced {quoted}" if priced else "it has no rental price"
+            # the closest mode that works: serverless or spot keep paying by the hour of use
+            nearest = ("serverless", "spot", "always-on", "reserved-1y", "reserved-3y")
+            usable = next((m for m in nearest if m in priced), None)
+            example = f"gpu={gpu.id} billing={usable}" if usable else f"gpu={gpu.id} gpu_price=$1.20/h"
             raise GrammarError(
                 "billing" if s.billing is not None else "gpu",
                 f"the catalogue has no {mode} price for the {gpu.name} ({others}): a price is used only in the "
-                f"billing mode it was quoted in; give billing= with one of those, or your own gpu_price=",
+                f"billing mode it was quoted in. Give billing= with one of those modes, or your own {mode} price "
+                "with gpu_price= (e.g. gpu_price=$0.80/h)",
                 example,
             )
         price = quote.price

@@ -122,6 +122,16 @@ class Gpu:
         quote = gpu_quote(self.id, "always-on")
         return None if quote is None else quote.price
 
+    @property
+    def price_label(self) -> str:
+        """Its price in a menu: the always-on median, else the first mode it is priced in, named."""
+        if self.price_per_hour is not None:
+            return f"${self.price_per_hour:,.4g}/h"
+        for mode in modes_priced(self.id):
+            quote = gpu_quote(self.id, mode)
+            return f"{money_of(quote.price)} owned" if mode == "owned" else f"${quote.price:,.4g}/h {mode}"
+        return "no catalogue price"
+
 
 @cache
 def _genai_version() -> str:
@@ -347,6 +357,10 @@ def gpu_quote(gpu_id: str, mode: str) -> GpuQuote | None:
 
 def modes_priced(gpu_id: str) -> list[str]:
     return [m for m in MODES if gpu_quote(gpu_id, m) is not None]
+
+
+def money_of(amount: float) -> str:
+    return f"${amount:,.0f}"
 
 
 PRICE_MAX_AGE_MONTHS = 6

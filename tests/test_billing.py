@@ -17,6 +17,7 @@ from costcore.prices import (
     gpu_quote,
     list_gpus,
     list_prices,
+    modes_priced,
     price_age_months,
 )
 
@@ -241,3 +242,30 @@ def test_the_sensitivity_gives_the_failure_rate_where_buying_stops_paying():
     r = run("volume=3M api=gpt-4o gpu=h100 fail_api=5% fail_ft=3% fail_cost=$0.50")
     assert r.sensitivity.failure_threshold == r.failure.breakeven_fail_ft
     assert run("volume=3M api=gpt-4o gpu=h100").sensitivity.failure_threshold is None
+
+
+# --- a GPU priced in other modes only ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gpu", [g.id for g in list_gpus() if gpu_quote(g.id, "always-on") is None])
+def test_a_gpu_without_an_always_on_price_names_the_modes_it_has_and_an_example_that_works(gpu):
+    with pytest.raises(GrammarError) as caught:
+        run(f"volume=1M gpu={gpu}")
+    error = caught.value
+    assert error.key == "gpu" and "no always-on price" in error.problem and "gpu_price=" in error.problem
+    for mode in MODES:
+        if mode != "owned" and gpu_quote(gpu, mode) is not None:
+            assert f"{mode} ${gpu_quote(gpu, mode).price:,.4g}/h" in error.problem
+    assert run(f"volume=1M {error.example}").billing in MODES  # the example offered analyses
+    assert run(f"volume=1M gpu={gpu} gpu_price=$0.80/h").selfhost_monthly_cost > 0
+
+
+def test_every_gpu_has_a_menu_label_with_its_price_and_mode():
+    for gpu in list_gpus():
+        label = gpu.price_label
+        if not modes_priced(gpu.id):  # a variant the catalogue has specs for but no price
+            assert label == "no catalogue price"
+            continue
+        assert label.startswith("$"), (gpu.id, label)
+        if gpu.price_per_hour is None:
+            assert any(mode in label for mode in MODES), (gpu.id, label)

@@ -133,7 +133,7 @@ def test_costs_a_request(fakes):
     fake = fakes(models=("small", "gpt-4o-mini"), out_tokens=20, cached_tokens=100)
     prompts = synthetic_prompts(200, 20, 4)
     api = Endpoint("api", fake.url, "gpt-4o-mini", key="sk-x")
-    result = measure([api, own(fake)], prompts, Options(requests=4, concurrency=(2,), gpu="l4", gpus=2))
+    result = measure([api, own(fake)], prompts, Options(requests=4, concurrency=(2,), gpu="l4", gpus=2, gpu_price=0.80))
     api_row, own_row = (r.figures() for r in result.runs)
     # The API at its list price for the measured tokens: gpt-4o-mini is $0.15 / $0.60 per 1M, and
     # $0.075 for input read from its cache (100 tokens a request here).
@@ -141,9 +141,15 @@ def test_costs_a_request(fakes):
     assert api_row["cost_per_request"] == pytest.approx(expected, rel=0.01)
     assert api_row["cached_share"] == pytest.approx(100 / api_row["in_tokens_mean"], rel=0.01)
     assert any(f"add cached={100 / api_row['in_tokens_mean']:.0%}" in n for n in result.notes)
-    # Self-hosting: two L4s an hour over the requests served an hour.
+    # Self-hosting: two L4s at the price given an hour over the requests served an hour.
     assert own_row["cost_per_request"] == pytest.approx(2 * 0.80 / 3600 / own_row["requests_per_s"], rel=0.01)
     assert "L4" in own_row["cost_basis"]
+    # The catalogue's L4 prices are serverless and spot: a measured server runs all month, so no
+    # price from another billing mode stands in for it; the basis says so and what to give.
+    catalogue_only = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,), gpu="l4"))
+    row = catalogue_only.runs[0].figures()
+    assert row["cost_per_request"] is None
+    assert "no always-on price for the NVIDIA L4" in row["cost_basis"] and "gpu_price=" in row["cost_basis"]
     unknown = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,)))
     assert unknown.runs[0].figures()["cost_per_request"] is None
 
