@@ -37,7 +37,8 @@ def _where(buy: BuySide) -> str:
         return "the per-token host"
     if buy.kind == "server":
         return "your own servers"
-    return f"{buy.gpu.name} GPUs you rent" if buy.gpu is not None else "GPUs you rent"
+    how = "own" if buy.billing == "owned" else "rent"
+    return f"{buy.gpu.name} GPUs you {how}" if buy.gpu is not None else f"GPUs you {how}"
 
 
 def privacy(s: Scenario, rent: RentSide, buy: BuySide, template: Template | None) -> Factor:

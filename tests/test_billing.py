@@ -150,6 +150,8 @@ def test_owned_with_depreciation_and_power():
     assert "$833.33 depreciation" in servers and "$85.85 power" in servers and "$200.00 colocation" in servers
     assert r.cash_up_front == 30_000  # shown beside the payback, and not counted again as a one-time cost:
     assert r.one_time_cost == run("volume=1M gpu=h100 capacity=10qps maint_h=0").one_time_cost
+    privacy = next(f for f in r.factors if f.factor == "Privacy").selfhost
+    assert privacy.endswith("GPUs you own")  # not "you rent": the hardware is bought
 
 
 def test_batch_api_halves_the_bill_where_the_discount_is_half():
