@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from . import economics, sensitivity, templates
 from . import growth as growth_path
-from . import sensitivity, templates
 from .buy import MAX_INSTANCES, buy_side
 from .compare import compare, failures
 from .constraints import check_constraints, manual_side, missed
@@ -97,7 +97,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task, on_path).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
-    f = comparison.failure
+    threshold, basis = _failure_threshold(s, comparison, rent, work.requests)
     sens = sensitivity.analyse(
         comparison.model,
         work.requests,
@@ -106,8 +106,9 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         verdict_on_cost,
         rent=rent_name,
         growth=sensitivity.GrowthInput(s.growth, limit) if path is not None else None,
-        billing=other_billing(s, work, rate, buy, comparison.model),
-        failure_threshold=f.breakeven_fail_ft if f is not None else None,
+        billing=other_billing(s, work, rate, buy, comparison.model, ledger),
+        failure_threshold=threshold,
+        failure_basis=basis,
     )
     if comparison.failure is not None:
         f = comparison.failure
@@ -194,18 +195,39 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     )
 
 
-def other_billing(s: Scenario, work, rate: float, buy, model) -> list[tuple[str, object, str]]:
-    """The same fleet paid for in each other mode the catalogue prices for its GPU: (name, cost model, detail)."""
+def _failure_threshold(s: Scenario, comparison, rent, requests: float) -> tuple[float | None, str]:
+    """The fine-tuned failure rate at which buying stops paying, and what a failure is taken to cost.
+
+    Priced failures (fail_cost=, or a task redone by hand) give it directly. Failure rates given without a
+    price ask the question all the same: each failure is then taken at the least it costs, one more API
+    request to redo it, and the basis says so (fail_cost= gives yours)."""
+    f = comparison.failure
+    if f is not None:
+        return f.breakeven_fail_ft, f"{money(f.fail_cost)} a failure"
+    asked = s.fail_api is not None or s.fail_ft is not None
+    if not asked or rent is None or comparison.baseline != "api" or rent.cost_per_request <= 0:
+        return None, ""
+    retry = rent.cost_per_request
+    model = comparison.model
+    baseline = requests * retry * (1 + (s.fail_api or 0.0))
+    limit = economics.breakeven_failure_rate(baseline, model.selfhost_monthly(requests), requests, retry)
+    return limit, f"no fail_cost= given: each failure taken as one API request to redo it, {money(retry)}"
+
+
+def other_billing(s: Scenario, work, rate: float, buy, model, ledger: Ledger) -> list[tuple[str, object, str]]:
+    """The same fleet paid for in each other mode the catalogue prices for its GPU and that meets the
+    constraints: (name, cost model, detail). A cheaper mode left out for a constraint is named in the
+    detail of the cheapest that meets them, so the row never hides a saving nor offers one that breaks a bound."""
     if buy.kind != "gpu" or buy.gpu is None or s.gpu_price is not None:
         return []
     from .prices import MODES, gpu_quote
 
-    out = []
+    meeting, broken = [], []
     for mode in MODES:
         if mode == buy.billing or gpu_quote(buy.gpu.id, mode) is None:
             continue
         try:
-            other = buy_side(s.model_copy(update={"billing": mode}), work, rate, Ledger(s))
+            other = buy_side(s.model_copy(update={"billing": mode}), work, rate, Ledger(s), sized=buy.capacity)
         except GrammarError:
             continue
         changed = other.fleet.model_copy(
@@ -215,8 +237,40 @@ def other_billing(s: Scenario, work, rate: float, buy, model) -> list[tuple[str,
                 "tokens_per_request": model.tokens_per_request,
             }
         )
-        out.append((mode, changed, other.label.removeprefix("Self-host (").removesuffix(")")))
-    return out
+        entry = (mode, changed, other.label.removeprefix("Self-host (").removesuffix(")"))
+        why = _billing_breaks(s, mode, buy)
+        (broken if why else meeting).append((*entry, why))
+    monthly = {mode: changed.selfhost_monthly(work.requests) for mode, changed, _, _ in meeting + broken}
+    cheaper = [(mode, why) for mode, _, _, why in broken]
+    if meeting:
+        best = min(meeting, key=lambda m: monthly[m[0]])
+        cheaper = [(mode, why) for mode, why in cheaper if monthly[mode] < monthly[best[0]]]
+    for mode, why in cheaper:
+        ledger.note(
+            f"billing={mode} would self-host for {money(monthly[mode])} a month, but {why}; the sensitivity "
+            "weighs the cheapest billing mode that meets the constraints instead"
+        )
+    return [
+        (mode, changed, detail + "".join(f"; {m} is cheaper but {why}" for m, why in cheaper))
+        for mode, changed, detail, _ in meeting
+    ]
+
+
+def _billing_breaks(s: Scenario, mode: str, buy) -> str:
+    """Why paying in this mode would break a constraint the scenario sets ('' when it meets them all).
+
+    Serverless scales to zero: a request that finds no warm instance waits for one to start and load the
+    model (seconds to minutes), which a latency bound does not allow unless an instance is kept warm
+    (min_instances=1) or the cold start given (cold_start=) fits within the bound."""
+    if mode != "serverless" or s.latency_ms is None or (s.min_instances or 0) >= 1:
+        return ""
+    bound = f"latency={s.latency_ms:,.0f}ms"
+    if s.cold_start_s is None:
+        return f"its cold starts (scale to zero) would break {bound}: keep one warm with min_instances=1"
+    worst = s.cold_start_s * 1000 + (buy.latency_ms or 0.0)
+    if worst > s.latency_ms:
+        return f"a {s.cold_start_s:g} s cold start would break {bound}: keep one warm with min_instances=1"
+    return ""
 
 
 def _growth_applies(s: Scenario, requests: float, ledger: Ledger) -> bool:

@@ -5,6 +5,7 @@ plus the people who run and review it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .defaults import DEFAULTS
 from .format import count, money
@@ -37,9 +38,10 @@ class BuySide:
     billing_lines: list[str] = field(default_factory=list)  # what one instance's month is made of (owned)
     purchase_per_instance: float | None = None  # owned: the cash each instance needs up front
 
-    @property
+    @cached_property
     def fleet(self) -> CostModel:
-        """The self-host side of the comparison's CostModel: the one place its bill is computed."""
+        """The self-host side of the comparison's CostModel: the one place its bill is computed (built once:
+        the side is frozen)."""
         return CostModel(
             api_cost_per_request=0.0,
             selfhost_variable_per_request=self.variable_per_request,
@@ -100,7 +102,9 @@ class BuySide:
         return lines + self.ops_lines
 
 
-def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySide:
+def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized: Serving | None = None) -> BuySide:
+    """`sized`: the instance as sized already for this scenario (billing does not change the sizing), so
+    pricing the same fleet in another billing mode does not size it again."""
     maint_h = ledger.pick(s.maint_h, "maint_h")
     ops_lines = []
     if maint_h:
@@ -145,7 +149,7 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
     profile = load_profile(s, ledger)
     serving = None
     if gpu is not None:  # sized at the busiest hour of the week: a quiet week raises it above the average
-        serving = _size(s, work, model, gpu, bits, peak * profile.busy_factor, ha)
+        serving = sized if sized is not None else _size(s, work, model, gpu, bits, peak * profile.busy_factor, ha)
         requests_per_s = serving.requests_per_s
         gpus = serving.gpus_per_instance
     else:  # server= with a measured capacity and no GPU named: nothing to size, the measurement stands

@@ -80,9 +80,13 @@ def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger) -> Failures
     fail_cost = s.fail_cost
     if fail_cost is None:
         if manual is None:
-            for key, value in (("fail_api", s.fail_api), ("fail_ft", s.fail_ft)):
-                if value is not None:
-                    ledger.ignored(key, "a failure has no price: set fail_cost= (what one failure costs you)")
+            rates = (("fail_api", s.fail_api), ("fail_ft", s.fail_ft))
+            given = " and ".join(f"`{key}=`" for key, value in rates if value is not None)
+            ledger.note(
+                f"{given} not counted in the bills: a failure has no price, set fail_cost= (what one failure costs "
+                "you); the sensitivity gives the failure rate where buying stops paying, each failure taken as one "
+                "API request to redo it"
+            )
             return None
         fail_cost = manual.cost_per_task
         ledger.assume("fail_cost", money(fail_cost), "a failure costs one task redone by hand (manual_h x manual_rate)")

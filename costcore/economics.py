@@ -255,6 +255,34 @@ def all_crossings(model: CostModel, requests: float) -> list[Crossing]:
     return found
 
 
+def first_breakeven(model: CostModel, requests: float) -> float | None:
+    """breakeven(all_crossings(model, requests)), without listing the crossings: the what-ifs of every
+    analysis need only the first volume where buying starts to pay. A plain staircase has it in closed
+    form (the first step whose fixed bill the margin covers); anything else takes the general path."""
+    if not model.uniform:
+        return breakeven(all_crossings(model, requests))
+    margin = model.api_cost_per_request - model.selfhost_variable_per_request
+    limit = max(requests * 100, 1e4, 1e15)  # all_crossings looks up to 100x the volume, then to 1e15
+    if model.requests_per_instance is None or model.instance_monthly == 0:
+        fixed = model.selfhost_monthly(0.0)
+        return fixed / margin if margin > 0 and fixed / margin <= limit else None
+    if margin <= 0:
+        return None
+    step, monthly = model.requests_per_instance, model.instance_monthly
+    spare = 1 if model.ha else 0
+    gain = step * margin - monthly  # what each further instance earns over its cost, at full load
+    if gain <= 0:
+        return breakeven(all_crossings(model, requests))
+    first = max(1, math.ceil((spare * monthly + model.ops_monthly) / gain))
+    for n in (first - 1, first, first + 1):  # the closed form's n, checked as crossings() checks each step
+        if n < 1 or n > MAX_STEPS:
+            continue
+        point = ((n + spare) * monthly + model.ops_monthly) / margin
+        if (n - 1) * step < point <= min(n * step, limit):
+            return point
+    return breakeven(all_crossings(model, requests))
+
+
 def manual_comparison(
     requests: float,
     cost_per_task: float,

@@ -7,6 +7,7 @@ and the Report lists every default it used as an assumption.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -317,6 +318,9 @@ class Sensitivity(BaseModel):
     failure_threshold: float | None = Field(
         default=None, description="the fine-tuned failure rate at which buying stops paying (failures priced or asked)"
     )
+    failure_threshold_basis: str = Field(
+        default="", description="what one failure is taken to cost for the threshold"
+    )
 
 
 class Serving(BaseModel):
@@ -400,8 +404,6 @@ class CostModel(BaseModel):
         return not self.autoscale and self.serverless is None and self.floor <= 1
 
     def _needed(self, requests: float, factor: float) -> int:
-        import math
-
         if self.requests_per_instance is None:
             return 1 if factor > 0 else 0
         load = requests * factor
@@ -433,16 +435,15 @@ class CostModel(BaseModel):
 
     def instances(self, requests: float) -> int:
         """Instances at the busiest hour (serverless: instances busy then, rounded up)."""
-        import math
-
-        if self.instance_monthly == 0 and self.requests_per_instance is None and self.serverless is None:
-            return 0
         if self.serverless is not None:
             return math.ceil(max(self.busy(requests)) - 1e-9)
+        rpi = self.requests_per_instance
+        if self.instance_monthly == 0 and rpi is None:
+            return 0
         if self.autoscale:
             return int(max(self.level_instances(requests)))
-        n = max(self.floor, 1, self._needed(requests, 1.0))
-        return n + (1 if self.ha else 0)
+        needed = 1 if rpi is None else math.ceil(requests / rpi)
+        return max(self.floor, 1, needed) + (1 if self.ha else 0)
 
     def instance_hours(self, requests: float) -> float:
         """Instance-hours a month: what an autoscaled or serverless fleet is billed for."""

@@ -42,6 +42,7 @@ def analyse(
     growth: GrowthInput | None = None,
     billing: list[tuple[str, CostModel, str]] | None = None,
     failure_threshold: float | None = None,
+    failure_basis: str = "",
 ) -> Sensitivity:
     """decide(savings, payback) -> verdict; by default on cost alone. `rent` names what buying is
     weighed against (the API, or manual work priced per task as model.api_cost_per_request). `billing`
@@ -72,7 +73,7 @@ def analyse(
             monthly_savings=savings,
             payback_months=payback,
             verdict=decide(savings, payback),
-            breakeven_requests_per_month=economics.breakeven(economics.all_crossings(changed, requests)),
+            breakeven_requests_per_month=economics.first_breakeven(changed, requests),
             detail=detail,
         )
 
@@ -81,15 +82,7 @@ def analyse(
             f"{rent} prices -50%" if rent == "API" else f"{rent} -50%",
             model.model_copy(update={"api_cost_per_request": model.api_cost_per_request / 2}),
         ),
-        what_if(
-            "Infrastructure x2",
-            model.model_copy(
-                update={
-                    "instance_monthly": model.instance_monthly * 2,
-                    "selfhost_variable_per_request": model.selfhost_variable_per_request * 2,
-                }
-            ),
-        ),
+        what_if("Infrastructure x2", model.with_infrastructure(2)),
         what_if("99.9% uptime (N+1)", model.model_copy(update={"ha": True})),
     ]
     if billing:  # the cheapest other way of paying for the same GPUs, at today's volume
@@ -109,16 +102,7 @@ def analyse(
         ),
         (
             "Infrastructure price",
-            lambda f: (
-                model.model_copy(
-                    update={
-                        "instance_monthly": model.instance_monthly * f,
-                        "selfhost_variable_per_request": model.selfhost_variable_per_request * f,
-                    }
-                ),
-                requests,
-                one_time,
-            ),
+            lambda f: (model.with_infrastructure(f), requests, one_time),
         ),
         ("One-time cost", lambda f: (model, requests, one_time * f)),
         (
@@ -126,17 +110,8 @@ def analyse(
             lambda f: (model.model_copy(update={"ops_monthly": model.ops_monthly * f}), requests, one_time),
         ),
     ]
-    if model.requests_per_instance is not None and model.instance_monthly > 0:
-        variations.append(
-            (
-                "Capacity per instance",
-                lambda f: (
-                    model.model_copy(update={"requests_per_instance": model.requests_per_instance * f}),
-                    requests,
-                    one_time,
-                ),
-            )
-        )
+    if (model.requests_per_instance is not None and model.instance_monthly > 0) or model.serverless is not None:
+        variations.append(("Capacity per instance", lambda f: (model.with_capacity(f), requests, one_time)))
 
     cases = []
     for name, vary in variations:
@@ -171,6 +146,7 @@ def analyse(
         cases=cases,
         most_influential=most,
         failure_threshold=failure_threshold,
+        failure_threshold_basis=failure_basis if failure_threshold is not None else "",
     )
 
 

@@ -87,8 +87,9 @@ def render(report: Report) -> str:
             f"break-even {be_text}: {w.verdict}{detail}"
         )
     if r.sensitivity.failure_threshold is not None:
+        basis = f" ({r.sensitivity.failure_threshold_basis})" if r.sensitivity.failure_threshold_basis else ""
         lines.append(
-            f"  Buying stops paying at a fine-tuned failure rate of {r.sensitivity.failure_threshold:.1%}"
+            f"  Buying stops paying at a fine-tuned failure rate of {r.sensitivity.failure_threshold:.1%}{basis}"
         )
     lines.append(f"  Moves the answer most: {r.sensitivity.most_influential}")
     if r.growth:

@@ -6,9 +6,11 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breakeven.cli import main
-from costcore import GrammarError, analyze, parse
+from costcore import GrammarError, analyze, economics, parse
 from costcore.buy import PROFILES
 from costcore.prices import (
     CATALOGUE_MAX_AGE_MONTHS,
@@ -20,6 +22,7 @@ from costcore.prices import (
     modes_priced,
     price_age_months,
 )
+from costcore.scenario import CostModel
 
 cent = pytest.approx
 HOURS = 730
@@ -244,6 +247,63 @@ def test_the_sensitivity_gives_the_failure_rate_where_buying_stops_paying():
     r = run("volume=3M api=gpt-4o gpu=h100 fail_api=5% fail_ft=3% fail_cost=$0.50")
     assert r.sensitivity.failure_threshold == r.failure.breakeven_fail_ft
     assert run("volume=3M api=gpt-4o gpu=h100").sensitivity.failure_threshold is None
+
+
+def test_the_billing_row_takes_the_cheapest_mode_that_meets_the_latency_bound():
+    base = "volume=10k api=gpt-4o gpu=l40s profile=business-hours"
+    free = next(w for w in run(base).sensitivity.what_ifs if w.name.startswith("Billed "))
+    assert free.name == "Billed serverless"  # a quiet office-hours load: per second of use is cheapest
+    bounded = run(f"{base} latency=10s")
+    row = next(w for w in bounded.sensitivity.what_ifs if w.name.startswith("Billed "))
+    # scaled to zero, a request may wait for a cold start: serverless breaks latency=10s, so the row is
+    # the cheapest mode that meets it, and says what was left out and why
+    assert row.name == "Billed spot" and "serverless is cheaper but its cold starts" in row.detail
+    assert any(n.startswith("billing=serverless would self-host for") for n in bounded.notes)
+    warm = run(f"{base} latency=30s cold_start=5s")  # a cold start that fits the bound
+    assert next(w for w in warm.sensitivity.what_ifs if w.name.startswith("Billed ")).name == "Billed serverless"
+
+
+def test_infrastructure_x2_doubles_a_serverless_bill_too():
+    r = run("volume=200k api=gpt-4o gpu=l40s billing=serverless profile=business-hours maint_h=0")
+    doubled = next(w for w in r.sensitivity.what_ifs if w.name == "Infrastructure x2")
+    assert r.monthly_savings - doubled.monthly_savings == cent(r.selfhost_monthly_cost)
+
+
+def test_the_failure_threshold_when_failure_rates_are_asked_without_a_price():
+    r = run("volume=3M api=gpt-4o gpu=h100 fail_api=5% fail_ft=3%")
+    retry = r.api_monthly_cost / 3e6  # one API request redone a failure
+    limit = (3e6 * retry * 1.05 - r.selfhost_monthly_cost) / (3e6 * retry)
+    assert r.sensitivity.failure_threshold == cent(limit)
+    assert "one API request to redo it" in r.sensitivity.failure_threshold_basis
+    priced = run("volume=3M api=gpt-4o gpu=h100 fail_api=5% fail_ft=3% fail_cost=$0.50").sensitivity
+    assert priced.failure_threshold_basis == "$0.50 a failure"
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.floats(1e-6, 1.0),  # API $ a request
+    st.floats(0, 1e-3),  # self-host $ a request
+    st.floats(1, 5e4),  # $ an instance a month
+    st.floats(1, 1e8),  # requests an instance carries a month
+    st.floats(0, 2e4),  # operations $ a month
+    st.booleans(),
+    st.floats(1, 1e9),  # the volume
+)
+def test_the_what_ifs_break_even_is_the_first_crossing(api, var, monthly, carries, ops, ha, volume):
+    model = CostModel(
+        api_cost_per_request=api,
+        selfhost_variable_per_request=var,
+        instance_monthly=monthly,
+        requests_per_instance=carries,
+        ha=ha,
+        ops_monthly=ops,
+        tokens_per_request=1000,
+    )
+    expected = economics.breakeven(economics.all_crossings(model, volume))
+    got = economics.first_breakeven(model, volume)
+    assert (got is None) == (expected is None)
+    if got is not None:
+        assert got == cent(expected, rel=1e-12)
 
 
 # --- a GPU priced in other modes only ------------------------------------------------------------------

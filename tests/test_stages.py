@@ -841,8 +841,9 @@ def test_failures_need_a_price():
     ]
     ledger = Ledger(Scenario(fail_api=0.1, fail_ft=0.05))
     assert failures(ledger.scenario, None, ledger) is None
-    why = "a failure has no price: set fail_cost= (what one failure costs you)"
-    assert ledger.notes == [f"`fail_api=` is not used: {why}", f"`fail_ft=` is not used: {why}"]
+    (note,) = ledger.notes
+    assert note.startswith("`fail_api=` and `fail_ft=` not counted in the bills: a failure has no price")
+    assert "the sensitivity gives the failure rate where buying stops paying" in note
     ledger = Ledger(Scenario(fail_ft=0.05, manual_h=0.1))
     priced = failures(ledger.scenario, manual_side(ledger.scenario, 50, ledger), ledger)
     assert (priced.fail_api, priced.fail_ft, priced.fail_cost) == (0.0, 0.05, 5.0)
