@@ -78,7 +78,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     for key, value in (("api_latency", s.api_latency_ms), ("ft_latency", s.ft_latency_ms), ("streaming", s.streaming)):
         if s.latency_ms is None and value is not None:
             ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
-    comparison = compare(work, rent, buy, manual, failures(s, manual, ledger), one_time.total, checks, ledger)
+    priced_failures = failures(s, manual, ledger, api_compared=rent is not None)
+    comparison = compare(work, rent, buy, manual, priced_failures, one_time.total, checks, ledger)
     _check_magnitudes(comparison, one_time.total)
     grows = s.growth is not None and _growth_applies(s, work.requests, ledger)
     horizon = ledger.pick(s.horizon, "horizon", GROWTH_HORIZON if grows else None)

@@ -115,6 +115,10 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         )
     ops_monthly = sum(line.amount for line in ops_lines)
     ha = bool(s.ha)
+    if s.ha is None and s.host_price is None:
+        ledger.assume(
+            "ha", "no spare instance", "instances are sized for the load alone; uptime=99.9% (or ha=yes) adds one (N+1)"
+        )
 
     if s.host_price is not None and not s.privacy:
         return _per_token_host(s, work, ledger, ops_monthly, ops_lines)
@@ -564,12 +568,6 @@ def sizing(s: Scenario, ledger: Ledger | None = None) -> Serving:
 def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: float, ops_lines: list[CostLine]):
     variable = (work.ft_in_tokens + work.out_tokens) * s.host_price / 1e6
     ledger.assume("host_price", f"${s.host_price:g} per 1M tokens", "per-token host of open models", None, True)
-    if s.ft_in_tokens is None and s.prompt_cut is None:
-        ledger.assume(
-            "ft_in",
-            f"{work.in_tokens:g} tokens",
-            "no prompt reduction after fine-tuning assumed; set ft_in= or prompt_cut= (one team cut 2,500 to 500)",
-        )
     why = "a per-token host (host_price=) has no instances to size or price"
     for key, value in (
         ("gpu_price", s.gpu_price),

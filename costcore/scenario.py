@@ -112,7 +112,7 @@ class Scenario(BaseModel):
     )
 
     # The work done by hand today.
-    manual_h: float | None = Bounded(0, 1000, description="hours a task by hand")
+    manual_h: float | None = Bounded(0, 1000, strict_low=True, description="hours a task by hand")
     manual_rate: float | None = Bounded(0, 10_000, strict_low=True, description="$ an hour of manual work")
 
     # Failures.
