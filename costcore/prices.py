@@ -382,13 +382,24 @@ def price_is_stale(price_date: str, today: dt.date, max_age_months: int = PRICE_
     return price_age_months(price_date, today) > max_age_months
 
 
+@cache
+def _gpu_names() -> tuple[dict[str, int], dict[str, int]]:
+    """Each GPU's names, and the same without hyphens, to its place in the catalogue (the first wins)."""
+    exact: dict[str, int] = {}
+    compact: dict[str, int] = {}
+    for place, gpu in enumerate(list_gpus()):
+        for n in (gpu.id, *gpu.aliases):
+            exact.setdefault(n, place)
+            compact.setdefault(n.replace("-", ""), place)
+    return exact, compact
+
+
 def find_gpu(name: str) -> Gpu:
     wanted = re.sub(r"[\s_]+", "-", name.strip().lower())
-    compact = wanted.replace("-", "")
-    for gpu in list_gpus():
-        names = (gpu.id, *gpu.aliases)
-        if wanted in names or compact in (n.replace("-", "") for n in names):
-            return gpu
+    exact, compact = _gpu_names()
+    places = [p for p in (exact.get(wanted), compact.get(wanted.replace("-", ""))) if p is not None]
+    if places:
+        return list_gpus()[min(places)]
     ids = [g.id for g in list_gpus()]
     close = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}? " if close else ""
