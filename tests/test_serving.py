@@ -297,6 +297,8 @@ def test_every_reference_row_has_a_source_a_date_and_a_known_shape():
     assert "l4" in {r["gpu"] for r in rows}  # an L4 row is kept, not fitted (mixed ShareGPT lengths)
     anchors = {(r["gpu"], r["in_tokens"], r["out_tokens"], r["value"]) for r in rows}
     assert {("h100", 128, 128, 28312), ("h100", 1000, 1000, 15220), ("h100", 2048, 128, 3450)} <= anchors
+    # a PCIe part, fitted: the same model and shape as the SXM anchor, at the PCIe card's bandwidth
+    assert ("h100-pcie", 128, 128, 17500) in anchors and "h100-pcie" in fitted_gpus
     for row in rows:
         assert row["source"]["url"].startswith("https://") and row["source"]["title"], row["id"]
         assert YYYY_MM.fullmatch(row["date"]) and row["date_basis"], row["id"]
