@@ -334,12 +334,18 @@ def _gpus(as_json: bool) -> int:
         cells = []
         for mode in MODES:
             quote = gpu_quote(g.id, mode)
-            cells.append("-" if quote is None else (f"{quote.price:,.0f}" if mode == "owned" else f"{quote.price:.3f}"))
+            if quote is None:
+                cells.append("-")
+                continue
+            figure = f"{quote.price:,.0f}" if mode == "owned" else f"{quote.price:.3f}"
+            few = len(quote.entries)
+            cells.append(figure if few >= 3 else f"{figure} ({few})")
         specs = f"{g.id:<15} {g.vram_gb:>4g}G {g.bandwidth_gb_s:>5g} {g.tflops_16:>7g} "
         print(specs + " ".join(f"{c:>10}" for c in cells))
     print(
-        "\n$ a GPU-hour (owned: the purchase price), the median of the providers below. Each price is billed in its "
-        "own mode only (billing=); '-': none sourced, give gpu_price=. TFLOPs: dense 16-bit tensor."
+        "\n$ a GPU-hour (owned: the purchase price), the median of the providers below; (n): only n quotes were "
+        "found, so the figure is the median of n (one: that quote alone). Each price is billed in its own mode only "
+        "(billing=); '-': none sourced, give gpu_price=. TFLOPs: dense 16-bit tensor."
     )
     print("\nEvery price, with its provider, source and date:")
     old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"

@@ -90,7 +90,7 @@ class GpuQuote:
         if len(self.entries) == 1:
             e = self.entries[0]
             where = f" ({e.region})" if e.region else ""
-            return f"{e.provider}{where}: {e.source}, {e.date}"
+            return f"one quote, no median: {e.provider}{where}: {e.source}, {e.date}"
         unit = "" if self.mode == "owned" else "/h"
         shown = "; ".join(
             f"{e.provider} ${(e.purchase_price if self.mode == 'owned' else e.price_per_hour):,.4g}{unit} ({e.date})"

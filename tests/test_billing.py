@@ -101,6 +101,15 @@ def test_gpus_shows_the_modes_side_by_side(capsys):
     assert all(word in header for word in ("always-on", "spot", "serverless", "owned"))
     h100 = next(line for line in out.splitlines() if line.startswith("h100 "))
     assert "3.780" in h100 and "30,000" in h100
+    # a median of fewer than three quotes says how many it is of
+    for g in list_gpus():
+        row = next(line for line in out.splitlines() if line.startswith(f"{g.id} "))
+        for mode in MODES:
+            quote = gpu_quote(g.id, mode)
+            if quote is not None and len(quote.entries) < 3:
+                assert f"({len(quote.entries)})" in row, (g.id, mode, row)
+    assert "(n): only n quotes were found" in out
+    assert gpu_quote("a10g", "always-on").source.startswith("one quote, no median: AWS")
 
 
 # --- variants ----------------------------------------------------------------------------------------
