@@ -817,9 +817,10 @@ def _pricing(endpoint: Endpoint, options: Options) -> tuple[str | None, float | 
     if hourly is None:
         hourly = gpu.price_per_hour  # the always-on median: a measured server runs all month
         if hourly is None:
+            other = "" if gpu.price_label == "no catalogue price" else f" (only {gpu.price_label})"
             return (
-                f"the catalogue has no always-on price for the {name} (only {gpu.price_label}), and a measured "
-                "server runs all month: give gpu_price= with your price an hour",
+                f"the catalogue has no always-on price for the {name}{other}, and a measured server runs all "
+                "month: give gpu_price= with your price an hour",
                 None,
                 None,
             )

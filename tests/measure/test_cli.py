@@ -33,7 +33,7 @@ def side_by_side(fakes, tmp_path, *extra: str):
 
 
 def test_side_by_side_json_has_a_run_per_endpoint_and_concurrency_and_the_keys_to_reuse(fakes, tmp_path):
-    api, own, result = side_by_side(fakes, tmp_path, "gpu=a10g", "--json")
+    api, own, result = side_by_side(fakes, tmp_path, "gpu=l4", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     runs = data["runs"]
@@ -127,7 +127,7 @@ def test_a_progress_bar_only_on_a_terminal(fakes, tmp_path):
 
 
 def test_analyze_runs_the_analysis_on_the_measured_figures(fakes, tmp_path):
-    _, _, result = side_by_side(fakes, tmp_path, "gpu=a10g", "--json", "--analyze", "volume=2M/month fail_cost=$2")
+    _, _, result = side_by_side(fakes, tmp_path, "gpu=l4", "--json", "--analyze", "volume=2M/month fail_cost=$2")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     report, figures = data["analysis"], data["figures"]
@@ -135,7 +135,7 @@ def test_analyze_runs_the_analysis_on_the_measured_figures(fakes, tmp_path):
     assert report["tokens_per_month"] == pytest.approx(2e6 * (figures["in_tokens"] + figures["out_tokens"]))
     assert report["api_price"]["model"].startswith("gpt-4o-mini")
     assert report["failure"]["fail_api"] == figures["fail_api"] and report["failure"]["fail_cost"] == 2
-    assert report["capacity"]["source"] == "measured" and report["capacity"]["gpu_id"] == "a10g"
+    assert report["capacity"]["source"] == "measured" and report["capacity"]["gpu_id"] == "l4"
     assert report["capacity"]["output_tok_s"] == pytest.approx(figures["capacity_tok_s"])
     measured = {a["key"] for a in report["assumptions"] if a["measured"]}
     assumed = {a["key"] for a in report["assumptions"] if not a["measured"]}
@@ -150,7 +150,7 @@ def test_analyze_runs_the_analysis_on_the_measured_figures(fakes, tmp_path):
 
 
 def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
-    _, _, first = side_by_side(fakes, tmp_path, "gpu=a10g", "--save", "support-nov")
+    _, _, first = side_by_side(fakes, tmp_path, "gpu=l4", "--save", "support-nov")
     assert first.returncode == 0, first.stderr
     assert "Saved as 'support-nov': use measured=support-nov in any analysis." in first.stdout
     synthetic = ["measure", "--endpoint", fakes(models=("m",)).url, "--model", "m", "--requests", "2", "--json"]
@@ -170,7 +170,7 @@ def test_save_then_analyze_measured_name_in_another_process(fakes, tmp_path):
     # The measurement also says which API and which GPU were measured: nothing to type again.
     untyped = json.loads(breakeven("analyze", "measured=support-nov", "volume=1M/month", "--json", cwd=tmp_path).stdout)
     assert untyped["api_price"]["model"] == "gpt-4o-mini"
-    assert untyped["capacity"]["gpu_id"] == "a10g"
+    assert untyped["capacity"]["gpu_id"] == "l4"
     assert {a["key"] for a in untyped["assumptions"] if a["measured"]} >= {"api", "gpu"}
     # Typed keys win over the measured ones.
     typed = json.loads(breakeven("analyze", *words, "in=100", "out=10", "--json", cwd=tmp_path).stdout)

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from bot.measure import Endpoint, MeasureError, Options, check_answer, load_prompts, measure, synthetic_prompts
+from costcore.prices import list_gpus
 
 from .conftest import reply, write_prompts
 
@@ -144,12 +145,14 @@ def test_costs_a_request(fakes):
     # Self-hosting: two L4s at the price given an hour over the requests served an hour.
     assert own_row["cost_per_request"] == pytest.approx(2 * 0.80 / 3600 / own_row["requests_per_s"], rel=0.01)
     assert "L4" in own_row["cost_basis"]
-    # The catalogue's L4 prices are serverless and spot: a measured server runs all month, so no
-    # price from another billing mode stands in for it; the basis says so and what to give.
-    catalogue_only = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,), gpu="l4"))
+    # A GPU with no always-on price in the catalogue: a measured server runs all month, so no price
+    # from another billing mode stands in for it; the basis says so and what to give.
+    unpriced = [g for g in list_gpus() if g.price_per_hour is None]
+    assert unpriced
+    catalogue_only = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,), gpu=unpriced[0].id))
     row = catalogue_only.runs[0].figures()
     assert row["cost_per_request"] is None
-    assert "no always-on price for the NVIDIA L4" in row["cost_basis"] and "gpu_price=" in row["cost_basis"]
+    assert f"no always-on price for the {unpriced[0].name}" in row["cost_basis"] and "gpu_price=" in row["cost_basis"]
     unknown = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,)))
     assert unknown.runs[0].figures()["cost_per_request"] is None
 

@@ -9,7 +9,7 @@ from costcore.measured import Measurement, apply_measurement, resolve_measured, 
 NOV = Measurement(
     name="support-nov",
     date="2026-11-30",
-    endpoint="api vs a10g",
+    endpoint="api vs l4",
     in_tokens=1523.4,
     out_tokens=187.2,
     ft_in_tokens=310.0,
@@ -39,7 +39,7 @@ def test_a_figure_typed_another_way_wins_too():
 
 
 def test_the_analysis_uses_the_measured_figures_and_marks_them():
-    text = "measured=support-nov volume=1M api=gpt-4o-mini gpu=a10g fail_cost=$2"
+    text = "measured=support-nov volume=1M api=gpt-4o-mini gpu=l4 fail_cost=$2"
     report = analyze(resolve_measured(parse(text), {"support-nov": NOV}))
     assert report.tokens_per_month == pytest.approx(1e6 * (1523.4 + 187.2))
     assert report.capacity.source == "measured" and report.capacity.output_tok_s == pytest.approx(812.5)

@@ -89,11 +89,11 @@ def ephemeral(slack) -> str:
 )
 def test_an_address_typed_in_slack_is_refused_and_never_contacted(start_bot, slack, fakes, typed):
     fake = fakes(models=("small",))
-    server = start_bot({"a10g-vllm": {"url": fake.url, "model": "small"}})
+    server = start_bot({"l4-vllm": {"url": fake.url, "model": "small"}})
     status, _ = server.command(f"measure {typed.format(port=fake.port)}")
     assert status == 200
     text = ephemeral(slack)
-    assert "never an address typed here" in text and "`a10g-vllm`" in text
+    assert "never an address typed here" in text and "`l4-vllm`" in text
     assert fake.requests == [] and slack.called("chat.postMessage") == []
 
 
@@ -113,12 +113,12 @@ def test_a_configured_endpoint_is_measured_with_progress_then_a_table_and_a_butt
     )
     endpoints = {
         "openai": {"url": api.url, "model": "gpt-4o-mini", "key_env": "TEST_API_KEY", "api": True},
-        "a10g-vllm": {"url": own.url, "model": "small", "gpu": "a10g", "prompts": str(prompts)},
+        "l4-vllm": {"url": own.url, "model": "small", "gpu": "l4", "prompts": str(prompts)},
     }
     os.environ["TEST_API_KEY"] = "sk-slack-SECRET-123456"
     try:
         server = start_bot(endpoints, measure_progress_every_s=0.5)
-        status, body = server.command("measure openai a10g-vllm requests=8 concurrency=1,2 save=nov")
+        status, body = server.command("measure openai l4-vllm requests=8 concurrency=1,2 save=nov")
         assert status == 200 and body == b""
         # Acked at once: the measurement was still to come when Slack had its answer.
         assert not any("```" in json.dumps(u.get("blocks")) for u in updates(slack))
@@ -126,7 +126,7 @@ def test_a_configured_endpoint_is_measured_with_progress_then_a_table_and_a_butt
     finally:
         del os.environ["TEST_API_KEY"]
     post = slack.called("chat.postMessage")[0]["args"]
-    assert post["channel"] == "C1" and "Measuring `openai` vs `a10g-vllm`" in post["text"]
+    assert post["channel"] == "C1" and "Measuring `openai` vs `l4-vllm`" in post["text"]
     progress = updates(slack)[:-1]
     assert progress and all("requests" in u["text"] and " in all." in u["text"] for u in progress)
     assert {u["ts"] for u in updates(slack)} == {result["ts"]}  # one message, edited in place
@@ -135,12 +135,12 @@ def test_a_configured_endpoint_is_measured_with_progress_then_a_table_and_a_butt
     assert len(progress) <= (arrived[-1] - arrived[0]) / 0.5 + 2
     check_blocks(result["blocks"])
     everything = json.dumps(result["blocks"])
-    assert "openai gpt-4o-mini" in everything and "a10g-vllm small" in everything
+    assert "openai gpt-4o-mini" in everything and "l4-vllm small" in everything
     assert "Scenario keys: `in=" in everything and "capacity=" in everything and "fail_ft=0%" in everything
     assert "Saved as `nov`" in everything and own.url not in everything and "SECRET" not in everything
     button = result["blocks"][-1]["elements"][0]
     assert button["text"]["text"] == "Analyze with these figures"
-    assert json.loads(button["value"]) == {"measured": "nov", "extra": "api=gpt-4o-mini gpu=a10g"}
+    assert json.loads(button["value"]) == {"measured": "nov", "extra": "api=gpt-4o-mini gpu=l4"}
     assert {r["authorization"] for r in api.requests} == {"Bearer sk-slack-SECRET-123456"}
     assert {r["authorization"] for r in own.requests} == {"Bearer no-key"}
 
@@ -161,9 +161,9 @@ def test_a_configured_endpoint_is_measured_with_progress_then_a_table_and_a_butt
     with sqlite3.connect(server.bot.store.path) as db:
         text, scenario = db.execute("SELECT text, scenario FROM analyses").fetchone()
         stored = db.execute("SELECT team, name, endpoint FROM measurements").fetchall()
-    assert text == "measured=nov api=gpt-4o-mini gpu=a10g"
+    assert text == "measured=nov api=gpt-4o-mini gpu=l4"
     assert set(json.loads(scenario)["provenance"]) >= {"in_tokens", "out_tokens", "capacity_tok_s", "fail_api"}
-    assert stored == [("T1", "nov", "openai (gpt-4o-mini) vs a10g-vllm (small)")]
+    assert stored == [("T1", "nov", "openai (gpt-4o-mini) vs l4-vllm (small)")]
 
     # And typed: /breakeven measured=NAME volume=... fills the same figures; an unknown name lists the saved ones.
     server.command("measured=nov volume=1M/month api=gpt-4o-mini")
