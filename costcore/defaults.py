@@ -198,9 +198,11 @@ LEFT_OUT: dict[str, LeftOut] = {
     "infra_h": LeftOut("with setup= no typical hours are added (noted)", only_with=("setup",)),
     "fail_api": LeftOut(
         "failures are not priced, or no API is compared",
-        used_when=lambda given: "fail_ft" in given
-        and bool(given & {"fail_cost", "manual_h"})
-        and ("manual_h" not in given or bool(given & API_FIELDS)),
+        used_when=lambda given: (
+            "fail_ft" in given
+            and bool(given & {"fail_cost", "manual_h"})
+            and ("manual_h" not in given or bool(given & API_FIELDS))
+        ),
     ),
     "fail_ft": LeftOut("failures are not priced", unless=(("fail_api", "fail_cost"), ("fail_api", "manual_h"))),
     "fail_cost": LeftOut("failures are not priced; with manual_h= a failure costs a task redone by hand, listed"),

@@ -569,3 +569,76 @@ def test_a_property_draws_the_same_examples_whatever_modules_the_run_has_loaded(
     drawn.clear()
     collect()
     assert drawn == before
+
+
+# ---------------------------------------------------------------------------------------------
+# One reading of where the volume stands: every sentence agrees with the savings and the growth.
+
+
+@MANY
+@given(scenario_values(required=("volume",)) | scenario_values(required=("volume", "growth")))
+def test_the_next_step_never_contradicts_the_savings_or_the_direction_of_growth(values):
+    report = analysed(values)
+    assume(report is not None)
+    standing, step, savings = report.standing, report.next_step, report.monthly_savings
+    rate = report.growth.rate_per_month if report.growth is not None else None
+    assert step.standing == standing.where
+    assert (standing.where == "past") == (savings > 0), (text(values), standing.where, savings)
+    if "past the break-even" in step.action:
+        assert savings > 0
+    if rate is not None and rate < 0:
+        assert step.situation != "near", (text(values), step.action)  # no test on a volume in decline
+        assert "At this growth buying starts paying" not in step.action
+    if "At this growth buying starts paying in month" in step.action:
+        assert rate is not None and rate > 0 and report.growth.first_paying_month <= report.horizon_months
+    if standing.where == "between":
+        assert "buying paid between" in report.headline or report.verdict != "RENT" or "rules out" in report.headline
+        assert standing.paid_from < standing.paid_until <= report.requests_per_month
+    if standing.where == "below" and standing.breakeven is not None:
+        assert standing.breakeven >= report.requests_per_month
+    if standing.where in ("moving_away", "never") or (rate is not None and rate < 0 and savings <= 0):
+        assert step.situation in ("far", "buy")
+
+
+@st.composite
+def staircases(draw):
+    """A server that barely pays for the requests it carries, at a volume anywhere on its staircase, so that the
+    volume often sits between two crossings (buying paid below it and pays again above)."""
+    qps = draw(st.sampled_from([0.05, 0.1, 0.3, 1.0]))
+    per_request = draw(st.sampled_from([0.5, 1, 2]))  # $ per 1,000 requests on the API
+    carried = qps * 730 * 3600
+    server = round(carried * per_request / 1000 * draw(st.floats(0.5, 0.99)), 2)
+    volume = round(carried * draw(st.floats(0.2, 6.0)))
+    growth = draw(st.sampled_from(["", " growth=-5%/month", " growth=5%/month", " growth=20%/month"]))
+    return (
+        f"volume={volume} api_per_1k={per_request} server={server} capacity={qps}qps maint_h=0 setup=0 runs=1"
+        f" train=100{growth}"
+    )
+
+
+@MANY
+@given(staircases())
+def test_on_a_staircase_the_next_step_follows_where_the_volume_stands(text_):
+    report = analyze(parse(text_))
+    standing, step, savings = report.standing, report.next_step, report.monthly_savings
+    assert (standing.where == "past") == (savings > 0), text_
+    if "past the break-even" in step.action:
+        assert savings > 0, text_
+    if standing.where == "between" and report.verdict == "RENT":
+        assert "buying paid between" in report.headline and "past the break-even" not in step.action
+        again = standing.pays_again_from
+        assert again is None or report.cost_model.selfhost_monthly(again * 1.0001) < report.cost_model.api_monthly(
+            again * 1.0001
+        )
+    if report.growth is not None and report.growth.rate_per_month < 0:
+        assert step.situation != "near", text_
+
+
+def test_the_issue_example_between_two_crossings():
+    report = analyze(parse("volume=300k api_per_1k=1 server=250 capacity=0.1qps maint_h=0 setup=0"))
+    assert report.monthly_savings < 0 and report.standing.where == "between"
+    assert "past the break-even" not in report.next_step.action
+    assert report.headline.endswith(
+        "buying paid between 250k and 263k requests a month, not at today's volume, and pays again from 500k"
+    )
+    assert "within a factor of 2 of the next crossing, where buying pays again (500k" in report.next_step.action

@@ -1588,12 +1588,16 @@ def test_decide_rent_on_a_shrinking_path():
     report = run_text(f"{GROWING} growth=-5%/month")
     assert report.verdict == "RENT"
     assert report.reasons == [
-        "With volume shrinking 5% a month, the API stays cheaper every month of the 24-month horizon."
+        "With volume shrinking 5% a month, the API stays cheaper every month of the 24-month horizon. Today's 100k "
+        "requests a month is below the break-even of 500k requests a month, and the volume is shrinking 5% a month, "
+        "away from where buying pays."
     ]
     assert report.headline == (
         "Rent: with volume shrinking 5% a month, buying never starts paying within 120 months; break-even at 500k "
-        "requests a month"
+        "requests a month, and the volume is shrinking away from it"
     )
+    assert report.standing.where == "moving_away"
+    assert report.next_step.situation == "far" and "run a parallel test" not in report.next_step.action
 
 
 def test_crossings_of_a_dollar_server_follow_the_staircase():
