@@ -192,6 +192,20 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         )
         ha = True
     terms, rpi = fleet_terms(s, billing, profile, serving, requests_per_s, peak, work, ha, ledger)
+    latency = None if serving is None else (serving.ttft_ms if s.streaming else serving.latency_ms)
+    if billing.mode == "serverless" and not terms.get("floor") and latency is not None and s.latency_ms is not None:
+        # scaled to zero, a request may find no warm instance and wait for one to start
+        if s.cold_start_s is not None:
+            latency += s.cold_start_s * 1000
+            ledger.note(
+                f"billing=serverless scales to zero: a request that finds no warm instance waits for its "
+                f"{s.cold_start_s:g} s cold start, counted against latency= (min_instances=1 keeps one warm)"
+            )
+        else:
+            ledger.note(
+                "billing=serverless scales to zero: a request that finds no warm instance also waits for a cold "
+                "start, not counted against latency= (give cold_start=, or min_instances=1 to keep one warm)"
+            )
     return BuySide(
         kind=kind,
         label=label,
@@ -202,7 +216,7 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         ops_monthly=ops_monthly,
         ops_lines=ops_lines,
         capacity=serving,
-        latency_ms=None if serving is None else (serving.ttft_ms if s.streaming else serving.latency_ms),
+        latency_ms=latency,
         gpu=gpu,
         params_b=serving.params_b if serving is not None else (s.params_b or DEFAULTS["params"].value),
         terms=terms,

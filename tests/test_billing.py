@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from breakeven.cli import main
 from costcore import GrammarError, analyze, economics, parse
 from costcore.buy import PROFILES
+from costcore.format import money
 from costcore.prices import (
     CATALOGUE_MAX_AGE_MONTHS,
     MODE_WORDS,
@@ -164,6 +165,14 @@ def test_owned_with_depreciation_and_power():
     assert r.one_time_cost == run("volume=1M gpu=h100 capacity=10qps maint_h=0").one_time_cost
     privacy = next(f for f in r.factors if f.factor == "Privacy").selfhost
     assert privacy.endswith("GPUs you own")  # not "you rent": the hardware is bought
+    vendor = next(f for f in r.factors if f.factor == "Vendor dependence").selfhost
+    assert "1 owned NVIDIA H100 SXM 80 GB instance(s), $1,119 a month owned" in vendor
+
+
+def test_the_vendor_factor_gives_the_fleet_bill_of_its_mode_not_a_month_of_every_hour():
+    r = run("volume=300k api=gpt-4o gpu=l40s gpu_price=$1.9512/h billing=serverless profile=business-hours")
+    vendor = next(f for f in r.factors if f.factor == "Vendor dependence").selfhost
+    assert f"{money(r.selfhost_lines[0].amount)} a month serverless" in vendor
 
 
 def test_batch_api_halves_the_bill_where_the_discount_is_half():
@@ -340,3 +349,13 @@ def test_every_gpu_has_a_menu_label_with_its_price_and_mode():
         assert label.startswith("$"), (gpu.id, label)
         if gpu.price_per_hour is None:
             assert any(mode in label for mode in MODES), (gpu.id, label)
+
+
+def test_a_serverless_cold_start_counts_against_the_latency_bound_unless_an_instance_is_kept_warm():
+    base = "volume=300k api=gpt-4o gpu=l40s billing=serverless profile=business-hours cold_start=30s latency=20s"
+    cold = next(c for c in run(base).constraints if c.option == "selfhost")
+    warm = next(c for c in run(f"{base} min_instances=1").constraints if c.option == "selfhost")
+    assert not cold.met and warm.met
+    assert any("waits for its 30 s cold start" in n for n in run(base).notes)
+    unknown = run(base.replace(" cold_start=30s", ""))
+    assert any("not counted against latency=" in n for n in unknown.notes)
