@@ -36,6 +36,7 @@ from .grammar import GrammarError, key_for_field, to_text
 from .ledger import Ledger
 from .next_step import next_step
 from .one_time import one_time_cost
+from .prices import modes_priced
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
 from .standing import standing as volume_standing
@@ -234,11 +235,9 @@ def other_billing(s: Scenario, work, rate: float, buy, model, ledger: Ledger) ->
     detail of the cheapest that meets them, so the row never hides a saving nor offers one that breaks a bound."""
     if buy.kind != "gpu" or buy.gpu is None or s.gpu_price is not None:
         return []
-    from .prices import MODES, gpu_quote
-
     meeting, broken = [], []
-    for mode in MODES:
-        if mode == buy.billing or gpu_quote(buy.gpu.id, mode) is None:
+    for mode in modes_priced(buy.gpu.id):
+        if mode == buy.billing:
             continue
         try:
             other = buy_side(s.model_copy(update={"billing": mode}), work, rate, Ledger(s), sized=buy.capacity)

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -84,7 +84,7 @@ class GpuQuote:
     def providers(self) -> str:
         return ", ".join(e.provider for e in self.entries)
 
-    @property
+    @cached_property
     def source(self) -> str:
         """Where the figure comes from, in one line: the providers and their dated sources."""
         if len(self.entries) == 1:
@@ -355,8 +355,9 @@ def gpu_quote(gpu_id: str, mode: str) -> GpuQuote | None:
     return GpuQuote(gpu_id, mode, median, figures[0], figures[-1], entries)
 
 
-def modes_priced(gpu_id: str) -> list[str]:
-    return [m for m in MODES if gpu_quote(gpu_id, m) is not None]
+@cache
+def modes_priced(gpu_id: str) -> tuple[str, ...]:
+    return tuple(m for m in MODES if gpu_quote(gpu_id, m) is not None)
 
 
 def money_of(amount: float) -> str:
