@@ -115,7 +115,10 @@ def prefill(scenario: Scenario | None) -> dict[str, str]:
     return values
 
 
-def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int | None = None) -> dict:
+def form_view(
+    channel: str, scenario: Scenario | None = None, analysis_id: int | None = None, *, ask_id: int | None = None
+) -> dict:
+    """The form, filled from a scenario; ask_id: a question asked in words, whose words the analysis keeps."""
     values = prefill(scenario)
     blocks: list[dict] = [
         {
@@ -162,7 +165,9 @@ def form_view(channel: str, scenario: Scenario | None = None, analysis_id: int |
         "title": _plain("Rent or buy?"),
         "submit": _plain("Analyse"),
         "close": _plain("Cancel"),
-        "private_metadata": json.dumps({"channel": channel, "analysis_id": analysis_id}),
+        "private_metadata": json.dumps(
+            {"channel": channel, "analysis_id": analysis_id, **({"ask": ask_id} if ask_id is not None else {})}
+        ),
         "blocks": blocks,
     }
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -93,23 +93,18 @@ def _redact(text: str, *secrets: str | None) -> str:
 
 def _client(endpoint: Endpoint, request_timeout: float):
     """An openai client for one endpoint: no retries (a retry would hide a failure and stretch a latency)."""
-    import openai
+    from .llm_client import openai_client
 
-    kwargs: dict[str, Any] = {
-        "max_retries": 0,
-        "timeout": openai.Timeout(request_timeout, connect=min(10.0, request_timeout)),
+    return openai_client(
         # An explicit key, always: without one the client would send OPENAI_API_KEY to whatever server this is.
-        "api_key": endpoint.key or "no-key",
-    }
-    if endpoint.url is not None:
-        parts = urlsplit(endpoint.url.strip())
-        kwargs["base_url"] = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        if parts.query:  # e.g. ?api-version=...: sent with every request, never shown
-            kwargs["default_query"] = dict(parse_qsl(parts.query))
-    client = openai.OpenAI(**kwargs)
-    if endpoint.kind == "endpoint":  # nor the organization and project ids of OPENAI_ORG_ID / OPENAI_PROJECT_ID
-        client.organization = client.project = None
-    return client
+        api_key=endpoint.key or "no-key",
+        base_url=endpoint.url,
+        timeout=request_timeout,
+        connect_timeout=min(10.0, request_timeout),
+        max_retries=0,
+        # Nor the organization and project ids of OPENAI_ORG_ID / OPENAI_PROJECT_ID to a server of one's own.
+        third_party=endpoint.kind == "endpoint",
+    )
 
 
 class MeasureEndpoint(BaseModel):

@@ -344,6 +344,8 @@ def history_blocks(rows: list, audits: list[dict]) -> list[dict]:
             f"{_rent(r)} vs self-host {money(r['selfhost_monthly_cost'])} a month, "
             f"break-even {be_text}, payback {months(r.get('payback_months'))}"
         )
+        if getattr(a, "asked", None):  # asked in plain words: what was asked, then the line that ran
+            lines.append(f"      asked “{a.asked[:200]}” → ran `{a.text[:300]}`")
     if audits:
         lines.append("*Hidden-cost audits*")
         for audit in audits:

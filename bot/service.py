@@ -21,7 +21,7 @@ from costcore.grammar import to_text
 
 from .delivery import Responder, Where, slack_reason, tell, undelivered
 from .jobs import Job, process_owner
-from .render import report_blocks
+from .render import MAX_BLOCKS, report_blocks
 from .store import Store
 
 log = logging.getLogger("breakeven.bot")
@@ -260,8 +260,13 @@ def publish_analysis(
     kind: str,
     text: str | None = None,
     parent_id: int | None = None,
+    asked: str | None = None,
+    lead: Callable[[Report], list[dict]] | None = None,
 ) -> int | None:
-    """Analyse, store, post the verdict and its chart. Returns the analysis id (None when not posted)."""
+    """Analyse, store, post the verdict and its chart. Returns the analysis id (None when not posted).
+
+    asked: the plain words it was asked in (stored beside the line that ran); lead: blocks shown above
+    the verdict (a follow-up's changes and the verdict before them)."""
     report = analyze(scenario)
     analysis_id, message_ts = bot.store.claim_analysis(
         delivery=where.delivery,
@@ -273,13 +278,22 @@ def publish_analysis(
         scenario=scenario.model_dump(mode="json", exclude_none=True),
         report=report.model_dump(mode="json"),
         parent_id=parent_id,
+        asked=asked,
+        thread_ts=where.thread_ts,
     )
     if message_ts:  # a resumed job: the verdict is in the channel; its chart may not be yet
         log.info("analysis %s was posted before: not posted again", analysis_id)
-        attach_chart(bot, client, where, report, analysis_id, message_ts, job)
+        attach_chart(bot, client, where, report, analysis_id, message_ts, job, lead=lead)
         return analysis_id
     ts = post_report(
-        bot, client, where, report, analysis_id, job, on_failure=lambda: bot.store.forget_analysis(analysis_id)
+        bot,
+        client,
+        where,
+        report,
+        analysis_id,
+        job,
+        on_failure=lambda: bot.store.forget_analysis(analysis_id),
+        lead=lead,
     )
     return analysis_id if ts else None
 
@@ -294,12 +308,13 @@ def post_report(
     *,
     on_failure: Callable[[], None] | None = None,
     record_ts: bool = True,
+    lead: Callable[[Report], list[dict]] | None = None,
 ) -> str | None:
     """Post the verdict, then its chart; the user is told if the post finally fails.
 
     record_ts=False re-renders a stored analysis without moving its thread (what-ifs answer in
     the thread of the first post)."""
-    blocks = report_blocks(report, analysis_id)
+    blocks = with_lead(lead, report, report_blocks(report, analysis_id))
     try:
         ts = bot.post(client, where, text=report.headline, blocks=blocks, job=job)
     except Exception as exc:
@@ -310,12 +325,25 @@ def post_report(
         return None
     if record_ts:
         bot.store.set_message_ts(analysis_id, ts)
-    attach_chart(bot, client, where, report, analysis_id, ts, job)
+    attach_chart(bot, client, where, report, analysis_id, ts, job, lead=lead)
     return ts
 
 
+def with_lead(lead: Callable[[Report], list[dict]] | None, report: Report, blocks: list[dict]) -> list[dict]:
+    """The verdict's blocks under the lead's (a follow-up's changes and the verdict before them)."""
+    return ([*lead(report), *blocks] if lead else blocks)[:MAX_BLOCKS]
+
+
 def attach_chart(
-    bot: Bot, client: WebClient, where: Where, report: Report, analysis_id: int, message_ts: str, job: Job | None
+    bot: Bot,
+    client: WebClient,
+    where: Where,
+    report: Report,
+    analysis_id: int,
+    message_ts: str,
+    job: Job | None,
+    *,
+    lead: Callable[[Report], list[dict]] | None = None,
 ) -> None:
     """Upload the break-even chart into the verdict's thread, once per job; if that fails the
     verdict says so."""
@@ -340,7 +368,7 @@ def attach_chart(
             channel=where.channel,
             ts=message_ts,
             text=report.headline,
-            blocks=report_blocks(report, analysis_id, chart_note=note),
+            blocks=with_lead(lead, report, report_blocks(report, analysis_id, chart_note=note)),
         )
     except Exception as update_exc:
         log.warning("could not note the missing chart: %s", slack_reason(update_exc))

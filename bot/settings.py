@@ -9,6 +9,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .llm_client import ENV_NAMES as LLM_ENV_NAMES
+from .llm_client import LLMSettings
+
 ENV_NAMES = {
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
@@ -27,6 +30,7 @@ ENV_NAMES = {
     "measure_run_timeout_s": "MEASURE_RUN_TIMEOUT_S",
     "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
     "breakeven_admins": "BREAKEVEN_ADMINS",
+    **LLM_ENV_NAMES,
 }
 
 
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
     measure_run_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     measure_progress_every_s: float = Field(default=5.0, ge=0.1, le=60)  # chat.update at most this often
     breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
+    # Asking in plain words (BREAKEVEN_LLM_MODEL, ...): read from the same environment and .env, off by default.
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -115,6 +115,50 @@ def m005_job_chart(db: sqlite_utils.Database) -> None:
     db["jobs"].add_column("chart", str)
 
 
+@migrations()
+def m006_analysis_asked_text(db: sqlite_utils.Database) -> None:
+    # What was asked in plain words (masked, as it was sent), beside the grammar line that ran (`text`);
+    # and the thread an answer was posted in: a follow-up there finds its analysis here, never through
+    # conversations.history.
+    db["analyses"].add_column("asked", str)
+    db["analyses"].add_column("thread_ts", str)
+    db["analyses"].create_index(["channel", "message_ts"])
+    db["analyses"].create_index(["channel", "thread_ts"])
+
+
+@migrations()
+def m006_ask_confirmations(db: sqlite_utils.Database) -> None:
+    # A question understood and waiting for Run, Edit or Cancel (bot/listeners/ask.py): stored only once
+    # the model's answer was read and checked, so a failure leaves nothing behind.
+    db["asks"].create(
+        {
+            "id": int,
+            "team": str,
+            "channel": str,
+            "user": str,
+            "thread_ts": str,
+            "created": str,
+            "delivery": str,
+            "asked": str,
+            "line": str,
+            "audit_line": str,
+            "intent": str,
+            "understood": str,
+            "usage": str,
+            "status": str,
+            "confirm_ts": str,
+            "run_delivery": str,
+            "analysis_id": int,
+        },
+        pk="id",
+        not_null={"team", "channel", "user", "created", "delivery", "asked", "understood", "status"},
+        defaults={"status": "pending"},
+    )
+    db["asks"].create_index(["delivery"], unique=True)
+    # Who was shown the Messages tab's welcome (where suggested prompts are not available): once each.
+    db["ask_welcomed"].create({"team": str, "user": str, "created": str}, pk=("team", "user"))
+
+
 @dataclass(frozen=True)
 class Analysis:
     id: int
@@ -130,6 +174,8 @@ class Analysis:
     headline: str
     message_ts: str | None
     parent_id: int | None
+    asked: str | None = None  # the words it was asked in, when it was asked in plain words
+    thread_ts: str | None = None  # the thread it was posted in (None: a message of its own)
 
     @classmethod
     def from_row(cls, row: dict) -> Analysis:
@@ -147,7 +193,13 @@ class Analysis:
             headline=row["headline"],
             message_ts=row["message_ts"],
             parent_id=row["parent_id"],
+            asked=row.get("asked"),
+            thread_ts=row.get("thread_ts"),
         )
+
+
+def _ask_row(row: dict) -> dict[str, Any]:
+    return {**row, "understood": json.loads(row["understood"]), "usage": json.loads(row["usage"] or "{}")}
 
 
 def now_iso() -> str:
@@ -206,6 +258,8 @@ class Store:
         scenario: dict,
         report: dict,
         parent_id: int | None = None,
+        asked: str | None = None,
+        thread_ts: str | None = None,
     ) -> tuple[int, str | None]:
         """The analysis row of this delivery: (id, message_ts). Inserted the first time; a job resumed
         after a crash finds its own row again (message_ts set if it was posted)."""
@@ -224,6 +278,8 @@ class Store:
                 "headline": report["headline"],
                 "delivery": delivery,
                 "parent_id": parent_id,
+                "asked": asked,
+                "thread_ts": thread_ts,
             },
         )
         row = self.db.execute("SELECT id, message_ts FROM analyses WHERE delivery = ?", [delivery]).fetchone()
@@ -263,6 +319,99 @@ class Store:
 
     def count_analyses(self) -> int:
         return self.db["analyses"].count
+
+    def thread_analysis(self, team: str, channel: str, thread_ts: str) -> Analysis | None:
+        """The latest analysis the channel saw in this thread (its first message, or a reply in it): the
+        scenario a follow-up there changes."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM analyses WHERE channel = ? AND (message_ts = ? OR thread_ts = ?) AND team = ? "
+                "AND message_ts IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [channel, thread_ts, thread_ts, team],
+            )
+        )
+        return Analysis.from_row(rows[0]) if rows else None
+
+    def answered_in(self, team: str, channel: str, thread_ts: str) -> bool:
+        """Whether an analysis was posted in this thread (for the message listener: two index lookups)."""
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM analyses WHERE channel = ? AND message_ts = ? AND team = ? UNION ALL "
+                "SELECT 1 FROM analyses WHERE channel = ? AND thread_ts = ? AND team = ? LIMIT 1",
+                [channel, thread_ts, team, channel, thread_ts, team],
+            ).fetchone()
+        )
+
+    # --- questions asked in plain words ------------------------------------------------------
+
+    def claim_ask(
+        self,
+        *,
+        delivery: str,
+        team: str,
+        channel: str,
+        user: str,
+        thread_ts: str | None,
+        asked: str,
+        understood: dict,
+        usage: dict,
+    ) -> tuple[int, str | None]:
+        """The question of this delivery, understood: (id, ts of its confirmation once posted). A job
+        resumed after a crash finds its row again instead of asking the model twice."""
+        self._insert_once(
+            "asks",
+            {
+                "team": team,
+                "channel": channel,
+                "user": user,
+                "thread_ts": thread_ts,
+                "created": now_iso(),
+                "delivery": delivery,
+                "asked": asked,
+                "line": understood.get("line") or "",
+                "audit_line": understood.get("audit_line") or "",
+                "intent": understood.get("intent") or "analysis",
+                "understood": json.dumps(understood),
+                "usage": json.dumps(usage),
+            },
+        )
+        row = self.db.execute("SELECT id, confirm_ts FROM asks WHERE delivery = ?", [delivery]).fetchone()
+        return row[0], row[1]
+
+    def found_ask(self, delivery: str) -> dict[str, Any] | None:
+        """The question a delivery already stored (a resumed job), or None."""
+        rows = list(self.db.query("SELECT * FROM asks WHERE delivery = ?", [delivery]))
+        return _ask_row(rows[0]) if rows else None
+
+    def ask(self, team: str, ask_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM asks WHERE id = ? AND team = ?", [ask_id, team]))
+        return _ask_row(rows[0]) if rows else None
+
+    def set_ask_confirm_ts(self, ask_id: int, ts: str) -> None:
+        self.db.execute("UPDATE asks SET confirm_ts = ? WHERE id = ?", [ts, ask_id])
+
+    def take_ask(self, ask_id: int, delivery: str, status: str) -> bool:
+        """Mark a pending question `status` (ran, cancelled) for this delivery, once: False when it was
+        run or cancelled before (a second click), True again for the same delivery (a resumed job)."""
+        cursor = self.db.execute(
+            "UPDATE asks SET status = ?, run_delivery = ? WHERE id = ? AND (status = 'pending' OR run_delivery = ?)",
+            [status, delivery, ask_id, delivery],
+        )
+        return cursor.rowcount == 1
+
+    def release_ask(self, ask_id: int) -> None:
+        """Back to pending: its run could not be posted, so Run may be clicked again."""
+        self.db.execute("UPDATE asks SET status = 'pending', run_delivery = NULL WHERE id = ?", [ask_id])
+
+    def set_ask_analysis(self, ask_id: int, analysis_id: int) -> None:
+        self.db.execute("UPDATE asks SET analysis_id = ? WHERE id = ?", [analysis_id, ask_id])
+
+    def welcome_once(self, team: str, user: str) -> bool:
+        """True the first time only: the Messages tab's welcome message is not posted on every visit."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO ask_welcomed (team, user, created) VALUES (?, ?, ?)", [team, user, now_iso()]
+        )
+        return cursor.rowcount == 1
 
     # --- audits ----------------------------------------------------------------------------
 

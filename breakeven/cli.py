@@ -1,6 +1,7 @@
 """`breakeven`: the command line face of the cost core.
 
     breakeven analyze volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g [--json] [--chart FILE]
+    breakeven ask "40k support tickets a month on gpt-4o; would an 8B on an L4 pay off?" [--json] [--yes]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
     breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
@@ -18,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import measure_cli
+from . import ask_cli, measure_cli
 
 CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
 
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart-type", choices=CHARTS, help="which chart (default breakeven)")
     analyze.add_argument("--size", help=SIZE_HELP)
     measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
+    ask_cli.add_parser(commands)
     measure_cli.add_parser(commands)
 
     audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
@@ -362,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "ask":
+            return ask_cli.run(args)
         if args.command == "measure":
             return measure_cli.run(args)
         if args.command in ("spend", "weekly"):

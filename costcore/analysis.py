@@ -28,7 +28,7 @@ from . import economics, sensitivity, templates
 from . import growth as growth_path
 from .buy import MAX_INSTANCES, buy_side
 from .compare import compare, failures
-from .constraints import check_constraints, manual_side, missed
+from .constraints import answer_times, check_constraints, manual_side, missed
 from .defaults import GROWTH_HORIZON
 from .factors import Upkeep, compare_factors
 from .format import count, money
@@ -77,10 +77,15 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             "volume=2M/month peak=3x",
         )
     one_time = one_time_cost(s, rate, ledger)
+    _rate_used(s, one_time, buy, manual, ledger)
     checks = check_constraints(s, work, rent, buy, manual, ledger)
-    for key, value in (("api_latency", s.api_latency_ms), ("ft_latency", s.ft_latency_ms), ("streaming", s.streaming)):
-        if s.latency_ms is None and value is not None:
-            ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
+    # Without a bound, the answer times are compared in the latency row, which needs an API to compare with.
+    for key, value in (("ft_latency", s.ft_latency_ms), ("streaming", s.streaming)):
+        if s.latency_ms is None and rent is None and value is not None:
+            ledger.ignored(
+                key,
+                "with no latency bound (latency=) it only compares answer times with an API, and no API is compared",
+            )
     priced_failures = failures(s, manual, ledger, api_compared=rent is not None)
     comparison = compare(work, rent, buy, manual, priced_failures, one_time.total, checks, ledger)
     _check_magnitudes(comparison, one_time.total)
@@ -132,6 +137,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             f"Failures priced in: {baseline} and {f.fail_ft:.0%} fine-tuned, at {money(f.fail_cost)} each."
         )
     pitfalls = _pitfalls(s, one_time, buy)
+    times = answer_times(s, work, rent, buy, ledger) if s.latency_ms is None else None
+    held = _held_to_api(s, times, buy)
     api = comparison.option("api")
     selfhost = comparison.option("selfhost")
     requests = work.requests
@@ -192,6 +199,9 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             Upkeep(s.maint_h if s.maint_h is not None else _default("maint_h"), rate, s.oversight or 0.0),
             requests,
             instances,
+            multiplier=one_time.multiplier,
+            times=times,
+            held_to_api=held,
         ),
         standing=where,
         next_step=next_step(
@@ -284,6 +294,35 @@ def _billing_breaks(s: Scenario, mode: str, buy) -> str:
     if worst > s.latency_ms:
         return f"a {s.cold_start_s:g} s cold start would break {bound}: keep one warm with min_instances=1"
     return ""
+
+
+def _held_to_api(s: Scenario, times, buy):
+    """Where self-hosting answers clearly slower than the API and no bound is given: the sizing held to the
+    API's time (what latency= would do), so the latency row can say what it costs."""
+    from .buy import sizing
+    from .factors import CLEAR_MARGIN
+
+    c = buy.capacity
+    if times is None or c is None or c.source != "model" or s.ft_latency_ms is not None:
+        return None
+    if times.own_ms < CLEAR_MARGIN * times.api_ms:
+        return None
+    return sizing(s.model_copy(update={"latency_ms": times.api_ms}))
+
+
+def _rate_used(s: Scenario, one_time, buy, manual, ledger: Ledger) -> None:
+    """rate= prices people's hours: say so when this scenario prices none."""
+    if s.rate is None:
+        return
+    hours = one_time.data_h + one_time.eval_h + one_time.infra_h
+    upkeep = any(line.name == "Operations" for line in buy.ops_lines)
+    by_hand = manual is not None and s.manual_rate is None
+    if not (hours or upkeep or by_hand):
+        ledger.ignored(
+            "rate",
+            "no hours are priced in this scenario: no one-time hours are counted (setup= is your total, or the "
+            "hours given are 0) and maint_h=0; give data_h=, eval_h=, infra_h= or maint_h= to price hours at it",
+        )
 
 
 def _growth_applies(s: Scenario, requests: float, ledger: Ledger) -> bool:

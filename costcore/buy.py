@@ -589,9 +589,6 @@ def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: fl
         ("capacity", s.capacity_qps if s.capacity_qps is not None else s.capacity_tok_s),
         ("concurrency", s.concurrency),
         ("peak", s.peak),
-        ("ha", s.ha),
-        ("params", s.params_b),
-        ("base", s.base_model),
         ("bits", s.bits),
         ("billing", s.billing),
         ("autoscale", s.autoscale),
@@ -603,6 +600,11 @@ def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: fl
         if value is not None:
             ledger.ignored(key, why)
     _owned_keys_unused(s, ledger, "a per-token host bills tokens, not hardware")
+    if s.ha is not None:  # given as ha= or as uptime=: the note names both
+        ledger.note(f"`ha=` / `uptime=` is not used: {why}")
+    model = find_open_model(s.base_model or s.params_b or DEFAULTS["base"].value)
+    if s.base_model is not None:  # the host serves the model you name: its window holds the request too
+        _check_window(s, work, s.base_model)
     return BuySide(
         kind="per_token",
         label="Self-host (per-token host)",
@@ -613,5 +615,5 @@ def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: fl
         ops_monthly=ops_monthly,
         ops_lines=ops_lines,
         third_party=True,
-        params_b=s.params_b or DEFAULTS["params"].value,
+        params_b=model.params_b,
     )

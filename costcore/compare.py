@@ -72,15 +72,21 @@ class Comparison:
 
 
 def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger, api_compared: bool = True) -> Failures | None:
-    rates_given = s.fail_api is not None or s.fail_ft is not None
-    if not rates_given:
+    """Failure rates and the price of a failure, when both can be had; else None, with a note for each input
+    that cannot be used. With no API compared (work by hand is the baseline) the API's rate has no side to
+    price, and the fine-tuned model's stands alone (failures by hand cost nothing extra: they are the work)."""
+    fail_api = s.fail_api
+    if fail_api is not None and not api_compared:
+        ledger.ignored("fail_api", "no API is compared (manual work is the baseline); name one with api= to compare it")
+        fail_api = None
+    if fail_api is None and s.fail_ft is None:
         if s.fail_cost is not None:
             ledger.ignored("fail_cost", "it prices a failure, which needs fail_api= and/or fail_ft= (failure rates)")
         return None
     fail_cost = s.fail_cost
     if fail_cost is None:
         if manual is None:
-            rates = (("fail_api", s.fail_api), ("fail_ft", s.fail_ft))
+            rates = (("fail_api", fail_api), ("fail_ft", s.fail_ft))
             given = " and ".join(f"`{key}=`" for key, value in rates if value is not None)
             ledger.note(
                 f"{given} not counted in the bills: a failure has no price, set fail_cost= (what one failure costs "
@@ -90,8 +96,9 @@ def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger, api_compare
             return None
         fail_cost = manual.cost_per_task
         ledger.assume("fail_cost", money(fail_cost), "a failure costs one task redone by hand (manual_h x manual_rate)")
-    fail_api = _rate(s, "fail_api", ledger) if api_compared else 0.0  # no API: work by hand is the baseline
-    return Failures(fail_api, _rate(s, "fail_ft", ledger), fail_cost)
+    if not api_compared:
+        return Failures(0.0, s.fail_ft, fail_cost)
+    return Failures(_rate(s, "fail_api", ledger), _rate(s, "fail_ft", ledger), fail_cost)
 
 
 def _rate(s: Scenario, key: str, ledger: Ledger) -> float:
@@ -127,8 +134,6 @@ def compare(
     fail_api = f.fail_api if f else 0.0
     fail_ft = f.fail_ft if f else 0.0
     fail_cost = f.fail_cost if f else 0.0
-    if f is not None and rent is None and ledger.scenario.fail_api is not None:
-        ledger.ignored("fail_api", "no API is compared (manual work is the baseline); name one with api= to compare it")
 
     per_request: dict[str, tuple[float, float]] = {}  # option -> (raw, with failures) a request
     options: list[OptionCost] = []

@@ -52,7 +52,45 @@ def api_latency_ms(s: Scenario, work: Workload, rent: RentSide | None, ledger: L
     return ms, f"typical for {typical.row}, {typical.date}"
 
 
+@dataclass(frozen=True)
+class AnswerTimes:
+    """How long each side takes to answer, as the report compares them even without a latency bound."""
+
+    what: str  # "a whole answer" or "the first token" (streaming)
+    api_ms: float
+    api_source: str
+    own_ms: float
+    own_source: str
+
+
+def answer_times(
+    s: Scenario, work: Workload, rent: RentSide | None, buy: BuySide, ledger: Ledger
+) -> AnswerTimes | None:
+    """The API's answer time and the self-hosted one at the sized load, from the same figures the latency check
+    uses (a measured figure where given); None when no API is compared."""
+    if rent is None:
+        return None
+    api_ms, api_source = api_latency_ms(s, work, rent, ledger)
+    if s.ft_latency_ms is not None:
+        own_ms, own_source = s.ft_latency_ms, "your measured latency"
+    elif buy.latency_ms is not None:
+        c = buy.capacity
+        own_ms = buy.latency_ms
+        own_source = f"modelled: {c.gpus_per_instance} x {c.gpu}, {c.concurrency:,} at once" if c else "modelled"
+    else:
+        own_ms, typical = api_latency_ms(s, work, None, ledger)
+        own_source = f"a per-token host answers like an API: {typical}"
+    what = "to the first token" if s.streaming else "a whole answer"
+    return AnswerTimes(what, api_ms, api_source, own_ms, own_source)
+
+
+def shown_ms(value: float) -> str:
+    return _ms(value)
+
+
 def _ms(value: float) -> str:
+    if value < 10:  # under 10 ms, whole milliseconds would show two different figures as the same
+        return f"{value:.3g} ms"
     return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:,.1f} s"
 
 

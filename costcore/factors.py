@@ -7,13 +7,15 @@ checks, the bills, the hours of upkeep), so changing the input that drives a row
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .buy import BuySide
-from .defaults import group_hours, multiplier_for
+from .constraints import AnswerTimes, shown_ms
+from .defaults import group_hours
 from .format import money
 from .rent import RentSide
-from .scenario import ConstraintCheck, Factor, Scenario
+from .scenario import ConstraintCheck, Factor, Scenario, Serving
 from .templates import Template
 
 
@@ -71,8 +73,19 @@ def privacy(s: Scenario, rent: RentSide, buy: BuySide, template: Template | None
     )
 
 
-def latency(checks: list[ConstraintCheck], template: Template | None) -> Factor:
+CLEAR_MARGIN = 1.5  # one side answers at least this many times faster: the row favours it
+
+
+def latency(
+    checks: list[ConstraintCheck],
+    template: Template | None,
+    times: AnswerTimes | None = None,
+    held_to_api: Serving | None = None,
+) -> Factor:
+    """Against a latency bound, which side meets it; without one, both answer times side by side (the API's
+    typical or measured time, self-hosting's at the sized load), favouring the faster by a clear margin."""
     bound = {c.option: c for c in checks if c.name == "latency"}
+    driven = ["latency", "api_latency", "ft_latency", "out", "gpu", "params", "bits", "streaming", "volume", "peak"]
     if "api" in bound and "selfhost" in bound:
         api, own = bound["api"], bound["selfhost"]
         favours = "neither" if api.met == own.met else ("api" if api.met else "selfhost")
@@ -81,25 +94,54 @@ def latency(checks: list[ConstraintCheck], template: Template | None) -> Factor:
             api=f"{'meets' if api.met else 'misses'} the bound: {api.detail}",
             selfhost=f"{'meets' if own.met else 'misses'} the bound: {own.detail}",
             favours=favours,
-            driven_by=["latency", "api_latency", "ft_latency", "out", "gpu", "params", "bits"],
+            driven_by=driven,
         )
-    if template is not None:
-        need = template.latency
-        ask = "latency=2s checks a whole answer on both" if need.need == "interactive" else "it does not decide"
+    need = f"{template.latency.need} work ({template.latency.detail}); " if template is not None else ""
+    if times is None:
         return Factor(
             factor="Latency",
-            api=f"{need.need} work: {need.detail}",
-            selfhost=f"no bound given ({ask})",
+            api=f"{need}no bound given",
+            selfhost="no bound given: latency=2s checks a whole answer on both",
             favours="neither",
-            driven_by=["latency", "use"],
+            driven_by=driven + (["use"] if template else []),
         )
+    api_text = f"{need}~{shown_ms(times.api_ms)} {times.what} ({times.api_source})"
+    own_text = f"~{shown_ms(times.own_ms)} {times.what} ({times.own_source})"
+    ratio = times.own_ms / times.api_ms if times.api_ms > 0 else math.inf
+    if ratio >= CLEAR_MARGIN:
+        favours = "api"
+        own_text += f", {ratio:.3g}x the API's time"
+        if held_to_api is not None and held_to_api.meets_latency:
+            at_once = f"{held_to_api.concurrency:,} request{'s' if held_to_api.concurrency != 1 else ''}"
+            own_text += (
+                f"; latency={_bound_text(times.api_ms)} would hold it to the API's time: at most {at_once} at once "
+                f"an instance, {held_to_api.instances} instance(s) at peak"
+            )
+        elif held_to_api is not None:
+            own_text += (
+                f"; even one request at a time takes ~{shown_ms(held_to_api.latency_ms)}, so latency="
+                f"{_bound_text(times.api_ms)} (the API's time) cannot be met on this GPU and model"
+            )
+    elif ratio <= 1 / CLEAR_MARGIN:
+        favours = "selfhost"
+        api_text += f", {1 / ratio:.3g}x self-hosting's time"
+    else:
+        favours = "neither"
+        own_text += f": within {CLEAR_MARGIN:g}x of the API's"
     return Factor(
         factor="Latency",
-        api="no bound given",
-        selfhost="no bound given: latency=2s checks a whole answer on both",
-        favours="neither",
-        driven_by=["latency"],
+        api=api_text,
+        selfhost=own_text,
+        favours=favours,
+        driven_by=driven,
+        api_figure=times.api_ms,
+        selfhost_figure=times.own_ms,
+        figure_unit="ms",
     )
+
+
+def _bound_text(ms: float) -> str:
+    return f"{ms / 1000:.3g}s" if ms >= 1000 else f"{ms:.3g}ms"
 
 
 def control(rent: RentSide, buy: BuySide, upkeep: Upkeep) -> Factor:
@@ -141,6 +183,11 @@ def vendor(rent: RentSide, buy: BuySide, api_monthly: float, requests: float, in
         selfhost=selfhost,
         favours=favours,
         driven_by=["api", "api_price", "volume", "gpu", "gpu_price", "server", "host_price"],
+        api_figure=api_monthly,
+        selfhost_figure=requests * buy.variable_per_request
+        if buy.kind == "per_token"
+        else instances * buy.instance_monthly,
+        figure_unit="$ a month to the vendor",
     )
 
 
@@ -167,7 +214,7 @@ def upkeep_burden(buy: BuySide, upkeep: Upkeep, instances: int) -> Factor:
     )
 
 
-def quality(s: Scenario, buy: BuySide) -> Factor:
+def quality(s: Scenario, buy: BuySide, multiplier: tuple[float, float, float]) -> Factor:
     size = f"{buy.params_b:g}B"
     driven = ["task", "complexity", "params"]
     if s.task in ("varied", "reasoning"):
@@ -188,14 +235,17 @@ def quality(s: Scenario, buy: BuySide) -> Factor:
             driven_by=driven,
         )
     if s.task == "narrow":
-        low, _, high = multiplier_for(s.complexity or "medium") if s.iter is None else (s.iter, s.iter, s.iter)
+        low, _, high = multiplier  # the re-work the one-time cost carries (none on a setup= total)
         band = f"{s.complexity} task" if s.complexity else "task"
+        rework = f"{low:g}-{high:g}x re-work" if low != high else f"{low:g}x re-work"
+        if low == high == 1:
+            rework = "no re-work multiplier in your setup= total"
         return Factor(
             factor="Quality on varied work",
             api="a frontier model: more than this narrow task needs",
             selfhost=(
                 f"a fine-tuned {size} model matches it once your evaluation set shows it (a {band}: "
-                f"{low:g}-{high:g}x re-work to get there)"
+                f"{rework} to get there)"
             ),
             favours="neither",
             driven_by=driven,
@@ -218,15 +268,19 @@ def compare_factors(
     upkeep: Upkeep,
     requests: float,
     instances: int,
+    *,
+    multiplier: tuple[float, float, float],
+    times: AnswerTimes | None = None,
+    held_to_api: Serving | None = None,
 ) -> list[Factor]:
     """The qualitative rows; none when no API is compared (the work by hand against self-hosting)."""
     if rent is None:
         return []
     return [
         privacy(s, rent, buy, template),
-        latency(checks, template),
+        latency(checks, template, times, held_to_api),
         control(rent, buy, upkeep),
         vendor(rent, buy, requests * rent.cost_per_request, requests, instances),
         upkeep_burden(buy, upkeep, instances),
-        quality(s, buy),
+        quality(s, buy, multiplier),
     ]

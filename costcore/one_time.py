@@ -51,18 +51,23 @@ def one_time_cost(s: Scenario, rate: float, ledger: Ledger) -> OneTime:
         hours[key] = given if given is not None else (0.0 if stated else ledger.default(key))
 
     runs: int | None
+    given_hours = [f"{key}={hours[key]:g}" for key in ("data_h", "eval_h", "infra_h") if getattr(s, key) is not None]
+    with_hours = f"the hours you gave ({', '.join(given_hours)}) at ${rate:,.0f}/h" if given_hours else ""
     if stated and not adds_training:
         train, runs = 0.0, None
+        added = f"{with_hours} are added to it; no typical hours" if with_hours else "no typical hours"
         ledger.note(
-            "setup= is taken as your whole one-time cost: no training runs or typical hours are added "
+            f"setup= is taken as your one-time total: {added} or training runs are added "
             "(give train= or runs= to add training runs to it)"
         )
     else:
         train = ledger.pick(s.train, "train")
         runs = ledger.pick(s.runs, "runs")
         if stated:
+            hours_too = f" and {with_hours}" if with_hours else ""
             ledger.note(
-                f"setup= plus {runs} training run(s) at {money(train)}: the training runs are added to your total"
+                f"setup= plus {runs} training run(s) at {money(train)}{hours_too}: they are added to your total; "
+                "no typical hours are added"
             )
 
     if s.complexity is not None or s.iter is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -246,20 +247,30 @@ def quote_model(name: str, *, now: dt.datetime | None = None) -> tuple[PriceQuot
 def per_request_cost(
     model_price: Any, in_tokens: float, out_tokens: float, cached_share: float, cache_write_share: float = 0.0
 ) -> float:
-    """The price of one request, so that tier thresholds apply to a request, never a month."""
+    """The price of one request, so that tier thresholds apply to a request, never a month.
+
+    genai-prices prices whole tokens; an average request has fractions of one (and 0.1% of 500 cached tokens is
+    half a token): the whole tokens are priced by the catalogue, the fractions at the same request's rates.
+    Cache writes (cache_write_share of the input, where the provider charges them) are input tokens too."""
     from genai_prices import Usage
 
-    input_tokens = int(round(in_tokens))
-    cached = int(round(input_tokens * cached_share))
-    written = min(int(round(input_tokens * cache_write_share)), input_tokens - cached)
-    usage = Usage(
-        input_tokens=input_tokens,
-        output_tokens=int(round(out_tokens)),
-        cache_read_tokens=cached,
-        cache_write_tokens=written,
-    )
-    result = model_price.calc_price(usage)
-    return float(Decimal(result["total_price"]))
+    def price(inputs: int, outputs: int, cached: int, written: int) -> float:
+        usage = Usage(input_tokens=inputs, output_tokens=outputs, cache_read_tokens=cached, cache_write_tokens=written)
+        return float(Decimal(model_price.calc_price(usage)["total_price"]))
+
+    cached_tokens = in_tokens * cached_share
+    written_tokens = min(in_tokens * cache_write_share, in_tokens - cached_tokens)
+    exact = (in_tokens, out_tokens, cached_tokens, written_tokens)
+    whole = tuple(math.floor(x) for x in exact)
+    total = price(*whole)
+    for i, amount in enumerate(exact):
+        if amount != whole[i]:
+            one_more = list(whole)
+            one_more[i] += 1
+            if i >= 2:  # one more token read from or written to the cache is one more input token
+                one_more[0] = max(one_more[0], one_more[2] + one_more[3])
+            total += (amount - whole[i]) * (price(*one_more) - price(*whole))
+    return total
 
 
 _TIER_VERIFIED = re.compile(r"([A-Za-z/ ]+?) rates verified on (20\d\d-\d\d-\d\d) at (\S+?)\.?(?:\s|$)")

@@ -84,7 +84,10 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
             )
             cached = 0.0
         if cache_price is not None and s.cached_share is None:
-            ledger.ignored("api_price", "its cached-input price needs cached= (the share of input read from cache)")
+            ledger.note(
+                "api_price=: its third figure, the cached-input price, is not used: it needs cached= (the share of "
+                "input read from cache)"
+            )
         read_from_cache = in_tokens * cached
         cost = (
             (in_tokens - read_from_cache) * s.api_price_in

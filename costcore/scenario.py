@@ -53,9 +53,14 @@ class Scenario(BaseModel):
     # Volume: requests a month, or tokens a month (input + output) converted at in + out a request.
     requests_per_month: float | None = Bounded(0, 1e12, description="requests a month")
     tokens_per_month: float | None = Bounded(0, 1e15, description="tokens a month, input and output")
-    in_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="input tokens a request on the API")
+    # A request has input: a prompt of no tokens describes no work (out=0 can: a label read from the prompt).
+    in_tokens: float | None = Bounded(
+        0, TOKENS_A_REQUEST, strict_low=True, description="input tokens a request on the API"
+    )
     out_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="output tokens a request")
-    ft_in_tokens: float | None = Bounded(0, TOKENS_A_REQUEST, description="input tokens a request after fine-tuning")
+    ft_in_tokens: float | None = Bounded(
+        0, TOKENS_A_REQUEST, strict_low=True, description="input tokens a request after fine-tuning"
+    )
     prompt_cut: float | None = Field(default=None, ge=0, lt=1, description="share of the prompt fine-tuning removes")
     cached_share: float | None = Field(default=None, ge=0, le=1, description="share of API input read from cache")
 
@@ -73,7 +78,7 @@ class Scenario(BaseModel):
     gpus: int | None = Field(default=None, ge=1, le=8, description="GPUs in one serving instance")
     gpu_price: float | None = Bounded(0, 1000, description="$ per GPU-hour")
     server_monthly: float | None = Bounded(0, 10_000_000, description="$ a month for one serving instance")
-    host_price: float | None = Bounded(0, 1000, description="per-token host, $ per 1M tokens")
+    host_price: float | None = Bounded(0, 1000, strict_low=True, description="per-token host, $ per 1M tokens")
     capacity_qps: float | None = Bounded(
         0, 1_000_000, strict_low=True, description="requests a second one instance serves"
     )
@@ -566,6 +571,9 @@ class Factor(BaseModel):
     selfhost: str
     favours: Literal["api", "selfhost", "neither"]
     driven_by: list[str] = Field(description="the keys that change this row")
+    api_figure: float | None = Field(default=None, description="the API's figure, where the row compares figures")
+    selfhost_figure: float | None = Field(default=None, description="self-hosting's figure in the same unit")
+    figure_unit: str = Field(default="", description="the unit of both figures (ms, $ a month)")
 
 
 class Standing(BaseModel):

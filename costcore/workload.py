@@ -32,14 +32,12 @@ def workload(s: Scenario, ledger: Ledger) -> Workload:
     if s.requests_per_month is not None:
         requests = s.requests_per_month
     elif s.tokens_per_month is not None:
-        requests = s.tokens_per_month / per_request if per_request else 0.0
+        requests = s.tokens_per_month / per_request
         ledger.assume(
             "volume",
             f"{count(requests)} requests a month",
             f"from {count(s.tokens_per_month)} tokens a month at {per_request:g} tokens a request",
         )
-        if not per_request:
-            ledger.note("tokens= with in=0 and out=0 gives no requests: give in= and out=, or volume= in requests")
     else:
         requests = ledger.default("volume")
     if s.ft_in_tokens is not None:

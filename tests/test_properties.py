@@ -642,3 +642,82 @@ def test_the_issue_example_between_two_crossings():
         "buying paid between 250k and 263k requests a month, not at today's volume, and pays again from 500k"
     )
     assert "within a factor of 2 of the next crossing, where buying pays again (500k" in report.next_step.action
+
+
+# ---------------------------------------------------------------------------------------------
+# Every input moves the report or is answered with a note, in any scenario; and a note that says an input is
+# not used is true: changing that input moves nothing.
+
+
+def _outputs(report) -> dict:
+    data = report.model_dump(mode="json")
+    for listing in ("assumptions", "notes"):
+        data.pop(listing)
+    if data["next_step"]:
+        data["next_step"].pop("commands")  # they quote the analysis as typed
+    return data
+
+
+def _catalogue_id(field: str, name: str) -> str:
+    """The catalogue entry a name resolves to: gpu=A100 80GB and gpu=a100-80gb are one GPU."""
+    from costcore.prices import find_gpu
+    from costcore.serving import find_open_model
+
+    resolve = {"gpu": lambda n: find_gpu(n).id, "base_model": lambda n: find_open_model(n).id}.get(field)
+    try:
+        return resolve(name) if resolve else name
+    except ValueError:
+        return name
+
+
+def _same_figures(a: dict, b: dict) -> bool:
+    """The same figures, or ones no report could tell apart (1e-244 tokens and none, two names of one GPU)."""
+    if a.keys() != b.keys():
+        return False
+    for field, x in a.items():
+        y = b[field]
+        if isinstance(x, float | int) and not isinstance(x, bool):
+            if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
+                return False
+        elif _catalogue_id(field, x) != _catalogue_id(field, y) if isinstance(x, str) else x != y:
+            return False
+    return True
+
+
+@MANY
+@given(scenario_values(), st.data())
+def test_changing_an_input_moves_the_report_or_a_note_says_why_not(values, data):
+    assume(values)
+    key = data.draw(st.sampled_from(sorted(values)))
+    other = data.draw(VALUES[key])
+    try:
+        a = parse(f"{key}={values[key]}", check_names=False).model_dump(exclude_none=True)
+        b = parse(f"{key}={other}", check_names=False).model_dump(exclude_none=True)
+    except GrammarError:
+        a = b = {}
+    assume(not _same_figures(a, b))
+    before, after = analysed(values), analysed({**values, key: other})
+    assume(before is not None and after is not None)
+    if key in ("volume", "tokens"):  # 0 requests and 0 tokens are the same volume, written two ways
+        assume(before.requests_per_month != after.requests_per_month)
+    if key == "api_price":  # $0 blended and $0/$0 are the same price, written two ways
+        assume(before.api_cost_per_request != after.api_cost_per_request)
+    moved = _outputs(before) != _outputs(after)
+    said = [n for n in after.notes if f"`{key}=`" in n or f"{key}= " in n or f" {key}=" in n]
+    assert moved or said, f"{text(values)}: {key}={other} instead changed nothing and no note says why"
+    for report in (before, after):
+        for note in report.notes:
+            if note.startswith(f"`{key}=` is not used"):
+                assert not moved, f"{text(values)} / {key}={other}: a note says {key}= is not used, yet it moved"
+
+
+@MANY
+@given(scenario_values(excluded=("latency",)))
+def test_a_row_with_figures_on_both_sides_favours_the_faster_by_a_clear_margin(values):
+    report = analysed(values)
+    assume(report is not None and report.factors)
+    row = next(f for f in report.factors if f.factor == "Latency")
+    assert row.api_figure is not None and row.selfhost_figure is not None, text(values)
+    ratio = row.selfhost_figure / row.api_figure
+    expected = "api" if ratio >= 1.5 else "selfhost" if ratio <= 1 / 1.5 else "neither"
+    assert row.favours == expected, (text(values), ratio)

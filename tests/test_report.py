@@ -107,10 +107,10 @@ def test_analyze_and_audit_agree_on_the_one_time_cost():
 def test_setup_is_the_whole_one_time_cost_unless_training_runs_are_given_too():
     whole = run("volume=1M setup=$12,000")
     assert whole.one_time_cost == pytest.approx(12_000)
-    assert any("whole one-time cost" in n for n in whole.notes)
+    assert any("taken as your one-time total" in n for n in whole.notes)
     with_runs = run("volume=1M setup=$12,000 train=$40")
     assert with_runs.one_time_cost == pytest.approx(12_000 + 5 * 40)  # the default 5 runs are added
-    assert any("training runs are added" in n for n in with_runs.notes)
+    assert any("training run(s) at $40.00: they are added to your total" in n for n in with_runs.notes)
     assert run("volume=1M setup=$12,000 complexity=well-defined").one_time_cost == pytest.approx(12_000 * 2.5)
 
 
@@ -264,7 +264,7 @@ def test_json_never_holds_infinity_or_nan():
             "breakeven",
             "analyze",
             "volume=1T",
-            "in=0",
+            "in=0.001",
             "out=0",
             "api=gpt-4o",
             "host_price=0.2",
@@ -288,3 +288,69 @@ def test_privacy_rules_out_a_per_token_host_and_prices_your_own_gpus_instead():
     assert selfhost(r).label.startswith("Self-host (1 x")
     assert r.selfhost_variable_per_request == 0 and r.instances >= 1
     assert r.verdict == "BUY" and r.recommended == "selfhost"
+
+
+# --- notes that match the numbers -------------------------------------------------------------
+
+
+def test_setup_with_hours_says_the_hours_were_added_and_the_lines_show_them():
+    report = run("volume=1M setup=$10,000 data_h=50")
+    note = next(n for n in report.notes if n.startswith("setup="))
+    assert "the hours you gave (data_h=50) at $100/h are added to it" in note
+    assert "no typical hours" in note
+    assert [line.name for line in report.hidden_costs] == ["Data preparation", "Set-up (your total)"]
+    assert report.one_time_cost == pytest.approx(10_000 + 50 * 100)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "volume=1M setup=$10,000 maint_h=0 rate=$150/h",
+        "volume=1M data_h=0 eval_h=0 infra_h=0 maint_h=0 rate=$150/h",
+    ],
+)
+def test_a_rate_that_prices_no_hours_is_answered_with_a_note(text):
+    report = run(text)
+    assert any(n.startswith("`rate=` is not used: no hours are priced") for n in report.notes)
+    assert _outputs(report) == _outputs(run(text.replace("$150/h", "$90/h")))  # and truly changes nothing
+
+
+def test_a_task_that_takes_no_time_by_hand_is_refused_like_a_rate_of_zero():
+    for text in ("manual_h=0", "manual_rate=0"):
+        with pytest.raises(GrammarError) as caught:
+            parse(text)
+        assert "must be over 0" in caught.value.problem
+
+
+# --- the rows beyond cost compare figures where the report has them --------------------------
+
+
+def latency_row(report):
+    return next(f for f in report.factors if f.factor == "Latency")
+
+
+def test_without_a_bound_a_slow_self_hosted_answer_is_compared_with_the_api_and_favours_it():
+    report = run("volume=20M api=gpt-4o gpu=h100")
+    row = latency_row(report)
+    assert row.favours == "api"
+    assert row.selfhost_figure == pytest.approx(report.capacity.latency_ms)
+    assert row.api_figure < row.selfhost_figure / 1.5
+    assert "~14.8 s a whole answer" in row.selfhost and "~1,977 ms a whole answer" in row.api
+    # What a bound would do to the sizing, computed, not guessed.
+    assert "latency=1.98s would hold it to the API's time: at most 17 requests at once an instance" in row.selfhost
+    held = run("volume=20M api=gpt-4o gpu=h100 latency=1.98s")
+    assert held.capacity.concurrency == 17
+
+
+def test_a_faster_measured_endpoint_favours_self_hosting_and_close_figures_favour_neither():
+    fast = latency_row(run("volume=1M api=gpt-4o ft_latency=900ms"))
+    assert (fast.favours, fast.selfhost_figure, fast.api_figure) == ("selfhost", 900, pytest.approx(1977, abs=1))
+    close = latency_row(run("volume=1M api=gpt-4o ft_latency=2.5s"))
+    assert close.favours == "neither" and "within 1.5x of the API's" in close.selfhost
+    assert not any("`ft_latency=` is not used" in n for n in run("volume=1M api=gpt-4o ft_latency=2.5s").notes)
+
+
+def test_the_typical_api_latency_used_in_the_row_is_listed_with_its_source():
+    report = run("volume=1M api=gpt-4o")
+    listed = next(a for a in report.assumptions if a.key == "api_latency")
+    assert listed.source and "2026" in listed.source

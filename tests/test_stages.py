@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from costcore import economics
+from costcore import economics, parse
 from costcore.buy import BuySide, buy_side, sizing
 from costcore.compare import compare, failures
 from costcore.constraints import api_latency_ms, check_constraints, manual_side, missed
@@ -81,10 +81,11 @@ def test_workload_turns_tokens_into_requests_at_in_plus_out():
     assert ledger.notes == []
 
 
-def test_workload_tokens_with_no_tokens_a_request_gives_no_requests_and_says_why():
-    ledger = Ledger(Scenario(tokens_per_month=7e6, in_tokens=0, out_tokens=0))
-    assert workload(ledger.scenario, ledger).requests == 0.0
-    assert ledger.notes == ["tokens= with in=0 and out=0 gives no requests: give in= and out=, or volume= in requests"]
+def test_a_request_of_no_input_tokens_is_refused_like_no_time_by_hand():
+    for text in ("in=0", "ft_in=0", "tokens=7M in=0 out=0"):
+        with pytest.raises(GrammarError) as caught:
+            parse(text)
+        assert caught.value.key in ("in", "ft_in") and "must be over 0" in caught.value.problem
 
 
 def test_workload_fine_tuned_prompt_from_ft_in_or_prompt_cut():
@@ -165,7 +166,8 @@ def test_rent_a_cache_price_without_a_cached_share_is_not_used():
     side, ledger = rent(api_price_in=2.5, api_price_out=10, api_price_cached=1.25, in_tokens=1000, out_tokens=100)
     assert side.cost_per_request == pytest.approx(0.0035)
     assert ledger.notes == [
-        "`api_price=` is not used: its cached-input price needs cached= (the share of input read from cache)"
+        "api_price=: its third figure, the cached-input price, is not used: it needs cached= (the share of "
+        "input read from cache)"
     ]
 
 
@@ -376,7 +378,7 @@ def test_buy_per_token_host():
     assert (side.instance_monthly, side.requests_per_instance, side.ha, side.third_party) == (0.0, None, False, True)
     assert side.instances(1e9) == 0
     assert side.monthly(1e6) == pytest.approx(520.0)
-    assert side.params_b == 8.0
+    assert side.params_b == 8.03  # Llama 3.1 8B, the default model
     assert side.capacity is None and side.latency_ms is None
     a = assumed(ledger, "host_price")
     assert (a.value, a.note, a.custom) == ("$0.2 per 1M tokens", "per-token host of open models", True)
@@ -402,13 +404,15 @@ def test_buy_per_token_host_with_a_shorter_prompt_and_unused_inputs():
     )
     assert side.variable_per_request == pytest.approx(600 * 0.2 / 1e6)
     assert "ft_in" not in keys(ledger)
-    assert side.params_b == 3
+    assert side.params_b == 3  # the model the host serves: it is what the quality and control rows speak of
     why = "a per-token host (host_price=) has no instances to size or price"
     assert ledger.notes == [
-        f"`{key}=` is not used: {why}" for key in ("gpus", "capacity", "concurrency", "peak", "ha", "params", "bits")
+        *(f"`{key}=` is not used: {why}" for key in ("gpus", "capacity", "concurrency", "peak", "bits")),
+        f"`ha=` / `uptime=` is not used: {why}",
     ]
-    _, ledger = buy(host_price=0.2, gpu_price=1, capacity_tok_s=100, base_model="llama-3.1-8b")
-    assert ledger.notes == [f"`{key}=` is not used: {why}" for key in ("gpu_price", "capacity", "base")]
+    side, ledger = buy(host_price=0.2, gpu_price=1, capacity_tok_s=100, base_model="mistral-7b")
+    assert ledger.notes == [f"`{key}=` is not used: {why}" for key in ("gpu_price", "capacity")]
+    assert side.params_b == 7.25
 
 
 def test_buy_per_token_host_is_not_used_when_data_may_not_leave():
@@ -492,7 +496,7 @@ def test_one_time_setup_alone_is_your_whole_cost():
     assert (cost.stated_total, cost.data_h, cost.eval_h, cost.infra_h, cost.runs) == (True, 0, 0, 0, None)
     assert keys(ledger) == []
     assert ledger.notes == [
-        "setup= is taken as your whole one-time cost: no training runs or typical hours are added (give train= or "
+        "setup= is taken as your one-time total: no typical hours or training runs are added (give train= or "
         "runs= to add training runs to it)",
         "setup= is your own figure: no re-work multiplier on it (give complexity= or iter= to apply one)",
     ]
@@ -506,9 +510,15 @@ def test_one_time_setup_plus_training_runs():
         ("Set-up (your total)", 1000.0),
     ]
     assert cost.total == 1520.0
-    assert ledger.notes[0] == "setup= plus 1 training run(s) at $20.00: the training runs are added to your total"
+    # The note names every line added to the total: the hours given too (it once named the training runs only).
+    assert ledger.notes[0] == (
+        "setup= plus 1 training run(s) at $20.00 and the hours you gave (data_h=10) at $50/h: they are added to your "
+        "total; no typical hours are added"
+    )
     _, ledger = one_time(setup=1000, train=20)
-    assert ledger.notes[0] == "setup= plus 5 training run(s) at $20.00: the training runs are added to your total"
+    assert ledger.notes[0] == (
+        "setup= plus 5 training run(s) at $20.00: they are added to your total; no typical hours are added"
+    )
     assert keys(ledger) == ["runs"]
 
 
@@ -571,7 +581,8 @@ def pipeline(**fields):
     buy_ = buy_side(s, work, rate, ledger)
     once = one_time_cost(s, rate, ledger)
     checks = check_constraints(s, work, rent_, buy_, manual, ledger)
-    comparison = compare(work, rent_, buy_, manual, failures(s, manual, ledger), once.total, checks, ledger)
+    priced = failures(s, manual, ledger, rent_ is not None)
+    comparison = compare(work, rent_, buy_, manual, priced, once.total, checks, ledger)
     horizon = ledger.pick(s.horizon, "horizon")
     decision = decide(comparison, checks, horizon, s.task)
     return SimpleNamespace(
@@ -866,7 +877,7 @@ def test_compare_failure_rate_of_the_api_unused_without_an_api():
         "`fail_api=` is not used: no API is compared (manual work is the baseline); name one with api= to "
         "compare it" in p.ledger.notes
     )
-    assert p.comparison.failure.fail_api == 0.1  # kept as given, priced on nothing
+    assert p.comparison.failure.fail_api == 0.0  # no API: its rate prices nothing
     assert p.comparison.option("manual").failure_rate == 0.0
 
 
@@ -1430,7 +1441,7 @@ def test_latency_words_exactly_at_the_bound_and_under_a_millisecond():
         "~3,000 ms a whole answer, 0 ms inside the 3,000 ms bound (your measured API latency)",
     )
     checks = by_option(pipeline(latency_ms=0.5, api_per_1k=1, api_latency_ms=600).checks)
-    assert checks[("latency", "api")][1] == "~600 ms a whole answer, 1.2kx the 0 ms bound (your measured API latency)"
+    assert checks[("latency", "api")][1] == "~600 ms a whole answer, 1.2kx the 0.5 ms bound (your measured API latency)"
 
 
 def test_economics_thresholds_at_a_dollar():

@@ -1,10 +1,11 @@
 """Slack listeners, one module per kind, each with register(app, bot)."""
 
-from . import actions, audit, commands, measure, views
+from . import actions, ask, audit, commands, measure, views
 
 
 def register(app, bot) -> None:
     commands.register(app, bot)
+    ask.register(app, bot)
     actions.register(app, bot)
     views.register(app, bot)
     audit.register(app, bot)

@@ -75,10 +75,16 @@ def register(app: App, bot: Bot) -> None:
 
     @app.event("app_home_opened")
     def home(ack, event, body):
+        # The one app_home_opened listener (Bolt runs only the first that matches): one branch a tab.
         team = body.get("team_id") or ""
         user = event.get("user") or ""
-        where = Where(team=team, channel="", user=user, delivery=f"{team}:event:{body.get('event_id')}")
-        bot.enqueue("home", where, {})
+        delivery = f"{team}:event:{body.get('event_id')}"
+        tab = event.get("tab") or "home"
+        if tab == "messages":  # the conversation with the app: suggested prompts (bot/listeners/ask.py)
+            channel = event.get("channel") or ""
+            bot.enqueue("ask_welcome", Where(team=team, channel=channel, user=user, delivery=delivery), {})
+        elif tab == "home":  # the Home tab's view (its content: bot/render.home_view)
+            bot.enqueue("home", Where(team=team, channel="", user=user, delivery=delivery), {})
         ack()
 
 

@@ -12,34 +12,63 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from costcore import GrammarError, Report, parse
+from costcore.ask import is_grammar
 
 from ..bounds import checked_scenario
 from ..delivery import Where, slack_reason, undelivered
 from ..jobs import Job
-from ..render import channel_link, compare_blocks, help_blocks, history_blocks
+from ..render import channel_link, compare_blocks, help_blocks, history_blocks, slack_text
 from ..service import Bot, post_report, publish_analysis, work
-from .shared import offer_or_open_audit, open_form, slack_unescape, where_from_command
+from .shared import (
+    asking,
+    lane_for,
+    offer_or_open_audit,
+    open_form,
+    route,
+    slack_unescape,
+    where_from_command,
+    why_off,
+)
 
 log = logging.getLogger("breakeven.bot")
-CHEAP = {"", "form", "help", "history", "show", "compare", "spend", "weekly", "audit"}
 
 
 def register(app: App, bot: Bot) -> None:
     @app.command("/breakeven")
     def breakeven(ack, body):
         text = (body.get("text") or "").strip()
-        lane = "fast" if text.partition(" ")[0].lower() in CHEAP else "slow"
+        settings = asking(bot)
+        kind = route(slack_unescape(text), settings is not None)
         bot.enqueue(
-            "command", where_from_command(body), {"text": text, "trigger_id": body.get("trigger_id")}, lane=lane
+            "command",
+            where_from_command(body),
+            {"text": text, "trigger_id": body.get("trigger_id")},
+            lane=lane_for(text, kind),
         )
-        ack()
+        if kind == "words" and settings is not None:  # the status while the model reads it: seconds
+            ack(slack_text(f":hourglass_flowing_sand: Reading your question with {settings.model}…"))
+        else:
+            ack()
 
 
 @work("command")
 def command(bot: Bot, client: WebClient, job: Job) -> None:
+    """/breakeven TEXT, or a direct message to the app (payload `dm`, answered in its thread)."""
     where = bot.where(job)
+    where.thread_ts = job.payload.get("thread_ts")
     text = slack_unescape(job.payload.get("text") or "").strip()
     trigger_id = job.payload.get("trigger_id")
+    kind = route(text, asking(bot) is not None)
+    if job.payload.get("dm") and where.thread_ts and kind != "subcommand":  # in an answer's thread: a what-if
+        from .ask import follow_up_in_thread
+
+        if follow_up_in_thread(bot, client, where, text, job, dm=True):
+            return
+    if kind == "words":
+        from .ask import ask_words
+
+        ask_words(bot, client, where, text, job, dm=bool(job.payload.get("dm")))
+        return
     word, _, rest = text.partition(" ")
     word = word.lower()
     if word in ("", "form"):
@@ -74,7 +103,8 @@ def analyse_text(bot: Bot, client: WebClient, where: Where, text: str, job: Job)
 
             scenario = with_measurement(bot.store, where.team, scenario)
     except GrammarError as exc:
-        bot.tell(client, where, f"{exc}\nType `/breakeven help` for every key.")
+        words = "" if is_grammar(text) else f"\n{why_off(bot)}"  # words with a `=` in them, and no model to read them
+        bot.tell(client, where, f"{exc}\nType `/breakeven help` for every key.{words}")
         return
     publish_analysis(bot, client, where, scenario, job, kind="command", text=text)
 

@@ -6,9 +6,12 @@ import circle (commands -> audit -> actions -> commands was one).
 
 from __future__ import annotations
 
+import re
+
 from slack_sdk import WebClient
 
 from costcore import Scenario
+from costcore.ask import is_grammar
 from costcore.grammar import EXAMPLE, GrammarError
 
 from ..audit_flow import STEP_TITLES, AuditState, audit_view
@@ -17,6 +20,51 @@ from ..form import form_view
 from ..service import Bot
 
 RESUME, START_OVER, HOME = "audit_resume", "audit_new", "audit_home"
+SUBCOMMANDS = {"", "form", "help", "history", "show", "compare", "spend", "weekly", "audit", "measure"}
+CHEAP = SUBCOMMANDS - {"measure"}  # answered on the fast lane: they never wait behind analyses and charts
+# Subcommand words a sentence may well start with ("compare renting gpt-4o with..."): with a model to read
+# words, such a sentence is a question, unless what follows is what the subcommand takes.
+SENTENCE_STARTS = {"form", "help", "history", "show", "compare", "audit"}
+_TAKES = {
+    "history": re.compile(r"\d*"),
+    "show": re.compile(r"#?\d+"),
+    "compare": re.compile(r"#?\d+\s+#?\d+"),
+}
+
+
+def asking(bot: Bot):
+    """The model settings when asking in plain words is on (bot/llm_client.LLMSettings), else None."""
+    settings = getattr(bot.settings, "llm", None)
+    return settings if settings is not None and settings.configured else None
+
+
+def why_off(bot: Bot) -> str:
+    from ..llm_client import LLMSettings
+
+    return (getattr(bot.settings, "llm", None) or LLMSettings.model_construct()).why_off
+
+
+def route(text: str, asking: bool) -> str:
+    """What `/breakeven TEXT` (or a direct message) is: "subcommand" (help, history, show...), "grammar"
+    (key=value pairs from the first word) or "words" (anything else: a question for the model).
+
+    Without a model, nothing that worked before changes: subcommands stay subcommands, and text with
+    a `=` in it is read as grammar, whose error says what is wrong with it."""
+    word, _, rest = text.strip().partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word in SUBCOMMANDS:
+        if asking and word in SENTENCE_STARTS and len(re.findall(r"[A-Za-z]{2,}", rest)) >= 3:
+            takes = _TAKES.get(word)
+            if takes is None or not takes.fullmatch(rest):
+                return "words"
+        return "subcommand"
+    if is_grammar(text) or ("=" in text and not asking):
+        return "grammar"
+    return "words"
+
+
+def lane_for(text: str, kind: str) -> str:
+    return "fast" if kind == "subcommand" and text.strip().partition(" ")[0].lower() in CHEAP else "slow"
 
 
 def slack_unescape(text: str) -> str:
@@ -67,9 +115,11 @@ def open_form(
     where: Where,
     scenario: Scenario | None = None,
     analysis_id: int | None = None,
+    *,
+    ask_id: int | None = None,
 ) -> None:
     try:
-        client.views_open(trigger_id=trigger_id, view=form_view(where.channel, scenario, analysis_id))
+        client.views_open(trigger_id=trigger_id, view=form_view(where.channel, scenario, analysis_id, ask_id=ask_id))
     except Exception as exc:
         bot.tell(
             client,

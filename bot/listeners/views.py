@@ -36,12 +36,18 @@ def register(app: App, bot: Bot) -> None:
             user=(body.get("user") or {}).get("id") or "",
             delivery=f"{team}:form:{view.get('id')}:{view.get('hash')}",
         )
-        bot.enqueue("form", where, {"text": text}, lane="slow")
+        bot.enqueue("form", where, {"text": text, "ask": meta.get("ask")}, lane="slow")
         ack()
 
 
 @work("form")
 def form_submitted(bot: Bot, client: WebClient, job: Job) -> None:
     text = job.payload["text"]
+    where = bot.where(job)
+    # Opened with Edit on a question asked in words: the analysis keeps the words it was asked in.
+    ask = bot.store.ask(where.team, job.payload["ask"]) if isinstance(job.payload.get("ask"), int) else None
+    asked = ask["asked"] if ask is not None and ask["user"] == where.user else None
     # The form's text was checked before the ack: the same grammar gives the same scenario.
-    publish_analysis(bot, client, bot.where(job), parse(text), job, kind="form", text=text)
+    analysis_id = publish_analysis(bot, client, where, parse(text), job, kind="form", text=text, asked=asked)
+    if asked is not None and analysis_id is not None and bot.store.take_ask(ask["id"], where.delivery, "ran"):
+        bot.store.set_ask_analysis(ask["id"], analysis_id)

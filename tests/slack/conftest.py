@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from bot.app import asgi, build_app
+from bot.llm_client import LLMSettings
 from bot.settings import load_settings
 
 from .fake_slack import FakeSlack
@@ -154,6 +155,7 @@ def settings(slack, tmp_path, monkeypatch):
         breakeven_db=tmp_path / "breakeven.db",
         port=free_port(),
         slack_app_token=None,
+        llm=LLMSettings(breakeven_llm_model=None),  # no model, whatever the developer's environment says
     )
 
 

@@ -29,6 +29,7 @@ class FakeSlack:
         self.responses: list[dict] = []  # what was sent to response_urls
         self.members: dict[str, list[str]] = {}  # channel -> user ids (conversations.members)
         self.refusing: dict[str, str] = {}  # channel -> the error every post to it gets
+        self.errors: dict[str, str] = {}  # method -> the error it answers (HTTP 200, ok: false), e.g. a missing scope
         self.before_reply = None  # fn(method, args), called outside the lock
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         self._lock = threading.Lock()
@@ -122,6 +123,7 @@ class FakeSlack:
             ts = f"{int(time.time())}.{self._ts:06d}"
             channel = args.get("channel") or args.get("channel_id")
             refused = self.refusing.get(channel) if method.startswith(("chat.", "files.complete")) else None
+            refused = refused or self.errors.get(method)
             if refused:
                 self.calls[-1]["failed"] = True
                 return 200, {"ok": False, "error": refused}, {}
