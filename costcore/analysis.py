@@ -345,7 +345,13 @@ def _growth_notes(path: Growth, ledger: Ledger) -> None:
 
 def _not_compared(s: Scenario, ledger: Ledger) -> None:
     why = "no API is compared: manual_h= with no API named compares doing the work by hand with self-hosting"
-    for key, value in (("cached", s.cached_share), ("api_latency", s.api_latency_ms)):
+    for key, value in (
+        ("cached", s.cached_share),
+        ("api_latency", s.api_latency_ms),
+        ("batch", s.batch_share),
+        ("tier", s.api_tier),
+        ("cache_write", s.cache_write_share),
+    ):
         if value is not None:
             ledger.ignored(key, why)
 

@@ -419,7 +419,12 @@ def fleet_terms(
         if s.peak is not None and s.peak > 1:
             ledger.note("peak= does not raise a serverless bill: it is per second of use and follows bursts")
         return _serverless_terms(s, billing, profile, serving, requests_per_s, work, ledger), flat
-    if autoscale and mode in ("owned", "reserved-1y", "reserved-3y"):
+    if s.cold_start_s is not None:
+        ledger.note(
+            f"`cold_start=` prices the starts of a serverless fleet: billing={mode} keeps its instances running "
+            "(the sensitivity's serverless row uses it, where the GPU has a serverless price)"
+        )
+    if s.autoscale is not None and s.server_monthly is None and mode in ("owned", "reserved-1y", "reserved-3y"):
         why = "owned hardware costs the same whether it runs or not" if mode == "owned" else (
             "a reservation is billed every hour of its term"
         )
@@ -430,10 +435,12 @@ def fleet_terms(
         if autoscale:
             floor = s.min_instances
         elif s.min_instances == 0:
-            ledger.ignored("min_instances", "a fixed fleet keeps at least one instance: scale to zero needs "
-                           "autoscale=yes or billing=serverless")
+            ledger.note("`min_instances=0` is read as 1: a fixed fleet keeps at least one instance; scale to zero "
+                        "needs autoscale=yes or billing=serverless")
         else:
             floor = s.min_instances
+            ledger.note(f"`min_instances={floor}`: a fixed fleet runs at least {floor} instance(s) every hour "
+                        "(autoscale=yes lets it follow the load above that)")
     elif autoscale:
         ledger.assume("min_instances", "1", "autoscaling keeps one instance at the quietest hour; min_instances=0 "
                       "lets it scale to zero")

@@ -33,7 +33,7 @@ class RentSide:
 
 def _custom_tiers_unused(s: Scenario, ledger: Ledger, why: str) -> None:
     for key, value in (("batch", s.batch_share), ("tier", s.api_tier), ("cache_write", s.cache_write_share)):
-        if value:
+        if value is not None:
             ledger.ignored(key, why)
 
 
@@ -117,7 +117,9 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
     quote, model_price = quote_model(name, now=now)
     list_price = model_price  # the standard tier: what a batch discount is measured against
     modes: list[str] = []
-    if s.api_tier not in (None, "standard"):
+    if s.api_tier == "standard":
+        ledger.note("`tier=standard` is the list price, as with no tier= (flex and priority where catalogued)")
+    elif s.api_tier is not None:
         tiered = quote_variant(name, {"service_tier": s.api_tier}, now=now)
         if tiered is None:
             ledger.ignored("tier", f"{quote.provider}:{quote.model} has no {s.api_tier} tier in the catalogue")
@@ -135,7 +137,7 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
         cached = 0.0
     writes = s.cache_write_share or 0.0
     write_price = _base(getattr(model_price, "cache_write_mtok", None))
-    if writes and write_price is None:
+    if s.cache_write_share is not None and write_price is None:
         ledger.ignored(
             "cache_write", f"{quote.provider}:{quote.model} does not charge for cache writes in the catalogue"
         )
@@ -148,12 +150,12 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
         )
     cost = per_request_cost(model_price, in_tokens, out_tokens, cached, writes)
     batch = s.batch_share or 0.0
-    if batch:
+    if s.batch_share is not None:
         batched = quote_variant(name, {"processing": "batch"}, now=now)
         if batched is None:
             ledger.ignored("batch", f"{quote.provider}:{quote.model} has no batch price in the catalogue")
             batch = 0.0
-        else:
+        elif batch:
             batch_price, where = batched
             batch_cost = per_request_cost(batch_price, in_tokens, out_tokens, cached, writes)
             standard = per_request_cost(list_price, in_tokens, out_tokens, cached, writes)

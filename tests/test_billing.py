@@ -359,3 +359,46 @@ def test_a_serverless_cold_start_counts_against_the_latency_bound_unless_an_inst
     assert any("waits for its 30 s cold start" in n for n in run(base).notes)
     unknown = run(base.replace(" cold_start=30s", ""))
     assert any("not counted against latency=" in n for n in unknown.notes)
+
+
+# --- every new key moves the report or a note says why, both ways -------------------------------------
+
+TWO_VALUES = {
+    "billing": ("always-on", "spot"),
+    "profile": ("24x7", "business-hours"),
+    "active": ("24h/day", "10h/day"),
+    "autoscale": ("no", "yes"),
+    "min_instances": ("0", "2"),
+    "cold_start": ("0ms", "30s"),
+    "purchase": ("1000", "30000"),
+    "depreciation": ("36months", "48months"),
+    "watts": ("100W", "700W"),
+    "pue": ("1.2", "1.4"),
+    "power_price": ("0.1/kWh", "0.2/kWh"),
+    "colo": ("0", "200"),
+    "residual": ("0%", "20%"),
+    "batch": ("0%", "50%"),
+    "tier": ("standard", "flex"),
+    "cache_write": ("0%", "10%"),
+}
+BASES = ["", "gpu=h100", "gpu=l40s billing=serverless", "gpu=h100 billing=owned", "server=800 capacity=10qps",
+         "host_price=0.2", "api=claude-3-5-haiku cached=50%", "api_price=2.5/10",
+         "manual_h=0.1 server=400"]  # fmt: skip
+
+
+def _said(report, key: str) -> bool:
+    return any(f"`{key}=" in n or f" {key}=" in n or n.startswith(f"{key}=") for n in report.notes)
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("key", sorted(TWO_VALUES))
+def test_each_new_key_moves_the_report_or_a_note_says_why_whichever_value_comes_second(base, key):
+    from .test_properties import _outputs
+
+    first, second = TWO_VALUES[key]
+    try:
+        a, b = run(f"{base} {key}={first}"), run(f"{base} {key}={second}")
+    except GrammarError:
+        return  # a mode the GPU has no price in: refused, never borrowed (tested above)
+    if _outputs(a) == _outputs(b):
+        assert _said(a, key) and _said(b, key), (base, key)
