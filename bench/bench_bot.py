@@ -139,6 +139,21 @@ def tree_pss_mb(pid: int) -> tuple[float, ...]:
     return (pss_mb(pid), *(pss_mb(int(child)) for child in children))
 
 
+def database_bytes(path: Path) -> int:
+    """The database's size on disk: the file and its WAL (what a backup and the volume must hold)."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def count_analyses(path: Path) -> int:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("SELECT count(*) FROM analyses").fetchone()[0]
+    finally:
+        connection.close()
+
+
 class RemoteFake:
     """The fake Slack in its own process; its call counts read over HTTP (/stats)."""
 
@@ -192,9 +207,13 @@ def dispatch_cost(fake_url: str, workdir: Path, n: int = 2000) -> float:
     )
     app, bot = build_app(settings)
 
+    from concurrent.futures import Future
+
     class Discard:  # the ack path alone: the job is stored (that is part of the ack), not run
         def submit(self, *args, **kwargs):
-            return None
+            discarded = Future()
+            discarded.set_result(None)
+            return discarded
 
     bot.lanes = {name: Discard() for name in bot.lanes}
     requests = []
@@ -288,6 +307,8 @@ def main() -> None:
 
         # Memory after many analyses, and whether it keeps growing.
         n = args.memory_commands
+        db_before = database_bytes(workdir / "bench.db")
+        analyses_before = count_analyses(workdir / "bench.db")
         marks, parts = [], []
         posted = slack.count("chat.postMessage")
         for chunk in range(4):
@@ -302,6 +323,12 @@ def main() -> None:
             f"memory (PSS) after {n} analyses: {marks[-1]:.0f} MB ({split} MB: the process and its worker; "
             f"quarters: {', '.join(f'{m:.0f}' for m in marks)} MB; goal < 200 MB {verdict(marks[-1] < 200)}, "
             f"growth over the last three quarters {growth:+.0f} MB)"
+        )
+        made = count_analyses(workdir / "bench.db") - analyses_before
+        grown = database_bytes(workdir / "bench.db") - db_before
+        print(
+            f"disk: the database (file + WAL) grew {grown / 1e6:.1f} MB over {made} analyses: "
+            f"{grown / max(made, 1) * 1000 / 1e6:.1f} MB per 1,000 analyses (each with its job row)"
         )
     finally:
         for process in (trivial, bot):

@@ -8,10 +8,16 @@ process's threads (tests, tools).
 
 HTTP requests pass a front door first (`asgi`): the signature and timestamp are checked on the raw
 body before anything parses it (401), then the body must parse (400); neither logs a traceback.
+
+Beside Slack's endpoint the same door serves /healthz, /readyz (bot/health.py), /metrics
+(bot/metrics.py) and, with many workspaces, Slack's install flow (bot/oauth.py). In Socket Mode,
+which needs no public endpoint, it serves those alone on PORT: an HTTP listener is what a
+container's health check, a load balancer and Prometheus know how to ask.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -21,13 +27,18 @@ import re
 import signal
 import socket
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
+from . import logs, metrics
 from .delivery import Throttled, web_client
+from .health import Readiness
 from .listeners import register
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
@@ -49,12 +60,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+NOT_INSTALLED = (
+    ":warning: breakeven is not installed in this workspace (any more), so it cannot answer here. "
+    "Ask an admin of this workspace to install it again from the bot's /slack/install page."
+)
+
+
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
     """The Bolt app and the bot behind it, running its jobs on this process's lanes. Unfinished jobs
     are not resumed here: call bot.resume() once the app is ready to serve (main's worker process
     does, bot/worker.py). Serve it over HTTP only through `asgi` (the app does not check signatures
     itself: that door does, once)."""
+    from .oauth import StoreAuthorize, Workspaces, oauth_settings
+
     client = web_client(settings)
+    store = store or Store(settings.breakeven_db)
+    many = {}
+    if settings.oauth:  # many workspaces: each delivery is authorised with its workspace's token
+        many["oauth_settings"] = oauth_settings(settings, store)
+        many["authorize"] = StoreAuthorize(many["oauth_settings"].installation_store)
+        many["user_facing_authorize_error_message"] = NOT_INSTALLED
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
@@ -64,9 +89,21 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         request_verification_enabled=False,
         process_before_response=True,
         token_verification_enabled=True,
+        **many,
     )
-    bot = Bot(store=store or Store(settings.breakeven_db), settings=settings, client=client, admins=settings.admins)
+    workspaces = Workspaces(settings, store, client)
+    bot = Bot(store=store, settings=settings, client=client, clients=workspaces.client, admins=settings.admins)
     register(app, bot)
+    # Registered last: Bolt tries listeners in order, each match costs a few microseconds, and these
+    # events are rare, so a command never waits for them to be ruled out.
+    if settings.oauth:
+        app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the token is deleted
+    else:
+
+        @app.event("app_uninstalled")
+        @app.event("tokens_revoked")
+        def token_gone(event):  # answered 200, so that Slack does not retry (nor turn events off)
+            log.error("Slack says %s: SLACK_BOT_TOKEN no longer works until the app is installed again", event["type"])
     return app, bot
 
 
@@ -82,7 +119,11 @@ def start_scheduler(app: App, bot: Bot) -> None:
             set_weekly_channel(
                 bot.store, team, options["channel"], options["day"], options["time"], options["tz"], options["quiet"]
             )
-    bot.scheduler = build_scheduler(app.client, bot.store, settings)
+    bot.scheduler = build_scheduler(bot.client_for, bot.store, settings)
+    if settings is not None and settings.backup_dir is not None:
+        from .backup import schedule_backups
+
+        schedule_backups(bot.scheduler, bot.store.path, settings.backup_dir, settings.backup_keep)
     bot.scheduler.start()
 
 
@@ -131,11 +172,27 @@ def well_formed(body: bytes, content_type: str) -> str | None:
         return f"malformed body ({type(exc).__name__})"
 
 
-def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
-    """Slack's endpoint plus /healthz, as one ASGI application for uvicorn. Verify first, parse second."""
-    if not signing_secret:
+@dataclass
+class Ops:
+    """What the bot serves besides Slack's endpoint: /readyz's checks, and /metrics (on METRICS_PORT
+    alone when that is set, else on PORT)."""
+
+    readiness: Readiness
+    db_path: str
+    metrics_path: str = "/metrics"
+    metrics_port: int | None = None
+
+
+def asgi(app: App, signing_secret: str | None, path: str = "/slack/events", *, ops: Ops | None = None):
+    """Slack's endpoint plus /healthz, as one ASGI application for uvicorn. Verify first, parse second.
+    signing_secret None: no Slack endpoint (Socket Mode), the rest only."""
+    if signing_secret is not None and not signing_secret:
         raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it")
     secret = signing_secret
+    oauth = app.oauth_flow
+    oauth_paths = {}
+    if oauth is not None:  # many workspaces: Slack's install flow (bot/oauth.py)
+        oauth_paths = {oauth.install_path: oauth.handle_installation, oauth.redirect_uri_path: oauth.handle_callback}
     _rejected = Throttled(log)  # junk can come in floods: one line a minute, with a count
 
     async def reply(send, status: int, body: bytes = b"", content_type: bytes = b"text/plain", headers=()) -> None:
@@ -143,6 +200,12 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
         start = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": start + extra})
         await send({"type": "http.response.body", "body": body})
+
+    async def reply_bolt(send, response) -> None:
+        content = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
+        content_type = (response.headers.get("content-type") or ["text/plain"])[0].encode()
+        others = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")]
+        await reply(send, response.status, content, content_type, others)
 
     async def application(scope, receive, send):
         if scope["type"] == "lifespan":
@@ -155,10 +218,31 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
                     return
         if scope["type"] != "http":
             return
+        port = (scope.get("server") or (None, None))[1]
+        if ops is not None and ops.metrics_port is not None and port == ops.metrics_port:  # /metrics alone
+            if scope["path"] == ops.metrics_path:
+                body = await asyncio.to_thread(metrics.exposition, ops.db_path)
+                await reply(send, 200, body, metrics.CONTENT_TYPE.encode())
+            else:
+                await reply(send, 404, b"Not Found")
+            return
         if scope["path"] == "/healthz":
             await reply(send, 200, b"ok")
             return
-        if scope["path"] != path or scope["method"] != "POST":
+        if ops is not None and scope["path"] == "/readyz":
+            problem = await asyncio.to_thread(ops.readiness.problem)
+            await reply(send, 503 if problem else 200, f"not ready: {problem}".encode() if problem else b"ready")
+            return
+        if ops is not None and ops.metrics_port is None and scope["path"] == ops.metrics_path:
+            body = await asyncio.to_thread(metrics.exposition, ops.db_path)
+            await reply(send, 200, body, metrics.CONTENT_TYPE.encode())
+            return
+        if scope["path"] in oauth_paths and scope["method"] == "GET":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            request = BoltRequest(body="", query=scope.get("query_string", b"").decode(), headers=headers)
+            await reply_bolt(send, await asyncio.to_thread(oauth_paths[scope["path"]], request))
+            return
+        if secret is None or scope["path"] != path or scope["method"] != "POST":
             await reply(send, 404, b"Not Found")
             return
         body = bytearray()
@@ -189,24 +273,17 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
         response = app.dispatch(
             BoltRequest(body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers)
         )
-        content = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
-        content_type = (response.headers.get("content-type") or ["text/plain"])[0].encode()
-        others = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")]
-        await reply(send, response.status, content, content_type, others)
+        await reply_bolt(send, response)
 
     return application
 
 
-def _configure_logging() -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactSecrets())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+def _configure_logging(log_format: str = "text") -> None:
+    # Redaction stays a filter of the one handler: every formatter, text or JSON, sees redacted records.
+    logs.configure(log_format, RedactSecrets())
 
 
-def bind(port: int) -> socket.socket:
+def bind(port: int, name: str = "PORT") -> socket.socket:
     """The listening socket, bound before anything else starts: a busy PORT is a start-up error."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -214,7 +291,7 @@ def bind(port: int) -> socket.socket:
         sock.bind(("0.0.0.0", port))
     except OSError as exc:
         sock.close()
-        raise SettingsError(f"PORT {port} cannot be used: {exc.strerror}") from None
+        raise SettingsError(f"{name} {port} cannot be used: {exc.strerror}") from None
     sock.listen(2048)
     return sock
 
@@ -231,35 +308,60 @@ def _start_up_error(settings: Settings, exc: Exception) -> str:
     return f"cannot start: SLACK_API_URL {settings.slack_api_url} cannot be reached: {message}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args:  # `breakeven-bot backup FILE`: no Slack settings needed
+        from .backup import command
+
+        return command(args)
     _configure_logging()
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
+    _configure_logging(settings.log_format)
     # The secrets live in `settings` from here on; Bolt would otherwise read them from the
-    # environment a second time (and warn that the token is given twice).
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+    # environment a second time (and warn that the token is given twice, or load OAuth on its own).
+    secrets = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    for name in secrets:
         os.environ.pop(name, None)
-    try:
-        sock = None if settings.socket_mode else bind(settings.port)
+    from .backup import refusal
+
+    damaged = refusal(settings.breakeven_db, settings.backup_dir)
+    if damaged:
+        print(f"breakeven-bot: {damaged}", file=sys.stderr)
+        return 2
+    try:  # PORT serves Slack's endpoint (HTTP mode), health, metrics and the install flow
+        sockets = [bind(settings.port)]
+        if settings.metrics_port is not None:
+            sockets.append(bind(settings.metrics_port, "METRICS_PORT"))
     except SettingsError as exc:
         print(f"breakeven-bot: {exc}", file=sys.stderr)
         return 2
+    # Counted in both processes into one directory, so enabled before the fork (bot/metrics.py).
+    metrics.enable(Path(tempfile.mkdtemp(prefix="breakeven-metrics-")))
     # The work runs in a process of its own (bot/worker.py), forked now: nothing is open yet.
-    worker = WorkerProcess.fork(settings, close_in_child=[sock] if sock else [])
+    worker = WorkerProcess.fork(settings, close_in_child=sockets)
     try:
         with _quiet("slack_sdk", "slack_bolt"):  # their retries would log a screenful: we say one line
             app, bot = build_app(settings)
     except Exception as exc:  # the database, or auth.test: a wrong token or an unreachable SLACK_API_URL
         worker.stop()
+        metrics.disable()
         message = str(exc) if isinstance(exc, SettingsError) else _start_up_error(settings, exc)
         print(f"breakeven-bot: {message}", file=sys.stderr)
         return 2
     bot.owner, bot.hand_off = worker.owner, worker.hand_off
-    # SIGTERM is a clean stop, not death by signal (under uvicorn: once it has stopped serving, as it
-    # raises the signal again). The worker process's death ends in it too (bot/worker.py).
+    from .health import database_check
+
+    readiness = Readiness(
+        [lambda: None if worker.alive else "the worker process has ended", database_check(str(settings.breakeven_db))]
+    )
+    ops = Ops(readiness, str(settings.breakeven_db), settings.metrics_path, settings.metrics_port)
+    handler = None
+    # SIGTERM is a clean stop, not death by signal (uvicorn stops serving, then raises the signal
+    # again). The worker process's death ends in it too (bot/worker.py).
     signal.signal(signal.SIGTERM, _clean_exit)
     try:
         with contextlib.suppress(_Stopped):
@@ -268,19 +370,39 @@ def main() -> int:
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-                log.info("starting in Socket Mode")
-                SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+                handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+                handler.connect()
+                readiness.add(
+                    lambda: None if handler.client.is_connected() else "the Socket Mode connection to Slack is down"
+                )
+                log.info("connected in Socket Mode; serving /healthz, /readyz and metrics on port %s", settings.port)
+                endpoint = asgi(app, None, ops=ops)
             else:
-                import uvicorn
-
-                log.info("serving /slack/events and /healthz on port %s", settings.port)
-                endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
-                config = uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off")
-                uvicorn.Server(config).run(sockets=[sock])
+                log.info("serving /slack/events, /healthz, /readyz and metrics on port %s", settings.port)
+                endpoint = asgi(app, settings.slack_signing_secret.get_secret_value(), ops=ops)
+            _serve(endpoint, sockets)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean stop short
+        readiness.stopping()
+        if handler is not None:
+            handler.close()  # no more deliveries: what Slack sends now waits for the next start
+        if bot.scheduler is not None:
+            bot.scheduler.shutdown(wait=True)
         bot.shutdown(wait=False)
-        worker.stop()  # it finishes the jobs it has
+        worker.stop(settings.shutdown_timeout_s)  # it finishes the jobs it is running; the rest stay queued
+        metrics.disable()
     return 1 if worker.failed else 0
+
+
+def _serve(endpoint, sockets: list[socket.socket]) -> None:
+    """uvicorn on the bound sockets, in this (main) thread: on SIGTERM it stops accepting, lets the
+    requests in flight finish (5 s at most), and returns."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        endpoint, log_level="info", log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 class _Stopped(Exception):

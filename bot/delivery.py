@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from . import metrics
 from .render import error_blocks, finalize_args
 
 log = logging.getLogger("breakeven.bot")
@@ -45,21 +46,30 @@ class SafeWebClient(WebClient):
     so no message the bot sends can forget it."""
 
     def api_call(self, api_method, *, http_verb="POST", files=None, data=None, params=None, json=None, **kwargs):
-        return super().api_call(
-            api_method,
-            http_verb=http_verb,
-            files=files,
-            data=finalize_args(data),
-            params=finalize_args(params),
-            json=finalize_args(json),
-            **kwargs,
-        )
+        try:
+            return super().api_call(
+                api_method,
+                http_verb=http_verb,
+                files=files,
+                data=finalize_args(data),
+                params=finalize_args(params),
+                json=finalize_args(json),
+                **kwargs,
+            )
+        except Exception as exc:  # counted by method and Slack's error (or the exception's kind), then raised
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            reason = slack_reason(exc)
+            metrics.slack_error(api_method, f"http_{status}" if reason.startswith("Slack answered HTTP") else reason)
+            raise
 
 
-def web_client(settings) -> SafeWebClient:
-    """The bot's Web API client, from its settings (bot/settings.py)."""
+def web_client(settings, token: str | None = None) -> SafeWebClient:
+    """The bot's Web API client, from its settings (bot/settings.py): with the one bot token, or with
+    `token` (a workspace's own, bot/oauth.py)."""
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     return SafeWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token,
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[

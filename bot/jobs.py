@@ -209,6 +209,23 @@ class Jobs:
                 return None
             return self._one(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", [job_id])
 
+    def release(self, job_ids: list[int]) -> None:
+        """Jobs stored running for this process that it will not start (a clean stop): back to the
+        queue for the next start, the attempt that never began not counted."""
+        self.flush()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE jobs SET status = 'queued', owner = NULL, attempts = max(attempts - 1, 0) "
+                    "WHERE id = ? AND status = 'running'",
+                    [[job_id] for job_id in job_ids],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def posted(self, job_id: int, ts: str) -> None:
         """The job's message is in the channel: a resumed job must not post it again (written at once)."""
         with self._lock:

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,10 @@ from slack_sdk import WebClient
 from costcore import Report, Scenario, analyze
 from costcore.grammar import to_text
 
+from . import metrics
 from .delivery import Responder, Where, slack_reason, tell, undelivered
 from .jobs import Job, process_owner
+from .logs import job_context
 from .render import MAX_BLOCKS, report_blocks
 from .store import Store
 
@@ -60,10 +62,18 @@ class Bot:
     # Where a stored job goes: the worker process (bot/worker.py; `owner` is then the worker's), or,
     # None, this process's own lanes.
     hand_off: Callable[[Job], None] | None = None
+    # The client to answer a team with (bot/oauth.py: each workspace's own token); None: `client`.
+    clients: Callable[[str], WebClient | None] | None = None
 
     def __post_init__(self) -> None:
         self.responder = Responder(getattr(self.settings, "slack_api_url", None))
         self._idle = threading.Condition()
+        self._started: dict[Future, int | None] = {}  # jobs given to the lanes and not run yet: job id
+        self._started_lock = threading.Lock()
+
+    def client_for(self, team: str) -> WebClient | None:
+        """The Web API client that answers this team (None: its workspace uninstalled the app)."""
+        return self.clients(team) if self.clients is not None else self.client
 
     # --- the queue ---------------------------------------------------------------------------
 
@@ -83,7 +93,9 @@ class Bot:
         )
         if job is None:
             log.info("delivery %s seen before: not done again", where.delivery)
+            metrics.delivery_repeated()
             return False
+        metrics.command_received(kind, payload)
         if self.hand_off is not None:
             self.hand_off(job)
         else:
@@ -92,13 +104,25 @@ class Bot:
 
     def run_soon(self, job: Job) -> None:
         """The job, stored running for this process, goes to a worker thread of its lane."""
-        self.lanes.get(job.lane, self.lanes["slow"]).submit(self._run, job)
+        self._submit(job.lane, self._run, job, job.id)
+
+    def _submit(self, lane: str, fn: Callable, arg, job_id: int | None) -> None:
+        """On the lane's pool, noted until it starts: a clean stop leaves what has not started queued."""
+        future = self.lanes.get(lane, self.lanes["slow"]).submit(fn, arg)
+        with self._started_lock:
+            if not future.done():
+                self._started[future] = job_id
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._started_lock:
+            self._started.pop(future, None)
 
     def resume(self) -> int:
         """At start-up: every job a dead process left running, and every queued one, runs again."""
         waiting = self.store.jobs.take_over(self.owner)
         for job_id, lane in waiting:
-            self.lanes.get(lane, self.lanes["slow"]).submit(self._resume, job_id)
+            self._submit(lane, self._resume, job_id, None)  # still queued until claimed
         if waiting:
             log.info("resuming %d unfinished job(s)", len(waiting))
         return len(waiting)
@@ -109,24 +133,37 @@ class Bot:
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        try:
-            WORK[job.kind](self, self.client, job)
-        except Exception as exc:  # a worker must not die quietly: the user is waiting on it
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            # Told before the job is marked: an idle queue means every answer has been sent.
-            tell(
-                self.client,
-                self.where(job),
-                f"Sorry, this could not be answered ({type(exc).__name__}); nothing was posted. "
-                "Check the numbers, or try again.",
-                self.responder,
-            )
-            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500], deferred=self._cheap(job))
-        else:
-            self.store.jobs.finish(job.id, deferred=self._cheap(job))
-        finally:
-            with self._idle:
-                self._idle.notify_all()
+        started = time.monotonic()
+        outcome = "answered"
+        with job_context(job.team, job.channel, job.id):
+            try:
+                client = self.client_for(job.team)
+                if client is None:
+                    outcome = "failed"
+                    log.warning("job %s dropped: workspace %s has uninstalled the app", job.id, job.team)
+                    self.store.jobs.finish(job.id, "failed", "the workspace uninstalled the app")
+                    return
+                try:
+                    WORK[job.kind](self, client, job)
+                except Exception as exc:  # a worker must not die quietly: the user is waiting on it
+                    outcome = "failed"
+                    log.exception("job %s (%s) failed", job.id, job.kind)
+                    # Told before the job is marked: an idle queue means every answer has been sent.
+                    tell(
+                        client,
+                        self.where(job),
+                        f"Sorry, this could not be answered ({type(exc).__name__}); nothing was posted. "
+                        "Check the numbers, or try again.",
+                        self.responder,
+                    )
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    self.store.jobs.finish(job.id, "failed", error, deferred=self._cheap(job))
+                else:
+                    self.store.jobs.finish(job.id, deferred=self._cheap(job))
+            finally:
+                metrics.job_finished(job.kind, job.payload, outcome, time.monotonic() - started)
+                with self._idle:
+                    self._idle.notify_all()
 
     @staticmethod
     def _cheap(job: Job) -> bool:
@@ -162,9 +199,22 @@ class Bot:
                 self._idle.wait(min(left, 0.05))
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop taking work; with wait, once every job has run, their finishes are written."""
+        """Stop taking work: the jobs that have not started stay queued for the next start (their
+        attempt not counted); with wait, once the running ones have finished, their finishes are
+        written. (The caller bounds the wait: bot/worker.py.)"""
+        with self._started_lock:
+            waiting = dict(self._started)  # a cancelled future leaves `_started` as it is cancelled
         for executor in self.lanes.values():
-            executor.shutdown(wait=wait)
+            executor.shutdown(wait=False, cancel_futures=True)
+        left = [job_id for future, job_id in waiting.items() if future.cancelled() and job_id is not None]
+        resumes = sum(1 for future, job_id in waiting.items() if future.cancelled() and job_id is None)
+        if left:
+            self.store.jobs.release(left)
+        if left or resumes:
+            log.info("stopping: %d job(s) not started are left queued for the next start", len(left) + resumes)
+        if wait:
+            for executor in self.lanes.values():
+                executor.shutdown(wait=True)
         self.store.jobs.close()
 
     def tell(self, client: WebClient, where: Where, text: str) -> None:
@@ -295,6 +345,8 @@ def publish_analysis(
         on_failure=lambda: bot.store.forget_analysis(analysis_id),
         lead=lead,
     )
+    if ts:
+        metrics.analysis_posted(report.verdict)
     return analysis_id if ts else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,13 +31,26 @@ ENV_NAMES = {
     "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
     "breakeven_admins": "BREAKEVEN_ADMINS",
     **LLM_ENV_NAMES,
+    "log_format": "LOG_FORMAT",
+    "metrics_port": "METRICS_PORT",
+    "metrics_path": "METRICS_PATH",
+    "shutdown_timeout_s": "SHUTDOWN_TIMEOUT_S",
+    "backup_dir": "BACKUP_DIR",
+    "backup_keep": "BACKUP_KEEP",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "slack_state_secret": "SLACK_STATE_SECRET",
 }
+# Many workspaces (bot/oauth.py): all three, or none.
+OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
+# Paths the bot serves besides /metrics (which METRICS_PATH may not take).
+SERVED_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect", "/healthz", "/readyz")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    slack_bot_token: SecretStr
+    slack_bot_token: SecretStr | None = None  # one workspace; or the three OAuth settings below
     slack_signing_secret: SecretStr = Field(default=SecretStr(""))
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -57,11 +70,24 @@ class Settings(BaseSettings):
     breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
     # Asking in plain words (BREAKEVEN_LLM_MODEL, ...): read from the same environment and .env, off by default.
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    # Operations (docs/operations.md)
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)  # /metrics on this port only, not on PORT
+    metrics_path: str = "/metrics"
+    shutdown_timeout_s: float = Field(default=20.0, ge=1, le=600)  # SIGTERM: the running jobs' time to finish
+    backup_dir: Path | None = None  # a daily backup goes here (bot/backup.py)
+    backup_keep: int = Field(default=7, ge=1, le=1000)  # the newest this many backups are kept
+    # Many workspaces: Slack's OAuth install flow (bot/oauth.py), instead of SLACK_BOT_TOKEN
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
@@ -100,6 +126,23 @@ class Settings(BaseSettings):
     def admins(self) -> frozenset[str]:
         return frozenset(filter(None, (u.strip() for u in self.breakeven_admins.split(","))))
 
+    @field_validator("slack_client_id", "slack_client_secret", "slack_state_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value):
+        return None if value == "" else value
+
+    @field_validator("metrics_path")
+    @classmethod
+    def _metrics_path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value) or value in SERVED_PATHS:
+            raise ValueError(f"'{value}' is not a free path such as /metrics")
+        return value
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: each installs the app through /slack/install (bot/oauth.py)."""
+        return self.slack_client_id is not None
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
@@ -120,6 +163,22 @@ class Settings(BaseSettings):
         return value
 
     def check(self) -> None:
+        given = [name for name in OAUTH_SETTINGS if getattr(self, name) is not None]
+        if given and len(given) < len(OAUTH_SETTINGS):
+            missing = ", ".join(ENV_NAMES[name] for name in OAUTH_SETTINGS if name not in given)
+            needed = ", ".join(ENV_NAMES[name] for name in OAUTH_SETTINGS)
+            raise SettingsError(f"{missing} missing: many workspaces need {needed}")
+        if given and self.slack_bot_token is not None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: give a bot token for one workspace, or the OAuth "
+                "settings for many (each workspace then installs the app at /slack/install), not both"
+            )
+        if not given and self.slack_bot_token is None:
+            raise SettingsError("SLACK_BOT_TOKEN is missing")
+        if given and self.weekly_channel:
+            raise SettingsError("WEEKLY_CHANNEL needs one workspace: with many, use `/breakeven weekly` in each")
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise SettingsError(f"METRICS_PORT {self.metrics_port} is PORT: leave it out to serve /metrics on PORT")
         if not self.socket_mode and not self.slack_signing_secret.get_secret_value():
             raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
 

@@ -159,6 +159,33 @@ def m006_ask_confirmations(db: sqlite_utils.Database) -> None:
     db["ask_welcomed"].create({"team": str, "user": str, "created": str}, pk=("team", "user"))
 
 
+@migrations()
+def m006_readiness_probe(db: sqlite_utils.Database) -> None:
+    # /readyz proves the database takes a write by rewriting this one row (bot/health.py).
+    db["readiness"].create({"id": int, "checked": float}, pk="id")
+
+
+@migrations()
+def m007_oauth_workspaces(db: sqlite_utils.Database) -> None:
+    # Many workspaces (bot/oauth.py): each one's bot installation, and the OAuth states in flight.
+    db["workspaces"].create(
+        {
+            "team": str,
+            "enterprise": str,
+            "team_name": str,
+            "app_id": str,
+            "bot_token": str,
+            "bot_id": str,
+            "bot_user_id": str,
+            "bot_scopes": str,
+            "installed": float,
+        },
+        pk="team",
+        not_null={"team", "bot_token"},
+    )
+    db["oauth_states"].create({"nonce": str, "expires": float}, pk="nonce", not_null={"expires"})
+
+
 @dataclass(frozen=True)
 class Analysis:
     id: int

@@ -379,7 +379,16 @@ def run_weekly(
     client, connect, settings, team: str, channel: str, now: dt.datetime | None = None, **options
 ) -> WeeklyResult:
     """Sync OpenAI spend when OPENAI_ADMIN_KEY is set (a failed sync is logged; the summary goes out
-    with what is stored), then post the summary (guarded)."""
+    with what is stored), then post the summary (guarded). client: a WebClient, or a callable giving
+    the team's (many workspaces: bot/oauth.py; None when the workspace uninstalled the app)."""
+    from . import metrics
+
+    if callable(client):
+        client = client(team)
+        if client is None:
+            log.warning("weekly summary for %s not posted: workspace %s uninstalled the app", channel, team)
+            metrics.scheduled_post("skipped")
+            return WeeklyResult("skipped", "")
     db = connector(connect)()
     key = getattr(settings, "openai_admin_key", None) if settings is not None else None
     if key is not None:
@@ -390,7 +399,9 @@ def run_weekly(
             sync_openai(db, team, secret, getattr(settings, "openai_base_url", None))
         except SyncError as exc:
             log.warning("spend sync before the weekly summary failed: %s", exc)
-    return post_weekly_summary(client, db, team, channel, now or dt.datetime.now(dt.UTC), **options)
+    result = post_weekly_summary(client, db, team, channel, now or dt.datetime.now(dt.UTC), **options)
+    metrics.scheduled_post(result.status)
+    return result
 
 
 def _scheduled(scheduler, client, connect, settings, team: str, channel: str, attempt: int = 0) -> WeeklyResult:

@@ -23,7 +23,9 @@ The two live and die together:
 - the worker killed (out of memory, say): the front process stops (status 1) so that its supervisor
   starts both again; what was acked meanwhile is in the queue and resumes then;
 - a clean stop (SIGTERM to the front process): it sends `stop`, the worker finishes the jobs it
-  has, writes their finishes and ends; the front process waits for it (STOP_TIMEOUT_S at most).
+  is running, writes their finishes, leaves those it had not started queued for the next start, and
+  ends; the front process waits for it (SHUTDOWN_TIMEOUT_S, 20 s by default), then kills it: a job
+  still running then resumes at the next start like any job of a dead process.
 The worker ignores SIGINT and SIGTERM itself: a Ctrl-C or a stop sent to the whole process group
 reaches the front process, which stops it as above, without cutting a reply in half.
 """
@@ -44,7 +46,7 @@ from .jobs import Job, process_owner
 
 log = logging.getLogger("breakeven.bot")
 
-STOP_TIMEOUT_S = 20.0  # a clean stop waits this long for the worker's jobs to finish
+STOP_TIMEOUT_S = 20.0  # a clean stop waits this long for the worker's jobs to finish (SHUTDOWN_TIMEOUT_S)
 GO = b"go\n"  # the front process is ready: open the database, resume, take jobs
 STOP = b"stop\n"  # a clean stop: finish the jobs taken, then end. The pipe's end alone is a crash.
 
@@ -120,6 +122,10 @@ class WorkerProcess:
             while view:
                 view = view[os.write(self._pipe, view) :]
 
+    @property
+    def alive(self) -> bool:
+        return not self._ended.is_set()
+
     def _watch(self) -> None:
         _, status = os.waitpid(self.pid, 0)
         self._ended.set()
@@ -141,7 +147,10 @@ class WorkerProcess:
                 os.close(self._pipe)
                 self._pipe = -1
         if not self._ended.wait(timeout):
-            log.warning("the worker process did not end within %.0f s: its jobs resume at the next start", timeout)
+            log.warning(
+                "the worker process did not end within %.0f s (SHUTDOWN_TIMEOUT_S): its jobs resume at the next start",
+                timeout,
+            )
             os.kill(self.pid, signal.SIGKILL)
             self._ended.wait(5)
 
@@ -155,21 +164,26 @@ def _serve(settings, pipe: int, boot: str, parent: int) -> int:
     lines = os.fdopen(pipe, "rb")
     if lines.readline() != GO:
         return 0  # the front process did not start: it says why
-    from .delivery import web_client
+    from .oauth import Workspaces
     from .service import Bot
     from .store import Store
 
+    store = Store(settings.breakeven_db)
+    workspaces = Workspaces(settings, store)
     bot = Bot(
-        store=Store(settings.breakeven_db),
+        store=store,
         settings=settings,
-        client=web_client(settings),
+        client=workspaces.single,
+        clients=workspaces.client,
         admins=settings.admins,
         owner=process_owner(boot=boot),
     )
     bot.resume()
     for line in lines:
         if line == STOP:
+            log.info("the worker is stopping: it finishes the jobs it is running")
             bot.shutdown(wait=True)
+            log.info("the worker stopped")
             return 0
         bot.run_soon(Job(**json.loads(line)))
     # The pipe ended without a stop: the front process died. So does the work, at once, as it would

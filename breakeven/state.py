@@ -50,14 +50,14 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
         out.mkdir(parents=True, exist_ok=True)
         result = post_weekly_summary(None, store, team, channel or "", now, dry_run_dir=out)
         return f"{result.text}\n\nWritten to {out}/weekly-{result.week}.txt and .png"
-    from bot.delivery import web_client
+    from bot.oauth import Workspaces
     from bot.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         raise ValueError(str(exc)) from None
-    client = web_client(settings)
+    workspaces = Workspaces(settings, store)  # one bot token, or each workspace's own
     targets = [
         (r["team"], r["channel"], bool(r["quiet"]))
         for r in weekly_channels(store)
@@ -69,6 +69,10 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
         raise ValueError("no channel asked for weekly summaries: give --channel C123 or use `/breakeven weekly`")
     lines = []
     for target_team, target_channel, quiet in targets:
+        client = workspaces.client(target_team)
+        if client is None:
+            lines.append(f"{target_channel}: not posted, workspace {target_team} has not installed the app")
+            continue
         result = post_weekly_summary(client, store, target_team, target_channel, now, quiet=quiet)
         lines.append(f"{target_channel} {result.week}: {result.status}")
     return "\n".join(lines)

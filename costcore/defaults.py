@@ -233,3 +233,12 @@ LEFT_OUT: dict[str, LeftOut] = {
     "api_tier": LeftOut("the API's standard tier"),
     "cache_write_share": LeftOut("no cache writes priced (noted where the provider charges them)"),
 }
+
+
+def defaults_table() -> str:
+    """The defaults as a Markdown table (docs/economics.md holds this table; a test keeps it so)."""
+    rows = ["| key | default | why |", "| --- | --- | --- |"]
+    for d in [*DEFAULTS.values(), GROWTH_HORIZON]:
+        key = f"`{d.key}` (with `growth=`)" if d is GROWTH_HORIZON else f"`{d.key}`"
+        rows.append(f"| {key} | {d.shown} | {d.why.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"

@@ -5,6 +5,10 @@ conversations.replies answer as Slack would; channels can refuse the bot (not_in
 conversations.members lists who is in a channel, and /response/... stands for response_urls.
 A `before_reply` hook runs after a call is recorded and before it is answered (the kill test
 kills the bot there: the message exists, the bot never learns it).
+
+Many workspaces: `installs` maps an OAuth code to the team that granted it; `oauth.v2.access`
+trades the code for that team's bot token (`xoxb-<team>-bot-token`), and `auth.test` answers for
+the team whose token it is given (T1 for any other token).
 """
 
 from __future__ import annotations
@@ -14,6 +18,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+
+def team_of_token(authorization: str) -> str | None:
+    """The team of a token oauth.v2.access handed out ("Bearer xoxb-<team>-bot-token")."""
+    token = authorization.removeprefix("Bearer ")
+    if token.startswith("xoxb-") and token.endswith("-bot-token"):
+        return token.removeprefix("xoxb-").removesuffix("-bot-token")
+    return None
 
 
 class Call(dict):
@@ -30,6 +42,7 @@ class FakeSlack:
         self.members: dict[str, list[str]] = {}  # channel -> user ids (conversations.members)
         self.refusing: dict[str, str] = {}  # channel -> the error every post to it gets
         self.errors: dict[str, str] = {}  # method -> the error it answers (HTTP 200, ok: false), e.g. a missing scope
+        self.installs: dict[str, str] = {}  # OAuth code -> the team installing the app (oauth.v2.access)
         self.before_reply = None  # fn(method, args), called outside the lock
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         self._lock = threading.Lock()
@@ -152,7 +165,25 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
             return 200, {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}, {}
         if method == "auth.test":
-            return 200, {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "Test"}, {}
+            team = team_of_token(authorization) or "T1"
+            bot = "B1" if team == "T1" else f"B{team}"
+            return 200, {"ok": True, "team_id": team, "user_id": f"UBOT{team}", "bot_id": bot, "team": "Test"}, {}
+        if method == "oauth.v2.access":
+            team = self.installs.get(args.get("code"))
+            if team is None:
+                return 200, {"ok": False, "error": "invalid_code"}, {}
+            return 200, {
+                "ok": True,
+                "app_id": "A1",
+                "authed_user": {"id": f"UINSTALL{team}"},
+                "scope": args.get("scope_granted", "commands,chat:write,files:write"),
+                "token_type": "bot",
+                "access_token": f"xoxb-{team}-bot-token",
+                "bot_user_id": f"UBOT{team}",
+                "team": {"id": team, "name": f"Team {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }, {}
         if method == "files.getUploadURLExternal":
             return 200, {"ok": True, "file_id": f"F{ts}", "upload_url": f"http://127.0.0.1:{self.port}/upload/{ts}"}, {}
         if method == "files.completeUploadExternal":

@@ -97,7 +97,9 @@ def test_breakeven_bot_in_socket_mode_answers_from_its_worker_and_stops_cleanly(
     envelope = command_envelope("env-2", "trig-socket-process")
     sockets = EnvelopeServer([envelope])
     slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
-    env = bot_env(slack.url, SLACK_APP_TOKEN="xapp-1-test", BREAKEVEN_DB=str(tmp_path / "b.db"))
+    from .conftest import free_port
+
+    env = bot_env(slack.url, SLACK_APP_TOKEN="xapp-1-test", BREAKEVEN_DB=str(tmp_path / "b.db"), PORT=str(free_port()))
     env.pop("SLACK_SIGNING_SECRET")
     bot = subprocess.Popen([sys.executable, "-m", "bot.app"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
     try:

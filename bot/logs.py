@@ -1,0 +1,68 @@
+"""How the bot logs: text (the default) or, with LOG_FORMAT=json, one JSON object a line.
+
+Every line passes the handler's filters before its formatter: first the secret redaction (the
+`RedactSecrets` filter of bot/app.py), then `JobContext`, which adds the team, channel and job id
+of the job the logging thread is running (`job_context`), so that a formatter, text or JSON, only
+ever sees redacted records and a log collector can follow one job across both processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+
+# (team, channel, job id) of the job this thread runs; each worker thread has its own.
+_job: contextvars.ContextVar[tuple[str, str, int] | None] = contextvars.ContextVar("breakeven_job", default=None)
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextlib.contextmanager
+def job_context(team: str, channel: str, job_id: int):
+    """Lines logged inside carry the job's team, channel and id."""
+    token = _job.set((team, channel, job_id))
+    try:
+        yield
+    finally:
+        _job.reset(token)
+
+
+class JobContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        team, channel, job = _job.get() or (None, None, None)
+        record.team, record.channel, record.job = team, channel, job
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """time (UTC, ISO 8601), level, logger, message, team, channel, job (null outside a job), and the
+    traceback, when there is one, as `exception`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "team": getattr(record, "team", None),
+            "channel": getattr(record, "channel", None),
+            "job": getattr(record, "job", None),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure(log_format: str, redact: logging.Filter) -> None:
+    """The root logger's one handler (stderr): redaction first, then the job's context, then the format."""
+    handler = logging.StreamHandler()
+    handler.addFilter(redact)
+    handler.addFilter(JobContext())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
