@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import signal
 import socket
 import sys
@@ -29,24 +28,13 @@ from slack_bolt.request import BoltRequest
 
 from .delivery import Throttled, web_client
 from .listeners import register
+from .redact import RedactSecrets, quiet_http_clients, redact, redacting_handler  # noqa: F401 (RedactSecrets: its old home)
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
 from .store import Store, StoreError
 from .worker import WorkerProcess
 
 log = logging.getLogger("breakeven.bot")
-SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
-
-
-class RedactSecrets(logging.Filter):
-    """Tokens never reach a log line, whoever logs them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if SECRET.search(message):
-            record.msg = SECRET.sub(r"\1[redacted]", message)
-            record.args = ()
-        return True
 
 
 def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, Bot]:
@@ -198,12 +186,12 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
 
 
 def _configure_logging() -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactSecrets())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    """One handler, on the root logger, that redacts every record before any formatter sees it
+    (bot/redact.py); uvicorn's records come to it too (log_config=None below)."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [redacting_handler()]
     root.setLevel(logging.INFO)
+    quiet_http_clients()
 
 
 def bind(port: int) -> socket.socket:
@@ -225,7 +213,7 @@ def _start_up_error(settings: Settings, exc: Exception) -> str:
 
     if isinstance(exc, StoreError):
         return f"BREAKEVEN_DB: {exc}"
-    message = SECRET.sub(r"\1[redacted]", str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    message = redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, BoltError) and "auth.test" in str(exc):  # Slack answered: the token is wrong
         return f"cannot start: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url}: {message}"
     return f"cannot start: SLACK_API_URL {settings.slack_api_url} cannot be reached: {message}"
@@ -275,7 +263,8 @@ def main() -> int:
 
                 log.info("serving /slack/events and /healthz on port %s", settings.port)
                 endpoint = asgi(app, settings.slack_signing_secret.get_secret_value())
-                config = uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off")
+                # log_config=None: uvicorn's lines go through the root handler, redacted like every other
+                config = uvicorn.Config(endpoint, log_level="info", access_log=False, lifespan="off", log_config=None)
                 uvicorn.Server(config).run(sockets=[sock])
     finally:
         bot.shutdown(wait=False)

@@ -61,6 +61,11 @@ class Endpoint:
     key_source: str = "no key"  # where the key came from, for messages: "OPENAI_API_KEY", "--key-env VLLM_KEY"
     name: str | None = None  # an admin's name for it (the bot shows names, not internal URLs)
 
+    def __post_init__(self) -> None:
+        from .redact import remember
+
+        remember(self.key, self.url)  # never in a log line, whoever logs it (bot/redact.py)
+
     @property
     def label(self) -> str:
         if self.name:
@@ -84,11 +89,12 @@ def check_url(url: str) -> None:
 
 
 def _redact(text: str, *secrets: str | None) -> str:
+    from .redact import redact
+
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[key]")
-    text = re.sub(r"\b(sk|rk|pk)-[A-Za-z0-9_*\-]{6,}", r"\1-[redacted]", text)
-    return re.sub(r"(?i)(bearer\s+)\S+", r"\1[redacted]", text)
+    return redact(text)
 
 
 def _client(endpoint: Endpoint, request_timeout: float):

@@ -21,6 +21,7 @@ from costcore.grammar import to_text
 
 from .delivery import Responder, Where, slack_reason, tell, undelivered
 from .jobs import Job, process_owner
+from .redact import redact
 from .render import report_blocks
 from .store import Store
 
@@ -121,7 +122,8 @@ class Bot:
                 "Check the numbers, or try again.",
                 self.responder,
             )
-            self.store.jobs.finish(job.id, "failed", f"{type(exc).__name__}: {exc}"[:500], deferred=self._cheap(job))
+            error = redact(f"{type(exc).__name__}: {exc}")[:500]  # stored: no credential in a row either
+            self.store.jobs.finish(job.id, "failed", error, deferred=self._cheap(job))
         else:
             self.store.jobs.finish(job.id, deferred=self._cheap(job))
         finally:

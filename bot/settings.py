@@ -113,6 +113,23 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    def secrets(self) -> list[Any]:
+        """Every secret these settings hold or point at, for the log redactor (bot/redact.py): the
+        tokens and keys, credentials in the URLs, and the endpoints' keys as read from the environment."""
+        import os
+
+        found: list[Any] = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.openai_admin_key,
+            self.openai_base_url,
+            self.slack_api_url,
+        ]
+        for endpoint in self.breakeven_endpoints.values():
+            found += [endpoint.url, os.environ.get(endpoint.key_env) if endpoint.key_env else None]
+        return found
+
     def check(self) -> None:
         if not self.socket_mode and not self.slack_signing_secret.get_secret_value():
             raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
@@ -131,5 +148,8 @@ def load_settings(**overrides) -> Settings:
         name = ENV_NAMES.get(field, field.upper())
         problem = "is missing" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name} {problem}") from None
+    from .redact import remember
+
+    remember(*settings.secrets())
     settings.check()
     return settings
