@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .db import StoreError, connect, prepare
+from .db import StoreError, connect, prepare, why_not
 
 log = logging.getLogger("breakeven.bot")
 
@@ -164,7 +164,7 @@ class Store:
         try:
             prepare(self.db, migrations, spend_migrations)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+            raise StoreError(why_not(self.path, exc)) from None
 
     @property
     def db(self) -> sqlite_utils.Database:
