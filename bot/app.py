@@ -7,14 +7,14 @@ those workers in a process of its own (bot/worker.py); build_app alone runs them
 process's threads (tests, tools).
 
 HTTP requests pass a front door first (`asgi`): the signature and timestamp are checked on the raw
-body before anything parses it (401), then the body must parse (400); neither logs a traceback.
+body before anything parses it (401), then the body must parse and hold what the listeners read
+(bot/payloads.py; 400); neither logs a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 import os
 import signal
@@ -24,10 +24,13 @@ import time
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
+from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 
 from .delivery import Throttled, web_client
 from .listeners import register
+from .payloads import problem as payload_problem
 from .redact import RedactSecrets, quiet_http_clients, redact, redacting_handler  # noqa: F401 (RedactSecrets: its old home)
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
@@ -54,8 +57,23 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         token_verification_enabled=True,
     )
     bot = Bot(store=store or Store(settings.breakeven_db), settings=settings, client=client, admins=settings.admins)
+    if settings.socket_mode:  # HTTP requests are checked at the front door (`asgi`), before Bolt
+        app.use(PayloadCheck())
     register(app, bot)
     return app, bot
+
+
+class PayloadCheck(Middleware):
+    """Socket Mode's front door: a body the listeners cannot read goes no further (bot/payloads.py).
+    A Middleware class, not a function: Bolt builds a function middleware's arguments from the body
+    first (the first action of an empty list...), which is what this check is for."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next):
+        problem = payload_problem(req.body)
+        if problem:
+            log.warning("rejected a malformed payload: %s", problem)
+            return BoltResponse(status=400, body="")
+        return next()
 
 
 def start_scheduler(app: App, bot: Bot) -> None:
@@ -99,24 +117,6 @@ def ssl_check(body: bytes) -> bool:
     if len(body) > 1000 or b"ssl_check=" not in body:
         return False
     return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)).get("ssl_check") == "1"
-
-
-def well_formed(body: bytes, content_type: str) -> str | None:
-    """None if the (signed) body parses the way Bolt will parse it (slack_bolt.request.internals.parse_body:
-    JSON for application/json or a body opening with "{", else a form whose `payload` field, if any, is
-    JSON); else why not. A form without "payload" anywhere cannot fail to parse: it is not parsed here."""
-    try:
-        text = body.decode("utf-8")
-        if content_type.split(";")[0] == "application/json" or text.startswith("{"):
-            return None if isinstance(json.loads(text), dict) else "JSON body is not an object"
-        if "payload" not in text:
-            return None
-        form = dict(parse_qsl(text, keep_blank_values=True))
-        if "payload" in form:
-            return None if isinstance(json.loads(form["payload"]), dict) else "payload is not a JSON object"
-        return None
-    except (UnicodeDecodeError, ValueError) as exc:
-        return f"malformed body ({type(exc).__name__})"
 
 
 def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
@@ -169,14 +169,18 @@ def asgi(app: App, signing_secret: str, path: str = "/slack/events"):
             _rejected.warning("unsigned", "rejected a request (401): %s", problem)
             await reply(send, 401)
             return
-        problem = well_formed(body, headers.get("content-type", ""))
+        try:  # Bolt parses the body once, here (JSON, a form, or a form's JSON payload)
+            request = BoltRequest(
+                body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers
+            )
+            problem = payload_problem(request.body)
+        except Exception as exc:  # not UTF-8, not JSON, not an object: no listener could read it
+            problem = f"malformed body ({type(exc).__name__})"
         if problem:
             _rejected.warning("malformed", "rejected a signed request (400): %s", problem)
             await reply(send, 400)
             return
-        response = app.dispatch(
-            BoltRequest(body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers)
-        )
+        response = app.dispatch(request)
         content = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
         content_type = (response.headers.get("content-type") or ["text/plain"])[0].encode()
         others = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")]
