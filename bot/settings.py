@@ -14,6 +14,7 @@ ENV_NAMES = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
+    "slack_timeout_s": "SLACK_TIMEOUT_S",
     "breakeven_db": "BREAKEVEN_DB",
     "port": "PORT",
     "openai_admin_key": "OPENAI_ADMIN_KEY",
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr = Field(default=SecretStr(""))
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Seconds a Web API call may take. A post unanswered by then may still have been made: it is
+    # looked for in the channel before it is sent again (bot/service.py Bot.post).
+    slack_timeout_s: float = Field(default=15.0, ge=1, le=120)
     breakeven_db: Path = Path("breakeven.db")
     port: int = Field(default=3000, ge=1, le=65535)
     openai_admin_key: SecretStr | None = None

@@ -168,7 +168,7 @@ def _alert_line(d) -> str:
 
 
 def summary_lines(summary: WeeklySummary) -> list[str]:
-    """The message as mrkdwn lines, the most important first (it is cut to Slack's limit from the end)."""
+    """The message as mrkdwn lines, the most important first (cut to Slack's limit line by line)."""
     lines = [
         f"*LLM API spend, week {summary.week}* ({_day(summary.monday)} - {_day(summary.sunday)}): "
         f"*{money(summary.total)}*, {_change(summary.change, 0)}"
@@ -202,15 +202,15 @@ def summary_blocks(summary: WeeklySummary, sources: list[str]) -> tuple[str, lis
     """(notification text, blocks), validated by slack_sdk's block models."""
     from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-    lines = summary_lines(summary)
-    while len("\n".join(lines)) > 3000:
-        lines.pop()
+    from .render import fit_lines
+
+    text_of_lines = fit_lines(summary_lines(summary), 3000)  # long lines cut, none dropped
     notes = [f"Sources: {', '.join(sources) or 'none'}."]
     if summary.selfhost_basis is not None:
         notes.append(f"Self-hosted figures from analysis #{summary.selfhost_basis}'s cost model. Chart in the thread.")
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
-        ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes)[:3000])]),
+        SectionBlock(text=MarkdownTextObject(text=text_of_lines)),
+        ContextBlock(elements=[MarkdownTextObject(text=fit_lines([" ".join(notes)], 3000))]),
     ]
     text = (
         f"LLM API spend, week {summary.week}: {money(summary.total)} "
@@ -327,9 +327,17 @@ def parse_weekly(text: str) -> dict:
 
     from costcore.grammar import GrammarError
 
+    from .bounds import check_length
+
     words = text.split()
     if not words:
         raise GrammarError("channel", "name the channel to post in", WEEKLY_EXAMPLE)
+    # Bounded before any lookup: a time zone of 3,000 characters is an error of the file system.
+    check_length("channel", words[0], 100, WEEKLY_EXAMPLE)  # <#C0123|name>: names are at most 80
+    for word in words[1:]:
+        check_length("timezone", word, 64, WEEKLY_EXAMPLE)  # the longest of the other words is 9
+    if len(words) > 5:
+        raise GrammarError(None, "give the channel, then at most a day, a time, a timezone and quiet", WEEKLY_EXAMPLE)
     match = re.fullmatch(r"<#([A-Z0-9]+)(\|[^>]*)?>", words[0])
     if match:
         channel = match[1]
@@ -354,7 +362,7 @@ def parse_weekly(text: str) -> dict:
         else:
             try:
                 ZoneInfo(word)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: not a file name at all
                 raise GrammarError(
                     "timezone",
                     f"'{word}' is not a day, a time (09:00) or a timezone (e.g. Europe/Paris)",

@@ -425,11 +425,16 @@ def _choice(field: str, options: dict[str, str]) -> Callable[[str], dict[str, An
     return parse
 
 
+MAX_NAME = 80  # characters of a name (a saved measurement, a use case): `save=` allows as many
+
+
 def _name(field: str) -> Callable[[str], dict[str, Any]]:
     def parse(text: str) -> dict[str, Any]:
         name = text.strip().strip("`'\"")
         if not name:
             raise _ValueError("give a name")
+        if len(name) > MAX_NAME:
+            raise _ValueError(f"is {len(name):,} characters long: a name has at most {MAX_NAME}")
         return {field: name}
 
     return parse

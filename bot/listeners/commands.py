@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from costcore import GrammarError, Report, parse
 
 from ..bounds import checked_scenario
-from ..delivery import Where, slack_reason, undelivered
+from ..delivery import Unconfirmed, Where, slack_reason, unconfirmed, undelivered
 from ..jobs import Job
 from ..render import channel_link, compare_blocks, help_blocks, history_blocks
 from ..service import Bot, post_report, publish_analysis, work
@@ -130,6 +130,8 @@ def compare(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> N
         bot.post(
             client, where, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second), job=job
         )
+    except Unconfirmed as exc:
+        bot.tell(client, where, unconfirmed("The comparison", exc))
     except Exception as exc:
         bot.tell(client, where, undelivered(slack_reason(exc), "The comparison", "Nothing was lost."))
 

@@ -267,7 +267,9 @@ def _update(client: WebClient, channel: str, ts: str, text: str, blocks: list[di
 
 
 def _text_blocks(text: str) -> list[dict]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+    from ..render import fit_lines
+
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": fit_lines(text.split("\n"), 3000)}}]
 
 
 def _extra_keys(job: dict[str, Any], bot: Bot) -> str:
@@ -308,12 +310,14 @@ def result_blocks(
 ) -> list[dict]:
     from costcore.measured import scenario_keys
 
+    from ..render import fit_lines
+
     rows = [r.figures() for r in result.runs]
     table = "\n".join(run_table(rows, compact=True))
     head = f"*Measured {names}* on {result.date} ({result.prompts.source})"
     if result.stopped:
         head += f" — stopped early ({result.stopped}): the figures cover the requests that finished"
-    blocks = [_text_blocks(head)[0], _text_blocks(f"```\n{table[:2900]}\n```")[0]]
+    blocks = [_text_blocks(head)[0], _text_blocks(f"```\n{fit_lines(table.splitlines(), 2990)}\n```")[0]]
     keys = scenario_keys(result.figures)
     lines = [f"Scenario keys: `{keys}`" if keys else "Scenario keys: none measured (see below)"]
     chosen = capacity_line(result, latency_ms)
