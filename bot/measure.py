@@ -23,7 +23,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,13 @@ from costcore.scenario import Scenario
 
 MAX_REQUESTS = 1000  # a run's requests per endpoint and concurrency level (CLI; the bot has its own setting)
 MAX_CONCURRENCY = 128
+MAX_LEVELS = 8  # concurrency levels in one measurement
+# The work one measurement may build, whoever asks: a prompt of in= tokens is a string of about six
+# bytes a token, built for every request in flight (2M tokens, which the grammar allows, is 12 MB a
+# request, hundreds of MB at concurrency 16); a prompt file is read whole.
+MAX_PROMPT_TOKENS = 128_000  # in= of synthetic prompts: the largest context windows measured in practice
+MAX_OUTPUT_TOKENS = 32_000  # out=
+MAX_PROMPTS_BYTES = 64 * 1024 * 1024  # a prompt file (JSONL)
 REQUEST_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 900.0
 
@@ -188,7 +195,7 @@ class Prompt:
 
 @dataclass(frozen=True)
 class PromptSet:
-    prompts: list[Prompt]
+    prompts: Sequence[Prompt]
     source: str  # "support.jsonl (40 lines)" or "synthetic in=1500 out=200"
     sha256: str | None  # of the file's bytes; None for synthetic prompts
     synthetic: bool
@@ -197,6 +204,11 @@ class PromptSet:
 def load_prompts(path: Path) -> PromptSet:
     """One chat request a line: {"messages": [...], "max_tokens": 200, "expected": ...}."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PROMPTS_BYTES:
+            raise MeasureError(
+                f"--prompts: {path.name} is {size / 2**20:,.0f} MB: at most {MAX_PROMPTS_BYTES // 2**20} MB of prompts"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise MeasureError(f"--prompts: cannot read {path}: {exc.strerror}") from None
@@ -233,19 +245,41 @@ _WORDS = (
 ).split()
 
 
+class _Synthetic(Sequence):
+    """Synthetic prompts, each built when it is sent: a run holds only the ones in flight."""
+
+    def __init__(self, words_needed: int, out_tokens: float, count: int):
+        self.words_needed, self.out_tokens, self.count = words_needed, out_tokens, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.count))]
+        if not -self.count <= i < self.count:
+            raise IndexError(i)
+        i %= self.count
+        words = _WORDS
+        body = " ".join(words[(i * 7 + j * 13 + j // len(words)) % len(words)] for j in range(self.words_needed))
+        text = (
+            f"Request {i + 1}. Here is a text: {body}\n"
+            f"Write about {int(self.out_tokens)} words on what the text says. Do not stop early."
+        )
+        return Prompt(messages=[{"role": "user", "content": text}], max_tokens=max(1, int(self.out_tokens)))
+
+
 def synthetic_prompts(in_tokens: float, out_tokens: float, count: int) -> PromptSet:
     """Prompts of the scenario's shape: about in_tokens of text, asking for out_tokens.
 
-    Each prompt starts differently, so a server's prefix cache cannot make them artificially fast."""
+    Each prompt starts differently, so a server's prefix cache cannot make them artificially fast.
+    MeasureError beyond MAX_PROMPT_TOKENS or MAX_OUTPUT_TOKENS: the work would not fit in memory."""
+    if in_tokens > MAX_PROMPT_TOKENS:
+        raise MeasureError(f"in={in_tokens:,.0f} tokens a prompt: synthetic prompts have at most {MAX_PROMPT_TOKENS:,}")
+    if out_tokens > MAX_OUTPUT_TOKENS:
+        raise MeasureError(f"out={out_tokens:,.0f} tokens an answer: at most {MAX_OUTPUT_TOKENS:,}")
     words_needed = max(1, int(in_tokens) - 25)  # the instruction and the chat template take about 25 tokens
-    prompts = []
-    for i in range(count):
-        body = " ".join(_WORDS[(i * 7 + j * 13 + j // len(_WORDS)) % len(_WORDS)] for j in range(words_needed))
-        text = (
-            f"Request {i + 1}. Here is a text: {body}\n"
-            f"Write about {int(out_tokens)} words on what the text says. Do not stop early."
-        )
-        prompts.append(Prompt(messages=[{"role": "user", "content": text}], max_tokens=max(1, int(out_tokens))))
+    prompts = _Synthetic(words_needed, out_tokens, count)
     return PromptSet(prompts, f"synthetic in={in_tokens:g} out={out_tokens:g}", None, synthetic=True)
 
 
@@ -661,6 +695,8 @@ def check_options(endpoints: list[Endpoint], options: Options) -> None:
         raise MeasureError(f"--requests: give 1 to {options.max_requests} requests (got {options.requests})")
     if not options.concurrency or any(not 1 <= c <= options.max_concurrency for c in options.concurrency):
         raise MeasureError(f"--concurrency: each level must be 1 to {options.max_concurrency}")
+    if len(options.concurrency) > MAX_LEVELS:
+        raise MeasureError(f"--concurrency: at most {MAX_LEVELS} levels (got {len(options.concurrency)})")
     if options.request_timeout <= 0 or options.run_timeout <= 0:
         raise MeasureError("--timeout and --max-duration must be more than 0 seconds")
 
@@ -727,7 +763,7 @@ def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -
 def _run(
     client: Any,
     run: Run,
-    prompts: list[Prompt],
+    prompts: Sequence[Prompt],
     options: Options,
     stop: threading.Event,
     deadline: float,
@@ -947,6 +983,25 @@ def m001_measurements(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_measure_runs_per_user(db: sqlite_utils.Database) -> None:
+    # The bot's measurements, one row per job: who asked for how many requests when (the per-user
+    # budget, MEASURE_USER_DAILY_REQUESTS), and what the run showed at its end (a job resumed after a
+    # crash shows it again instead of measuring again).
+    db["measure_runs"].create(
+        {"job": str, "team": str, "user": str, "started": float, "requests": int, "result": str},
+        pk="job",
+        not_null={"team", "user", "started", "requests"},
+    )
+    db["measure_runs"].create_index(["team", "user", "started"])
+
+
+@migrations()
+def m003_measurement_saved_by(db: sqlite_utils.Database) -> None:
+    # Who saved a measurement from Slack: only they, or an admin, may replace it (docs/measure.md).
+    db["measurements"].add_column("saved_by", str)
+
+
 class MeasurementStore:
     """Named measurements of one SQLite file, keyed by team + name. Shares the bot Store's
     per-thread connections."""
@@ -959,8 +1014,28 @@ class MeasurementStore:
     def db(self) -> sqlite_utils.Database:
         return self.store.db
 
-    def save(self, team: str, result: Result, name: str) -> str | None:
-        """Store the result under name; the date of the measurement it replaced, or None."""
+    def owner(self, team: str, name: str) -> tuple[str | None, str] | None:
+        """(who saved it from Slack, or None from the command line; its date), or None if not saved."""
+        rows = list(self.db.query("SELECT saved_by, date FROM measurements WHERE team = ? AND name = ?", [team, name]))
+        return (rows[0]["saved_by"], rows[0]["date"]) if rows else None
+
+    def refusal(self, team: str, name: str, user: str, *, admin: bool) -> str | None:
+        """Why `user` may not replace the measurement saved as `name` (None: they may). Only the user
+        who saved it from Slack, or an admin, may; one saved from the command line, only an admin."""
+        found = self.owner(team, name)
+        if found is None or admin or (found[0] is not None and found[0] == user):
+            return None
+        from .render import mention
+
+        by = mention(found[0]) if found[0] else "the command line"
+        return (
+            f"`{name}` was saved by {by} on {found[1]}: only they or an admin of breakeven (BREAKEVEN_ADMINS) "
+            "may replace it. Pick another name with `save=NAME`."
+        )
+
+    def save(self, team: str, result: Result, name: str, *, by: str | None = None) -> str | None:
+        """Store the result under name (saved `by` a Slack user, or None from the command line); the
+        date of the measurement it replaced, or None."""
         measurement = result.measurement(name)
         previous = self.get(team, name)
         self.db["measurements"].upsert(
@@ -974,6 +1049,7 @@ class MeasurementStore:
                 "measurement": measurement.model_dump_json(),
                 "runs": json.dumps([r.figures() for r in result.runs]),
                 "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "saved_by": by,
             },
             pk=("team", "name"),
         )
@@ -990,6 +1066,53 @@ class MeasurementStore:
     def runs(self, team: str, name: str) -> list[dict] | None:
         rows = list(self.db.query("SELECT runs FROM measurements WHERE team = ? AND name = ?", [team, name]))
         return json.loads(rows[0]["runs"]) if rows else None
+
+
+class MeasureRuns:
+    """The bot's measurements, one row per job (table measure_runs): the per-user budget of requests,
+    and the result a resumed job shows again."""
+
+    DAY_S = 86400.0
+
+    def __init__(self, store: Any):
+        self.store = store
+        migrations.apply(store.db)
+
+    def reserve(self, *, job: str, team: str, user: str, requests: int, limit: int | None) -> str | None:
+        """Count `requests` against the user's last 24 hours, in one transaction (two runs of one user
+        at once cannot both slip under the limit); why not (None: reserved). limit None: no limit."""
+        from .db import transaction
+
+        now = time.time()
+        with transaction(self.store.db) as connection:
+            used = connection.execute(
+                "SELECT coalesce(sum(requests), 0), min(started) FROM measure_runs "
+                "WHERE team = ? AND user = ? AND started > ? AND job != ?",
+                [team, user, now - self.DAY_S, job],
+            ).fetchone()
+            if limit is not None and used[0] + requests > limit:
+                again = dt.datetime.fromtimestamp((used[1] or now) + self.DAY_S, dt.UTC).strftime("%H:%M UTC")
+                return (
+                    f"This measurement sends {requests:,} requests, and you sent {used[0]:,} in the last 24 hours: "
+                    f"over your limit of {limit:,} (MEASURE_USER_DAILY_REQUESTS). Use fewer `requests=` or levels, "
+                    f"try again after {again}, or ask an admin of breakeven (BREAKEVEN_ADMINS), who has no limit."
+                )
+            connection.execute(
+                "INSERT OR REPLACE INTO measure_runs (job, team, user, started, requests) VALUES (?, ?, ?, ?, ?)",
+                [job, team, user, now, requests],
+            )
+        return None
+
+    def release(self, job: str) -> None:
+        """The run never started (its message could not be posted): its requests do not count."""
+        self.store.db.execute("DELETE FROM measure_runs WHERE job = ?", [job])
+
+    def finished(self, job: str, result: dict) -> None:
+        self.store.db.execute("UPDATE measure_runs SET result = ? WHERE job = ?", [json.dumps(result), job])
+
+    def result(self, job: str) -> dict | None:
+        rows = list(self.store.db.query("SELECT result FROM measure_runs WHERE job = ?", [job]))
+        return json.loads(rows[0]["result"]) if rows and rows[0]["result"] else None
 
 
 def with_measurement(store: Any, team: str, scenario: Scenario) -> Scenario:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 Id = Annotated[str, Field(min_length=1, max_length=64)]  # T0123, U0123, C0123, V0123, trigger ids are longer
 Trigger = Annotated[str, Field(min_length=1, max_length=255)]
 Url = Annotated[str, Field(max_length=1000)]
-MAX_COMMAND_TEXT = 4000  # characters of `/breakeven ...` (Slack's own limit for a command's text)
+MAX_COMMAND_TEXT = 12_000  # characters of `/breakeven ...`: above what Slack sends; the listeners bound each part
 MAX_VALUE = 3000  # a button's value, an input's value, private_metadata: Slack's limits are below this
 
 

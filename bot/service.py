@@ -34,7 +34,7 @@ from .delivery import (
 )
 from .jobs import Job, process_owner
 from .redact import redact
-from .render import report_blocks
+from .render import cut_line, report_blocks
 from .store import Store
 
 log = logging.getLogger("breakeven.bot")
@@ -119,8 +119,31 @@ class Bot:
 
     def _resume(self, job_id: int) -> None:
         job = self.store.jobs.claim(job_id, self.owner)
-        if job is not None:  # else another process took it first, or it is finished
-            self._run(job)
+        if job is None:  # another process took it first, or it is finished
+            return
+        if job.attempts > self.max_attempts:
+            self._give_up(job)
+            return
+        self._run(job)
+
+    @property
+    def max_attempts(self) -> int:
+        return getattr(self.settings, "job_max_attempts", None) or 3
+
+    def _give_up(self, job: Job) -> None:
+        """A job whose process ended while running it, time after time (out of memory, killed): it
+        would run again at every start, for ever. It ends here, failed, and its user is told."""
+        tries = job.attempts - 1
+        log.error("job %s (%s) given up: its process ended %d times while running it", job.id, job.kind, tries)
+        tell(
+            self.client,
+            self.where(job),
+            f"Sorry: {describe(job)} was dropped. The bot stopped {tries} times while working on it (it may need "
+            f"more memory than the bot has), so it will not try again, and nothing more will be posted for it. "
+            f"{advice(job)}",
+            self.responder,
+        )
+        self.store.jobs.finish(job.id, "failed", f"given up after {tries} attempts: its process ended each time")
 
     def _run(self, job: Job) -> None:
         try:
@@ -250,6 +273,27 @@ class Bot:
             if found:
                 return found
         return None
+
+
+def describe(job: Job) -> str:
+    """What the user asked for, in their words, for a message about the job."""
+    if job.kind == "command":
+        return f"`/breakeven {cut_line(str(job.payload.get('text') or ''), 200)}`"
+    return {
+        "form": "your form",
+        "what_if": "your what-if",
+        "edit": "your click on Edit assumptions",
+        "audit_finish": "your audit",
+        "measure_analyze": "your click on Analyze with these figures",
+    }.get(job.kind, f"your request ({job.kind})")
+
+
+def advice(job: Job) -> str:
+    """What to do instead, for a job that could never finish."""
+    text = str(job.payload.get("text") or "")
+    if job.kind == "command" and text.partition(" ")[0].lower() == "measure":
+        return "Measure with fewer `requests=`, fewer concurrency levels or a smaller `in=`/`out=`."
+    return "Try it with smaller figures, or tell whoever runs the bot."
 
 
 def find_posted(client: WebClient, where: Where) -> str | None:

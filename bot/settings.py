@@ -28,6 +28,8 @@ ENV_NAMES = {
     "measure_run_timeout_s": "MEASURE_RUN_TIMEOUT_S",
     "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
     "breakeven_admins": "BREAKEVEN_ADMINS",
+    "measure_user_daily_requests": "MEASURE_USER_DAILY_REQUESTS",
+    "job_max_attempts": "JOB_MAX_ATTEMPTS",
 }
 
 
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     measure_run_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     measure_progress_every_s: float = Field(default=5.0, ge=0.1, le=60)  # chat.update at most this often
     breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
+    # Requests one user may have `/breakeven measure` send in 24 hours, all runs together (0: no limit;
+    # admins have none): the API side costs real money.
+    measure_user_daily_requests: int = Field(default=1000, ge=0, le=10_000_000)
+    # Runs of one job: a job whose process died this many times while running it is given up, and its
+    # user told (a job that kills the worker would otherwise run again at every start, for ever).
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -156,13 +156,14 @@ def now_iso() -> str:
 
 class Store:
     def __init__(self, path: Path | str):
+        from .measure import migrations as measure_migrations
         from .spend import migrations as spend_migrations
 
         self.path = str(path)
         self._local = threading.local()
         self._jobs = None
         try:
-            prepare(self.db, migrations, spend_migrations)
+            prepare(self.db, migrations, spend_migrations, measure_migrations)
         except sqlite3.Error as exc:
             raise StoreError(why_not(self.path, exc)) from None
 
