@@ -104,8 +104,9 @@ def _redact(text: str, *secrets: str | None) -> str:
     return redact(text)
 
 
-def _client(endpoint: Endpoint, request_timeout: float):
-    """An openai client for one endpoint: no retries (a retry would hide a failure and stretch a latency)."""
+def _client(endpoint: Endpoint, request_timeout: float, transport: Any = None):
+    """An openai client for one endpoint: no retries (a retry would hide a failure and stretch a latency).
+    `transport` (an httpx2 transport) replaces the network: tests give a fake server that way."""
     import openai
 
     kwargs: dict[str, Any] = {
@@ -119,6 +120,10 @@ def _client(endpoint: Endpoint, request_timeout: float):
         kwargs["base_url"] = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         if parts.query:  # e.g. ?api-version=...: sent with every request, never shown
             kwargs["default_query"] = dict(parse_qsl(parts.query))
+    if transport is not None:
+        import httpx2
+
+        kwargs["http_client"] = httpx2.Client(transport=transport)
     client = openai.OpenAI(**kwargs)
     if endpoint.kind == "endpoint":  # nor the organization and project ids of OPENAI_ORG_ID / OPENAI_PROJECT_ID
         client.organization = client.project = None
@@ -324,7 +329,7 @@ class Sample:
     out_tokens: float | None = None
     cached_tokens: float = 0.0  # input the provider read from its prompt cache (cheaper)
     usage_reported: bool = False
-    finished: float | None = None  # time.perf_counter() when the answer ended
+    finished: float | None = None  # the clock's time when the answer ended (time.perf_counter by default)
     correct: bool | None = None  # None: no expected answer to check
     cost: float | None = None
     detail: str = ""  # the server's message for an error, redacted
@@ -350,8 +355,9 @@ def send_one(
     timeout: float,
     stop: threading.Event,
     include_usage: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Sample | None:
-    """Send one streaming request and time it. None if `stop` was set before it finished."""
+    """Send one streaming request and time it (on `clock`). None if `stop` was set before it finished."""
     import openai
 
     kwargs: dict[str, Any] = {"model": endpoint.model, "messages": prompt.messages, "stream": True}
@@ -360,7 +366,7 @@ def send_one(
     if prompt.max_tokens:
         # The provider's newer models refuse max_tokens; servers of open models all know max_tokens.
         kwargs["max_completion_tokens" if endpoint.kind == "api" else "max_tokens"] = prompt.max_tokens
-    start = time.perf_counter()
+    start = clock()
     first = last = None
     pieces: list[str] = []
     token_chunks = reasoning_chunks = tool_chunks = chunks = 0
@@ -369,7 +375,7 @@ def send_one(
         stream = client.chat.completions.create(**kwargs)
         with stream:
             for chunk in stream:
-                now = time.perf_counter()
+                now = clock()
                 chunks += 1
                 if getattr(chunk, "usage", None):
                     usage = chunk.usage
@@ -399,7 +405,7 @@ def send_one(
         return Sample(error="stream error", detail=_redact(_message(exc), endpoint.key))
     except ValueError:  # a data line that is not JSON
         return Sample(error="not JSON", detail="the stream carried data that is not JSON")
-    end = time.perf_counter()
+    end = clock()
     if chunks == 0:
         return Sample(error="not JSON", detail="the answer was not a stream of JSON chunks (server-sent events)")
     sample = Sample(latency=end - start, ttft=None if first is None else first - start, finished=end)
@@ -620,8 +626,13 @@ def measure(
     *,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    transport: Any = None,
 ) -> Result:
     """Check each endpoint, then run every concurrency level against each, side by side.
+
+    Every time measured is read from `clock`, and `transport` (an httpx2 transport) may stand for the
+    network: a test gives a fake server whose timings are recorded on the clock, not slept.
 
     Raises MeasureError if an endpoint is unusable (down, not JSON, no such model). Ctrl-C (a
     KeyboardInterrupt in the calling thread), `stop` or the run timeout end it early: the result
@@ -633,8 +644,10 @@ def measure(
     clients = {}
     usage_option = {}
     for endpoint in endpoints:
-        clients[endpoint] = _client(endpoint, options.request_timeout)
-        usage_option[endpoint] = preflight(clients[endpoint], endpoint, prompts.prompts[0], options.request_timeout)
+        clients[endpoint] = _client(endpoint, options.request_timeout, transport)
+        usage_option[endpoint] = preflight(
+            clients[endpoint], endpoint, prompts.prompts[0], options.request_timeout, clock=clock
+        )
     pricing = {e: _pricing(e, options) for e in endpoints}
     own = any(e.kind == "endpoint" for e in endpoints)
     result = Result(
@@ -661,7 +674,10 @@ def measure(
                         label = r.endpoint.label
                         progress(Progress(label, r.concurrency, done, r.planned, failed, before + done, total))
 
-                _run(clients[endpoint], run, prompts.prompts, options, stop, deadline, usage_option[endpoint], report)
+                _run(
+                    clients[endpoint], run, prompts.prompts, options, stop, deadline, usage_option[endpoint], report,
+                    clock,
+                )  # fmt: skip
                 _price_samples(run, price)
                 done_before += run.planned
                 if run.stopped:
@@ -701,7 +717,9 @@ def check_options(endpoints: list[Endpoint], options: Options) -> None:
         raise MeasureError("--timeout and --max-duration must be more than 0 seconds")
 
 
-def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -> bool:
+def preflight(
+    client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float, *, clock: Callable[[], float] = time.perf_counter
+) -> bool:
     """Is the endpoint up, speaking JSON, serving the model? One warm-up request, not counted, also
     loads the model on servers that load lazily (Ollama, llama.cpp). Returns whether the server
     accepts stream_options (some older ones refuse it: then output tokens are counted by chunk)."""
@@ -736,11 +754,11 @@ def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -
             ) from None
     warm = Prompt(messages=prompt.messages, max_tokens=min(prompt.max_tokens or 16, 16))
     never = threading.Event()
-    sample = send_one(client, endpoint, warm, timeout=timeout, stop=never)
+    sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, clock=clock)
     include_usage = True
     if sample is not None and sample.error in ("HTTP 400", "HTTP 422") and "stream_options" in sample.detail:
         include_usage = False
-        sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, include_usage=False)
+        sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, include_usage=False, clock=clock)
     if sample is None or sample.ok:
         return include_usage
     served = f"; it serves: {', '.join(listed[:12])}" if listed else ""
@@ -769,6 +787,7 @@ def _run(
     deadline: float,
     usage: bool,
     report: Callable[[], None],
+    clock: Callable[[], float] = time.perf_counter,
 ) -> None:
     """N requests from C worker threads; this thread watches the clock, Ctrl-C and progress."""
     indices: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -786,7 +805,9 @@ def _run(
             prompt = prompts[i % len(prompts)]
             try:
                 timeout = options.request_timeout
-                sample = send_one(client, run.endpoint, prompt, timeout=timeout, stop=run_stop, include_usage=usage)
+                sample = send_one(
+                    client, run.endpoint, prompt, timeout=timeout, stop=run_stop, include_usage=usage, clock=clock
+                )
             except Exception as exc:  # never lose a worker silently: it is a failed request
                 sample = Sample(error=type(exc).__name__, detail=_redact(str(exc)[:200], run.endpoint.key))
             if sample is not None:
@@ -794,7 +815,7 @@ def _run(
 
     # Daemon threads: a request stuck past Ctrl-C must not keep the process alive.
     threads = [threading.Thread(target=worker, daemon=True, name=f"measure-{i}") for i in range(run.concurrency)]
-    start = time.perf_counter()
+    start = clock()
     for thread in threads:
         thread.start()
     try:
@@ -816,21 +837,21 @@ def _run(
         run.stopped = "interrupted"
         run_stop.set()
         _collect(finished, run)
-        run.wall_s = _wall(run, start)
+        run.wall_s = _wall(run, start, clock)
         raise
     finally:
         if run.stopped:
             run_stop.set()
     _collect(finished, run)
-    run.wall_s = _wall(run, start)
+    run.wall_s = _wall(run, start, clock)
     report()
 
 
-def _wall(run: Run, start: float) -> float:
+def _wall(run: Run, start: float, clock: Callable[[], float] = time.perf_counter) -> float:
     """From the first request to the last answer that ended: a slow progress update (a Slack edit)
     in the watching thread must not stretch the run and understate its throughput."""
     ends = [s.finished for s in run.samples if s.finished is not None]
-    return (max(ends) if ends else time.perf_counter()) - start
+    return (max(ends) if ends else clock()) - start
 
 
 def _collect(finished: queue.SimpleQueue, run: Run) -> None:
