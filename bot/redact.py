@@ -58,7 +58,8 @@ def remember(*values: object) -> None:
         secret = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         if not isinstance(secret, str):
             continue
-        for part in [secret, *_url_credentials(secret)]:
+        # A URL is no secret (it names where a request went): only the credentials in it are.
+        for part in _url_credentials(secret) if "://" in secret else [secret]:
             part = part.strip()
             if len(part) >= MIN_SECRET and part not in _known:
                 with _known_lock:

@@ -57,6 +57,8 @@ def test_a_remembered_secret_with_no_shape_is_redacted_and_a_url_gives_its_crede
     assert redact("auth failed for MuchSecret9 / TkTk1234") == f"auth failed for {REDACTED} / {REDACTED}"
     remember("short", None, 12345)  # too short to be told from a word, or not text: ignored
     assert redact("a short word") == "a short word"
+    remember("http://10.0.0.7:8000/v1")  # a URL without credentials names a place, and stays readable
+    assert redact("cannot reach http://10.0.0.7:8000/v1") == "cannot reach http://10.0.0.7:8000/v1"
 
 
 def _logged(emit) -> str:
