@@ -19,6 +19,7 @@ from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
 from costcore.scenario import Report, volume_unit
 from costcore.templates import names as template_names
+from costcore.text import breakeven_between
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -203,6 +204,8 @@ def key_numbers(report: Report) -> list[str]:
         if report.breakeven_requests_per_month is None
         else (f"{count(report.breakeven_requests_per_month)} {report.volume_unit}/mo")
     )
+    if report.standing is not None and report.standing.where == "between":
+        be += f"\n_{breakeven_between(report)}_"
     rent = "By hand" if report.baseline == "manual" else "Rent (API)"
     return [
         f"*{rent}*\n{money(report.baseline_monthly_cost)} a month",

@@ -245,17 +245,20 @@ def _schema() -> int:
 
 
 def _keys() -> int:
-    from costcore.grammar import ALIASES, KEYS, key_range
+    from costcore.grammar import ALIASES, KEYS, key_range, units_text
 
-    print(f"{'key':<13} {'example':<26} meaning (range)")
+    print(f"{'key':<13} {'example':<26} meaning (range; units)")
     for key in KEYS.values():
         limits = key_range(key.name)
-        print(f"{key.name:<13} {key.example:<26} {key.help}" + (f" ({limits})" if limits else ""))
+        accepted = units_text(key)
+        details = "; ".join(part for part in (limits, accepted) if part)
+        print(f"{key.name:<13} {key.example:<26} {key.help}" + (f" ({details})" if details else ""))
     aliases = ", ".join(f"{alias}={target}" for alias, target in sorted(ALIASES.items()))
     print(f"\nAlso accepted: {aliases}.")
     print(
-        "Numbers: 10k, 2.5M, $1,200, 80%; rates /day, /month, /h (a day rate is 8 working hours); units tokens/day, "
-        "tok/s, qps, 3min."
+        "Numbers: 10k, 2.5M, $1,200, 80%; rates /day, /month, /h (a day rate is 8 working hours). A money sign goes "
+        "only on money, a percentage only on a share. Times take ms, s, min, h, d; `m` alone is refused (minutes, "
+        "months or millions?), and so is `/m`."
     )
     return 0
 

@@ -11,6 +11,7 @@ module, so that every figure on a report is computed in one place:
     verdict      from the comparison and the constraints only         costcore/verdict.py
     growth       the bills month by month as volume grows (growth=)  costcore/growth.py
     sensitivity  what-ifs and the tornado, on the comparison's model  costcore/sensitivity.py
+    standing     where today's volume stands against the break-even   costcore/standing.py
     factors      what is not cost, row by row, from the same figures  costcore/factors.py
     next step    the one action the verdict ends with                 costcore/next_step.py
 
@@ -37,6 +38,7 @@ from .next_step import next_step
 from .one_time import one_time_cost
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
+from .standing import standing as volume_standing
 from .verdict import decide
 from .workload import workload
 
@@ -78,7 +80,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     for key, value in (("api_latency", s.api_latency_ms), ("ft_latency", s.ft_latency_ms), ("streaming", s.streaming)):
         if s.latency_ms is None and value is not None:
             ledger.ignored(key, "it matters against a latency bound, and none was given (latency=)")
-    comparison = compare(work, rent, buy, manual, failures(s, manual, ledger), one_time.total, checks, ledger)
+    priced_failures = failures(s, manual, ledger, api_compared=rent is not None)
+    comparison = compare(work, rent, buy, manual, priced_failures, one_time.total, checks, ledger)
     _check_magnitudes(comparison, one_time.total)
     grows = s.growth is not None and _growth_applies(s, work.requests, ledger)
     horizon = ledger.pick(s.horizon, "horizon", GROWTH_HORIZON if grows else None)
@@ -88,7 +91,18 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         limit = growth_path.cap(comparison.model, work.requests, MAX_INSTANCES, MAX_MONTHLY)
         path = growth_path.project(comparison.model, work.requests, s.growth, horizon, one_time.total, limit)
         _growth_notes(path, ledger)
-    decision = decide(comparison, checks, horizon, s.task, growth=path)
+    where = volume_standing(
+        comparison.model,
+        work.requests,
+        comparison.savings,
+        comparison.crossings,
+        comparison.breakeven,
+        comparison.never_pays_because,
+        comparison.baseline,
+        growth=path,
+        horizon=horizon,
+    )
+    decision = decide(comparison, checks, horizon, s.task, growth=path, standing=where)
 
     def verdict_on_cost(savings: float, payback: float | None) -> str:
         # A what-if moves the cost only: the same constraints decide as they did for the report. With
@@ -171,12 +185,12 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
             requests,
             instances,
         ),
+        standing=where,
         next_step=next_step(
             verdict=decision.verdict,
             baseline=comparison.baseline,
-            requests=requests,
-            breakeven=comparison.breakeven,
-            never_because=comparison.never_pays_because,
+            standing=where,
+            payback=path.payback_months if path is not None else comparison.payback,
             growth=path,
             horizon=horizon,
             selfhost_ruled_out=missed(checks, "selfhost"),

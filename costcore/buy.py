@@ -13,7 +13,7 @@ from .grammar import GrammarError
 from .ledger import Ledger
 from .prices import Gpu, find_gpu
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, Scenario
-from .serving import Serving, ServingError, size
+from .serving import ContextError, Serving, ServingError, check_context, find_open_model, size
 from .workload import Workload, workload
 
 MAX_INSTANCES = 10_000  # a fleet beyond this is a typo in volume= or peak=, not a plan
@@ -82,6 +82,10 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
         )
     ops_monthly = sum(line.amount for line in ops_lines)
     ha = bool(s.ha)
+    if s.ha is None and s.host_price is None:
+        ledger.assume(
+            "ha", "no spare instance", "instances are sized for the load alone; uptime=99.9% (or ha=yes) adds one (N+1)"
+        )
 
     if s.host_price is not None and not s.privacy:
         return _per_token_host(s, work, ledger, ops_monthly, ops_lines)
@@ -119,6 +123,7 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
         requests_per_s = serving.requests_per_s
         gpus = serving.gpus_per_instance
     else:  # server= with a measured capacity and no GPU named: nothing to size, the measurement stands
+        _check_window(s, work, model)
         requests_per_s = s.capacity_qps if s.capacity_qps is not None else s.capacity_tok_s / max(work.out_tokens, 1)
         gpus = s.gpus or 1
         for key, value in (("concurrency", s.concurrency), ("bits", s.bits), ("streaming", s.streaming)):
@@ -181,10 +186,30 @@ def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, 
             capacity_tok_s=s.capacity_tok_s,
             streaming=bool(s.streaming),
         )
+    except ContextError as exc:
+        raise GrammarError(_too_long_key(s, exc.part), str(exc), exc.suggestions[0]) from None
     except ServingError as exc:
         key = "gpus" if s.gpus is not None else "gpu"
         example = exc.suggestions[0] if exc.suggestions else "params=8B gpu=h100"
         raise GrammarError(key, str(exc), example) from None
+
+
+def _check_window(s: Scenario, work: Workload, model) -> None:
+    """The model's window holds the request even where nothing is sized (a measured capacity on your servers)."""
+    try:
+        check_context(find_open_model(model), work.ft_in_tokens, work.out_tokens)
+    except ContextError as exc:
+        raise GrammarError(_too_long_key(s, exc.part), str(exc), exc.suggestions[0]) from None
+
+
+def _too_long_key(s: Scenario, part: str) -> str:
+    """The key that made a request longer than the model's window: the answer, or the fine-tuned prompt
+    as it was given (ft_in=, prompt_cut=, or the API's in= that it defaults to)."""
+    if part == "answer":
+        return "out"
+    if s.ft_in_tokens is not None:
+        return "ft_in"
+    return "prompt_cut" if s.prompt_cut is not None else "in"
 
 
 # The keys that describe one serving instance and its load: `breakeven serving` takes these only.
@@ -222,12 +247,6 @@ def sizing(s: Scenario, ledger: Ledger | None = None) -> Serving:
 def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: float, ops_lines: list[CostLine]):
     variable = (work.ft_in_tokens + work.out_tokens) * s.host_price / 1e6
     ledger.assume("host_price", f"${s.host_price:g} per 1M tokens", "per-token host of open models", None, True)
-    if s.ft_in_tokens is None and s.prompt_cut is None:
-        ledger.assume(
-            "ft_in",
-            f"{work.in_tokens:g} tokens",
-            "no prompt reduction after fine-tuning assumed; set ft_in= or prompt_cut= (one team cut 2,500 to 500)",
-        )
     why = "a per-token host (host_price=) has no instances to size or price"
     for key, value in (
         ("gpu_price", s.gpu_price),

@@ -71,7 +71,7 @@ class Comparison:
         return self.option(self.baseline)  # type: ignore[return-value]
 
 
-def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger) -> Failures | None:
+def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger, api_compared: bool = True) -> Failures | None:
     rates_given = s.fail_api is not None or s.fail_ft is not None
     if not rates_given:
         if s.fail_cost is not None:
@@ -86,7 +86,26 @@ def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger) -> Failures
             return None
         fail_cost = manual.cost_per_task
         ledger.assume("fail_cost", money(fail_cost), "a failure costs one task redone by hand (manual_h x manual_rate)")
-    return Failures(s.fail_api or 0.0, s.fail_ft or 0.0, fail_cost)
+    fail_api = _rate(s, "fail_api", ledger) if api_compared else 0.0  # no API: work by hand is the baseline
+    return Failures(fail_api, _rate(s, "fail_ft", ledger), fail_cost)
+
+
+def _rate(s: Scenario, key: str, ledger: Ledger) -> float:
+    """A failure rate, or the other side's where only one is given (listed): quality is assumed equal until
+    measured, so the failures price both sides alike and the comparison stays on cost alone."""
+    given = getattr(s, key)
+    if given is not None:
+        return given
+    other = "fail_ft" if key == "fail_api" else "fail_api"
+    rate = getattr(s, other)
+    side = "the fine-tuned model's" if key == "fail_ft" else "the API's"
+    ledger.assume(
+        key,
+        f"{rate:.1%}",
+        f"{side} failure rate is taken as equal to the {other}= you gave: no difference in quality is assumed "
+        f"until measured (set {key}=, or measure it with `breakeven measure`)",
+    )
+    return rate
 
 
 def compare(

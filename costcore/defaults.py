@@ -8,6 +8,7 @@ the medium task band, because first attempts rarely work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,3 +122,88 @@ GROWTH_HORIZON = Default(
 
 def value(key: str) -> Any:
     return DEFAULTS[key].value
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """What leaving an input out means where the report lists no default for it: the feature it asks for is
+    not used (no rule, no bound, no extra cost), or its figure is shown under another key. `unless` names the
+    case where leaving it out does stand for a figure, which the report must then list under `key`."""
+
+    means: str
+    key: str = ""  # the assumption that shows the figure chosen instead, when there is one
+    # Fields given that make the missing figure one the report must list: a name, or a tuple of names all given.
+    unless: tuple[str | tuple[str, ...], ...] = ()
+    only_with: tuple[str, ...] = ()  # it means this only when one of these fields is given
+    used_when: Callable[[set[str]], bool] | None = None  # another case where the missing figure is used
+
+    def applies(self, given: set[str]) -> bool:
+        """Does leaving the field out mean `means` for a scenario that gives these fields?"""
+        if self.used_when is not None and self.used_when(given):
+            return False
+        for case in self.unless:
+            if all(field in given for field in ((case,) if isinstance(case, str) else case)):
+                return False
+        return not self.only_with or any(field in given for field in self.only_with)
+
+
+API_FIELDS = frozenset({"api_model", "api_price_in", "api_price_blended", "api_per_1k"})
+
+# Every Scenario field the analysis may read without the user giving it, and a default not listed for it.
+LEFT_OUT: dict[str, LeftOut] = {
+    "privacy": LeftOut("no rule keeps the data in-house: every option may be used"),
+    "latency_ms": LeftOut("no latency bound: no option is ruled out for its speed"),
+    "streaming": LeftOut("a latency bound applies to the whole answer"),
+    "task": LeftOut("the kind of task is not known: no option is ruled out for it"),
+    "growth": LeftOut("the volume stays as it is"),
+    "manual_h": LeftOut("no work by hand is compared"),
+    "manual_rate": LeftOut("no work by hand is compared", unless=("manual_h",)),
+    "oversight": LeftOut("no human review of the model's work is priced"),
+    "setup": LeftOut("the one-time cost is built from the typical hours, listed"),
+    "capacity_qps": LeftOut("the serving model sizes the instance", key="capacity"),
+    "capacity_tok_s": LeftOut("the serving model sizes the instance", key="capacity"),
+    "concurrency": LeftOut("the sizing takes the most requests at once that fit and meet latency=", key="capacity"),
+    "gpus": LeftOut("the sizing takes the fewest GPUs that hold the model and one request", key="capacity"),
+    "server_monthly": LeftOut("an instance is priced from its GPUs"),
+    "host_price": LeftOut("the model runs on instances of your own"),
+    "gpu": LeftOut("server= with a measured capacity: no GPU is sized", only_with=("server_monthly",)),
+    "gpu_price": LeftOut("the catalogue's price", key="gpu_price"),
+    "api_model": LeftOut("the default API model, or none when manual_h= is compared alone", key="api"),
+    "api_price_in": LeftOut("the catalogue's price", key="api"),
+    "api_price_out": LeftOut("the catalogue's price", key="api"),
+    "api_price_cached": LeftOut("no cached-input price of your own"),
+    "api_price_blended": LeftOut("the catalogue's price", key="api"),
+    "api_per_1k": LeftOut("the catalogue's price", key="api"),
+    "api_latency_ms": LeftOut(
+        "a typical figure, listed when a latency bound needs it",
+        used_when=lambda given: "latency_ms" in given and ("manual_h" not in given or bool(given & API_FIELDS)),
+    ),
+    "ft_latency_ms": LeftOut("the serving model's latency, shown in the latency check"),
+    "base_model": LeftOut("the default open model", key="params"),
+    "params_b": LeftOut("the default open model", key="params"),
+    "iter": LeftOut("the complexity band sets the multiplier", key="complexity"),
+    "complexity": LeftOut("with setup= no re-work multiplier is applied (noted)", only_with=("setup", "iter")),
+    "train": LeftOut("with setup= no training run is added (noted)", only_with=("setup",)),
+    "runs": LeftOut("with setup= no training run is added (noted)", only_with=("setup",)),
+    "data_h": LeftOut("with setup= no typical hours are added (noted)", only_with=("setup",)),
+    "eval_h": LeftOut("with setup= no typical hours are added (noted)", only_with=("setup",)),
+    "infra_h": LeftOut("with setup= no typical hours are added (noted)", only_with=("setup",)),
+    "fail_api": LeftOut(
+        "failures are not priced, or no API is compared",
+        used_when=lambda given: (
+            "fail_ft" in given
+            and bool(given & {"fail_cost", "manual_h"})
+            and ("manual_h" not in given or bool(given & API_FIELDS))
+        ),
+    ),
+    "fail_ft": LeftOut("failures are not priced", unless=(("fail_api", "fail_cost"), ("fail_api", "manual_h"))),
+    "fail_cost": LeftOut("failures are not priced; with manual_h= a failure costs a task redone by hand, listed"),
+    "cached_share": LeftOut("no prompt caching; listed where the provider prices cached input"),
+    "prompt_cut": LeftOut("no prompt reduction after fine-tuning", key="ft_in"),
+    "ft_in_tokens": LeftOut("no prompt reduction after fine-tuning", key="ft_in"),
+    "bits": LeftOut("a per-token host has no instance to size", only_with=("host_price",)),
+    "peak": LeftOut("a per-token host has no instance to size", only_with=("host_price",)),
+    "ha": LeftOut("a per-token host has no instance to size", only_with=("host_price",)),
+    "measured": LeftOut("no saved measurement"),
+    "use": LeftOut("no use-case template"),
+}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import units
 from .scenario import HOURS_PER_MONTH, Scenario
+from .units import DAYS_PER_MONTH, WORKING_HOURS, shown
+
+__all__ = ["DAYS_PER_MONTH", "EXAMPLE", "KEYS", "WORKING_HOURS", "GrammarError", "Key", "number", "pairs", "parse"]
 
 EXAMPLE = "volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g"
-DAYS_PER_MONTH = 365 / 12
 
 
 class GrammarError(ValueError):
@@ -32,416 +34,20 @@ class GrammarError(ValueError):
         self.key = key
         self.problem = problem
         self.example = example
-        where = f"`{key}`: " if key else ""
+        where = f"`{shown(key, 30)}`: " if key else ""
         super().__init__(f"{where}{problem}\nExample that works: `{example}`")
 
 
-class _ValueError(ValueError):
-    """A value that does not parse; the caller adds the key and the example."""
+# A value that does not read; the caller adds the key and the example.
+_ValueError = units.ValueProblem
+number = units.number
 
 
 # ---------------------------------------------------------------------------------------
-# Numbers, rates and units
+# The keys: each with its kind of value and the units it accepts (costcore/units.py reads them)
 
-_SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
-_NUMBER = re.compile(
-    r"^\s*(?P<sign>-)?\s*(?P<dollar>\$)?\s*(?P<sign2>-)?\s*(?P<num>(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)"
-    r"\s*(?:(?P<suffix>k|mm|m|bn|b|t)(?![a-z]))?\s*(?P<rest>.*)$",
-    re.IGNORECASE,
-)
-
-_PER = {
-    "s": 730 * 3600,
-    "sec": 730 * 3600,
-    "second": 730 * 3600,
-    "min": 730 * 60,
-    "minute": 730 * 60,
-    "h": HOURS_PER_MONTH,
-    "hr": HOURS_PER_MONTH,
-    "hour": HOURS_PER_MONTH,
-    "d": DAYS_PER_MONTH,
-    "day": DAYS_PER_MONTH,
-    "wk": DAYS_PER_MONTH / 7,
-    "week": DAYS_PER_MONTH / 7,
-    "mo": 1.0,
-    "mon": 1.0,
-    "month": 1.0,
-    "yr": 1 / 12,
-    "year": 1 / 12,
-    "y": 1 / 12,
-}
-
-
-def _per_factor(word: str) -> float | None:
-    """How many of this period fit in a month: /day -> 30.4167."""
-    word = word.strip().lower().rstrip(".")
-    if word.endswith("s") and word[:-1] in _PER:
-        word = word[:-1]
-    return _PER.get(word)
-
-
-def number(text: str) -> tuple[float, str]:
-    """'$1,200' -> (1200, ''), '2.5M tokens/day' -> (2500000, 'tokens/day')."""
-    match = _NUMBER.match(text)
-    if not match:
-        raise _ValueError(f"'{text}' is not a number")
-    if match["sign"] or match["sign2"]:
-        raise _ValueError(f"'{text}' is negative; give a value of zero or more")
-    value = float(match["num"].replace(",", ""))
-    if match["suffix"]:
-        value *= _SUFFIX[match["suffix"].lower()]
-    if not math.isfinite(value) or value > 1e100:
-        raise _ValueError(f"'{text.strip()}' is too large to be a real figure")
-    return value, match["rest"].strip()
-
-
-def _split_rate(rest: str) -> tuple[str, str | None]:
-    """'tokens/day' -> ('tokens', 'day'); '/month' -> ('', 'month'); 'a month' -> ('', 'month')."""
-    rest = rest.strip().lower()
-    rest = re.sub(r"^(a|an|per|every)\s+", "/", rest)
-    rest = re.sub(r"\s+(a|an|per|every)\s+", "/", rest)
-    if "/" in rest:
-        unit, period = rest.split("/", 1)
-        return unit.strip(), period.strip()
-    return rest, None
-
-
-def _monthly(value: float, period: str | None) -> float:
-    if period is None:
-        return value
-    factor = _per_factor(period)
-    if factor is None:
-        raise _ValueError(f"unknown period '/{period}'; use /s, /h, /day, /week, /month or /year")
-    return value * factor
-
-
-def _unit_is(unit: str, *names: str) -> bool:
-    return unit in names or (unit.endswith("s") and unit[:-1] in names)
-
-
-# ---------------------------------------------------------------------------------------
-# Value kinds: each turns text into {field: value}
-
-
-def _volume(text: str) -> dict[str, Any]:
-    value, rest = number(text)
-    unit, period = _split_rate(rest)
-    if unit in ("qps", "rps", "rpm", "qpm") and period is None:
-        unit, period = "", ("min" if unit.endswith("m") else "s")
-    monthly = _monthly(value, period)
-    if _unit_is(unit, "token", "tok"):
-        return {"tokens_per_month": monthly}
-    if unit and not _unit_is(
-        unit, "request", "req", "query", "queries", "task", "call", "message", "doc", "document", "ticket"
-    ):
-        raise _ValueError(f"unknown unit '{unit}'; use requests (the default) or tokens")
-    return {"requests_per_month": monthly}
-
-
-def _tokens_volume(text: str) -> dict[str, Any]:
-    value, rest = number(text)
-    unit, period = _split_rate(rest)
-    if unit and not _unit_is(unit, "token", "tok"):
-        raise _ValueError(f"unknown unit '{unit}'; tokens= counts tokens (e.g. tokens=50M/day)")
-    return {"tokens_per_month": _monthly(value, period)}
-
-
-def _token_count(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        if rest and not _unit_is(rest.lower(), "token", "tok"):
-            raise _ValueError(f"unexpected '{rest}' after the number; give tokens a request")
-        return {field: value}
-
-    return parse
-
-
-def _share(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        if rest == "%":
-            value /= 100
-        elif rest:
-            raise _ValueError(f"unexpected '{rest}'; give a percentage like 80%")
-        elif value > 1:
-            raise _ValueError(f"'{text}' is ambiguous; write a percentage like {value:g}% or a fraction like 0.8")
-        if value > 1:
-            raise _ValueError(f"{text} is over 100%")
-        return {field: value}
-
-    return parse
-
-
-# People are paid for working hours: a day rate is 8 hours (as `5d` of work is 40 h), a week 40 h,
-# a month 40 h x 52 / 12, a year 2,080 h. Machines run round the clock: a GPU's day is 24 hours.
-WORKING_HOURS = {"h": 1.0, "d": 8.0, "wk": 40.0, "mo": 40 * 52 / 12, "yr": 2080.0}
-_PERIOD_NAMES = {
-    "h": "h",
-    "hr": "h",
-    "hour": "h",
-    "d": "d",
-    "day": "d",
-    "wk": "wk",
-    "week": "wk",
-    "mo": "mo",
-    "mon": "mo",
-    "month": "mo",
-    "yr": "yr",
-    "year": "yr",
-    "y": "yr",
-}
-
-
-def _working_hours(period: str) -> float:
-    word = period.strip().lower().rstrip(".")
-    if word.endswith("s") and word[:-1] in _PERIOD_NAMES:
-        word = word[:-1]
-    if word not in _PERIOD_NAMES:
-        raise _ValueError(f"unknown period '/{period}' for a rate of pay; use /h, /day (8 h), /week (40 h) or /month")
-    return WORKING_HOURS[_PERIOD_NAMES[word]]
-
-
-def _money(field: str, *, per: str | None = None, to_month: bool = False) -> Callable[[str], dict[str, Any]]:
-    """Money: per='h' for a machine's price an hour (calendar hours), per='work_h' for a person's
-    rate (working hours), to_month=True for monthly bills (any period accepted)."""
-
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        unit, period = _split_rate(rest)
-        if unit in ("usd", "dollars", "dollar", "$"):
-            unit = ""
-        if unit:
-            raise _ValueError(f"unexpected '{unit}' after the amount")
-        if to_month:
-            return {field: _monthly(value, period)}
-        if per == "work_h" and period is not None:
-            return {field: value / _working_hours(period)}
-        if per == "h" and period is not None:
-            monthly = _monthly(value, period)
-            return {field: monthly / HOURS_PER_MONTH}
-        if period is not None and per is None:
-            raise _ValueError(f"'{field}' is a one-off amount; drop '/{period}'")
-        return {field: value}
-
-    return parse
-
-
-def _per_million(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        unit, period = _split_rate(rest)
-        if unit or (period and period.lower() not in ("1m", "m", "mtok", "1m tokens", "million")):
-            raise _ValueError(f"unexpected '{rest}'; give dollars per 1M tokens, e.g. 0.20 or $0.20/1M")
-        return {field: value}
-
-    return parse
-
-
-def _api_price(text: str) -> dict[str, Any]:
-    cleaned = re.sub(r"\s*(per|/)\s*(1m|m|mtok|million)(\s*tokens)?\s*$", "", text.strip(), flags=re.I)
-    parts = [p for p in re.split(r"\s*/\s*", cleaned) if p]
-    if len(parts) == 3:
-        prices = [number(part) for part in parts]
-        if any(rest for _, rest in prices):
-            raise _ValueError(f"'{text}' is not IN/OUT/CACHED dollars per 1M tokens")
-        return {"api_price_in": prices[0][0], "api_price_out": prices[1][0], "api_price_cached": prices[2][0]}
-    if len(parts) == 2:
-        price_in, rest_in = number(parts[0])
-        price_out, rest_out = number(parts[1])
-        if rest_in or rest_out:
-            raise _ValueError(f"'{text}' is not IN/OUT dollars per 1M tokens")
-        return {"api_price_in": price_in, "api_price_out": price_out}
-    if len(parts) == 1:
-        value, rest = number(parts[0])
-        if rest:
-            raise _ValueError(f"unexpected '{rest}' after the price")
-        return {"api_price_blended": value}
-    raise _ValueError(f"'{text}' is not IN/OUT dollars per 1M tokens")
-
-
-def _hours(field: str, *, monthly: bool = False) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        if re.match(r"^\s*\$?[\d.,]+\s*m\s*(/.*)?$", text):
-            raise _ValueError(f"'{text.strip()}' is ambiguous: write minutes as 3min, or a million hours as 3M")
-        value, rest = number(text)
-        unit, period = _split_rate(rest)
-        if unit in ("", "h", "hr", "hrs", "hour", "hours"):
-            hours = value
-        elif unit in ("min", "mins", "minute", "minutes"):
-            hours = value / 60
-        elif unit in ("d", "day", "days"):
-            hours = value * 8
-        elif unit in ("w", "wk", "wks", "week", "weeks"):
-            hours = value * 40
-        else:
-            raise _ValueError(f"unknown unit '{unit}'; give hours (40h), minutes (3min), days (5d = 40 h) or weeks")
-        if period is not None:
-            if not monthly:
-                raise _ValueError(f"drop '/{period}': this is a number of hours")
-            hours = _monthly(hours, period)
-        return {field: hours}
-
-    return parse
-
-
-def _count(field: str, *, suffix: tuple[str, ...] = ()) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        if rest and rest.lower() not in suffix:
-            raise _ValueError(f"unexpected '{rest}' after the number")
-        if value != int(value):
-            raise _ValueError(f"'{text}' is not a whole number")
-        return {field: int(value)}
-
-    return parse
-
-
-def _factor(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        value, rest = number(text)
-        if rest.lower() not in ("", "x", "times"):
-            raise _ValueError(f"unexpected '{rest}'; give a factor like 3x")
-        return {field: value}
-
-    return parse
-
-
-def _capacity(text: str) -> dict[str, Any]:
-    value, rest = number(text)
-    unit, period = _split_rate(rest)
-    if unit in ("", "qps", "rps") and period is None:
-        return {"capacity_qps": value}
-    if period is not None and _per_factor(period) is not None:
-        per_second = value * _per_factor(period) / _per_factor("s")
-        if unit in ("", "req", "reqs", "request", "requests", "query", "queries", "q", "r"):
-            return {"capacity_qps": per_second}
-        if unit in ("tok", "toks", "token", "tokens", "t"):
-            return {"capacity_tok_s": per_second}
-    raise _ValueError(f"unknown capacity unit in '{text}'; use qps (requests a second) or tok/s")
-
-
-def _params(text: str) -> dict[str, Any]:
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([bm])?\s*(params|parameters)?\s*$", text, re.I)
-    if not match:
-        raise _ValueError(f"'{text}' is not a model size; write e.g. 8B or 500M")
-    value = float(match[1])
-    return {"params_b": value / 1000 if (match[2] or "b").lower() == "m" else value}
-
-
-def _bits(text: str) -> dict[str, Any]:
-    words = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "fp8": 8, "int4": 4, "q4": 4, "q8": 8}
-    value = words.get(text.strip().lower())
-    if value is None:
-        try:
-            value = int(text.strip().lower().removesuffix("bit").removesuffix("-"))
-        except ValueError:
-            value = -1
-    if value not in (4, 8, 16):
-        raise _ValueError(f"'{text}' is not 4, 8 or 16 bits (models are served at 16 bits or fewer)")
-    return {"bits": value}
-
-
-_TRUE = {"yes", "y", "true", "on", "1", "required", "strict", "sensitive"}
-_FALSE = {"no", "n", "false", "off", "0", "none"}
-
-
-def _flag(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        word = text.strip().lower()
-        if word in _TRUE:
-            return {field: True}
-        if word in _FALSE:
-            return {field: False}
-        raise _ValueError(f"'{text}' is not yes or no")
-
-    return parse
-
-
-def _uptime(text: str) -> dict[str, Any]:
-    share = _share("uptime")(text)["uptime"]
-    return {"ha": share >= 0.999}
-
-
-def _latency(text: str) -> dict[str, Any]:
-    value, rest = number(text)
-    unit = rest.lower()
-    if unit in ("", "ms", "msec", "milliseconds"):
-        return {"latency_ms": value}
-    if unit in ("s", "sec", "seconds", "second"):
-        return {"latency_ms": value * 1000}
-    raise _ValueError(f"unknown unit '{rest}'; give milliseconds, e.g. 150ms")
-
-
-def _months(text: str) -> dict[str, Any]:
-    value, rest = number(text)
-    unit = rest.lower()
-    if unit in ("", "mo", "mos", "month", "months", "m"):
-        return {"horizon": value}
-    if unit in ("y", "yr", "yrs", "year", "years"):
-        return {"horizon": value * 12}
-    raise _ValueError(f"unknown unit '{rest}'; give months (18) or years (2 years)")
-
-
-def _growth(text: str) -> dict[str, Any]:
-    """'10%/month' -> 0.1; '3x/year' -> the monthly rate that triples volume in a year; '-5% a month' -> -0.05."""
-    raw = text.strip()
-    sign = -1.0 if raw.startswith("-") else 1.0
-    value, rest = number(raw.lstrip("+-"))
-    unit, period = _split_rate(rest)
-    if unit in ("times", "fold"):
-        unit = "x"
-    if unit not in ("", "%", "x"):
-        raise _ValueError(f"unexpected '{unit}'; give a rate like 10%/month or a factor like 3x/year")
-    if period is None:
-        if value == 0 and unit != "x":
-            return {"growth": 0.0}
-        raise _ValueError(f"'{text.strip()}' needs a period: growth=10%/month or growth=3x/year")
-    per_month = _per_factor(period)
-    if per_month is None:
-        raise _ValueError(f"unknown period '/{period}'; use /month, /year, /week or /day")
-    if unit == "x":
-        if sign < 0 or value <= 0:
-            raise _ValueError(f"'{text.strip()}': a factor is above zero (3x/year triples; 0.5x/year halves)")
-        factor = value
-    else:
-        if unit == "" and value > 1:
-            raise _ValueError(f"'{text.strip()}' is ambiguous; write a percentage like {value:g}%/{period}")
-        change = sign * (value / 100 if unit == "%" else value)
-        if per_month == 1:
-            return {"growth": change}
-        factor = 1 + change
-        if factor <= 0:
-            raise _ValueError(f"'{text.strip()}' would take volume to zero or below")
-    return {"growth": factor**per_month - 1}
-
-
-def _choice(field: str, options: dict[str, str]) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        word = text.strip().lower().replace("_", "-").replace(" ", "-")
-        if word in options:
-            return {field: options[word]}
-        raise _ValueError(f"'{text}' is not one of {', '.join(sorted(set(options.values())))}")
-
-    return parse
-
-
-MAX_NAME = 80  # characters of a name (a saved measurement, a use case): `save=` allows as many
-
-
-def _name(field: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        name = text.strip().strip("`'\"")
-        if not name:
-            raise _ValueError("give a name")
-        if len(name) > MAX_NAME:
-            raise _ValueError(f"is {len(name):,} characters long: a name has at most {MAX_NAME}")
-        return {field: name}
-
-    return parse
-
-
-# ---------------------------------------------------------------------------------------
-# The keys
+Unit = tuple[str, float, str]  # (as typed after the number, the field's value for one of it, the field)
+KINDS = ("count", "money", "price", "share", "time", "factor", "rate", "growth", "size", "choice", "flag", "name")
 
 
 @dataclass(frozen=True)
@@ -451,118 +57,295 @@ class Key:
     example: str
     help: str
     fields: tuple[str, ...]
+    kind: str = "name"
+    units: tuple[Unit, ...] = ()  # every unit the key accepts ('' is a bare number), for docs and tests
+    bare: str = ""  # what a bare number means, in words; '' when a bare number is refused or not a number
 
 
 KEYS: dict[str, Key] = {}
 
 
-def _key(name: str, parse: Callable[[str], dict[str, Any]], example: str, help: str, *fields: str) -> None:
-    KEYS[name] = Key(name, parse, example, help, fields)
+def _key(
+    name: str,
+    parse: Callable[[str], dict[str, Any]],
+    example: str,
+    help: str,
+    *fields: str,
+    kind: str = "name",
+    units: tuple[Unit, ...] | list[Unit] = (),
+    bare: str = "",
+) -> None:
+    assert kind in KINDS, kind
+    KEYS[name] = Key(name, parse, example, help, fields, kind, tuple(units), bare)
 
+
+def _periods(field: str, *, base: float = 1.0) -> list[Unit]:
+    """A monthly figure written per period: '' (a month), /month, /day, /week, /h, /year."""
+    return [
+        ("", base, field),
+        ("/month", base, field),
+        ("/day", base * units.DAYS_PER_MONTH, field),
+        ("/week", base * units.DAYS_PER_MONTH / 7, field),
+        ("/h", base * HOURS_PER_MONTH, field),
+        ("/year", base / 12, field),
+    ]
+
+
+_PAY: list[Unit] = [("/h", 1.0, "rate"), ("", 1.0, "rate"), ("/day", 1 / units.WORKING_HOURS["d"], "rate")]
+_PAY += [("/week", 1 / units.WORKING_HOURS["wk"], "rate"), ("/month", 1 / units.WORKING_HOURS["mo"], "rate")]
+
+
+def _pay(field: str) -> list[Unit]:
+    return [(suffix, factor, field) for suffix, factor, _ in _PAY]
+
+
+def _time_key(name: str, field: str, how: units.TimeUnit, example: str, help: str, fix: str) -> None:
+    """A key that takes a time: one table of unit words (units.TimeUnit), `m` refused as ambiguous."""
+    accepted: list[Unit] = [(word, how.factor(word), field) for word in how.words]
+    if how.bare is not None:
+        accepted.insert(0, ("", how.factor(how.bare), field))
+    bare = {"h": "hours", "mo": "months", "ms": "milliseconds"}[how.bare] if how.bare else ""
+    _key(
+        name,
+        lambda text: units.time_value(text, how, field, fix),
+        example,
+        help,
+        field,
+        kind="time",
+        units=accepted,
+        bare=bare,
+    )
+
+
+_TIMES = ("ms", "s", "min", "h", "d")
+_LATENCY = units.TimeUnit("ms", working=False, words=_TIMES, bare=None, m_fix=("min", "ms"))
+_WORK = units.TimeUnit("h", working=True, words=(*_TIMES, "wk"), bare="h", m_fix=("min", "h"))
+_WORK_A_MONTH = units.TimeUnit("h", working=True, words=(*_TIMES, "wk"), bare="h", m_fix=("min", "h"), per_month=True)
+_MONTHS = units.TimeUnit("mo", working=False, words=(*_TIMES, "wk", "mo", "yr"), bare="mo", m_fix=("mo", "min"))
 
 _key(
     "volume",
-    _volume,
+    units.volume,
     "volume=2M/month",
     "requests a month (or /day, /h, or a rate: 10qps, 600/min); `volume=3B tokens/month` for tokens",
     "requests_per_month",
     "tokens_per_month",
+    kind="count",
+    units=_periods("requests_per_month")
+    + [("qps", HOURS_PER_MONTH * 3600, "requests_per_month"), ("/min", HOURS_PER_MONTH * 60, "requests_per_month")]
+    + [(" tokens/month", 1.0, "tokens_per_month"), (" tokens/day", units.DAYS_PER_MONTH, "tokens_per_month")],
+    bare="requests a month",
 )
 _key(
-    "tokens", _tokens_volume, "tokens=50M/day", "token volume (input + output) instead of requests", "tokens_per_month"
+    "tokens",
+    units.tokens_volume,
+    "tokens=50M/day",
+    "token volume (input + output) instead of requests",
+    "tokens_per_month",
+    kind="count",
+    units=_periods("tokens_per_month") + [(" tokens/month", 1.0, "tokens_per_month")],
+    bare="tokens a month",
 )
-_key(
-    "in",
-    _token_count("in_tokens"),
-    "in=1500",
-    "input tokens a request on the API (prompt + examples + input)",
-    "in_tokens",
-)
-_key("out", _token_count("out_tokens"), "out=200", "output tokens a request", "out_tokens")
-_key("ft_in", _token_count("ft_in_tokens"), "ft_in=300", "input tokens a request after fine-tuning", "ft_in_tokens")
-_key("prompt_cut", _share("prompt_cut"), "prompt_cut=80%", "share of the prompt that fine-tuning removes", "prompt_cut")
-_key(
-    "cached",
-    _share("cached_share"),
-    "cached=30%",
-    "share of API input tokens read from the provider's cache",
-    "cached_share",
-)
-_key(
-    "api", _name("api_model"), "api=gpt-4o-mini", "API model from the price catalogue (`breakeven prices`)", "api_model"
-)
+for _name, _field, _example, _help in (
+    ("in", "in_tokens", "in=1500", "input tokens a request on the API (prompt + examples + input)"),
+    ("out", "out_tokens", "out=200", "output tokens a request"),
+    ("ft_in", "ft_in_tokens", "ft_in=300", "input tokens a request after fine-tuning"),
+):
+    _key(
+        _name,
+        units.token_count(_field),
+        _example,
+        _help,
+        _field,
+        kind="count",
+        units=[("", 1.0, _field), (" tokens", 1.0, _field)],
+        bare="tokens a request",
+    )
+
+
+def _share_key(name: str, field: str, example: str, help: str) -> None:
+    _key(
+        name,
+        units.share(field),
+        example,
+        help,
+        field,
+        kind="share",
+        units=[("%", 0.01, field), ("", 1.0, field)],
+        bare="a fraction (0.8 is 80%)",
+    )
+
+
+_share_key("prompt_cut", "prompt_cut", "prompt_cut=80%", "share of the prompt that fine-tuning removes")
+_share_key("cached", "cached_share", "cached=30%", "share of API input tokens read from the provider's cache")
+_key("api", units.name("api_model"), "api=gpt-4o-mini", "API model from the price catalogue", "api_model")
 _key(
     "api_price",
-    _api_price,
+    units.api_price,
     "api_price=2.5/10",
     "your API price, IN/OUT $ per 1M tokens (IN/OUT/CACHED with a cached-input price), or one blended figure",
     "api_price_in",
     "api_price_out",
     "api_price_cached",
     "api_price_blended",
+    kind="price",
+    units=[("", 1.0, "api_price_blended"), ("/1M", 1.0, "api_price_blended"), (" per 1M", 1.0, "api_price_blended")],
+    bare="$ per 1M tokens",
 )
-_key("api_per_1k", _money("api_per_1k"), "api_per_1k=$0.20", "your API price, $ per 1,000 requests", "api_per_1k")
-_key("gpu", _name("gpu"), "gpu=a10g", "serving GPU from the catalogue (`breakeven gpus`)", "gpu")
-_key("gpus", _count("gpus", suffix=("gpu", "gpus", "x")), "gpus=2", "GPUs in one serving instance", "gpus")
-_key("gpu_price", _money("gpu_price", per="h"), "gpu_price=$1.20/h", "your price a GPU-hour", "gpu_price")
+_key(
+    "api_per_1k",
+    units.money("api_per_1k"),
+    "api_per_1k=$0.20",
+    "your API price, $ per 1,000 requests",
+    "api_per_1k",
+    kind="money",
+    units=[("", 1.0, "api_per_1k")],
+    bare="dollars",
+)
+_key("gpu", units.name("gpu"), "gpu=a10g", "serving GPU from the catalogue (`breakeven gpus`)", "gpu")
+_key(
+    "gpus",
+    units.count("gpus", "GPUs", suffix=("gpu", "gpus", "x")),
+    "gpus=2",
+    "GPUs in one serving instance",
+    "gpus",
+    kind="count",
+    units=[("", 1.0, "gpus"), (" gpus", 1.0, "gpus"), ("x", 1.0, "gpus")],
+    bare="GPUs",
+)
+_key(
+    "gpu_price",
+    units.money("gpu_price", per="h"),
+    "gpu_price=$1.20/h",
+    "your price a GPU-hour",
+    "gpu_price",
+    kind="money",
+    units=[("/h", 1.0, "gpu_price"), ("", 1.0, "gpu_price"), ("/month", 1 / HOURS_PER_MONTH, "gpu_price")]
+    + [("/day", units.DAYS_PER_MONTH / HOURS_PER_MONTH, "gpu_price")],
+    bare="dollars an hour",
+)
 _key(
     "server",
-    _money("server_monthly", to_month=True),
+    units.money("server_monthly", to_month=True),
     "server=$800/month",
     "fixed hosting for one serving instance (a month, or /day, /h)",
     "server_monthly",
+    kind="money",
+    units=_periods("server_monthly"),
+    bare="dollars a month",
 )
 _key(
     "host_price",
-    _per_million("host_price"),
+    units.per_million("host_price"),
     "host_price=0.20",
     "per-token host of open models, $ per 1M tokens",
     "host_price",
+    kind="money",
+    units=[("", 1.0, "host_price"), ("/1M", 1.0, "host_price")],
+    bare="$ per 1M tokens",
 )
 _key(
     "capacity",
-    _capacity,
+    units.capacity,
     "capacity=30qps",
     "what one instance serves, measured: qps or tok/s (output tokens)",
     "capacity_qps",
     "capacity_tok_s",
+    kind="rate",
+    units=[("qps", 1.0, "capacity_qps"), (" req/s", 1.0, "capacity_qps"), ("/min", 1 / 60, "capacity_qps")]
+    + [("tok/s", 1.0, "capacity_tok_s"), (" tokens/s", 1.0, "capacity_tok_s")],
 )
-_key("peak", _factor("peak"), "peak=3x", "peak load over the average load", "peak")
-_key("ha", _flag("ha"), "ha=yes", "keep one spare instance (N+1) for high availability", "ha")
-_key("uptime", _uptime, "uptime=99.9%", "99.9% or more keeps a spare instance (N+1)", "ha")
+_key(
+    "peak",
+    units.factor("peak"),
+    "peak=3x",
+    "peak load over the average load",
+    "peak",
+    kind="factor",
+    units=[("x", 1.0, "peak"), ("", 1.0, "peak")],
+    bare="a multiple",
+)
+_key("ha", units.flag("ha"), "ha=yes", "keep one spare instance (N+1) for high availability", "ha", kind="flag")
+_key("uptime", units.uptime, "uptime=99.9%", "99.9% or more keeps a spare instance (N+1)", "ha", kind="share")
 _key(
     "concurrency",
-    _count("concurrency", suffix=("x", "requests", "streams")),
+    units.count("concurrency", "requests at once", suffix=("x", "requests", "streams")),
     "concurrency=32",
     "requests one instance serves at once (default: the most that fit and meet latency=)",
     "concurrency",
+    kind="count",
+    units=[("", 1.0, "concurrency"), (" streams", 1.0, "concurrency")],
+    bare="requests at once",
 )
-_key("params", _params, "params=8B", "size of the open model you fine-tune", "params_b")
+_key(
+    "params",
+    units.params,
+    "params=8B",
+    "size of the open model you fine-tune",
+    "params_b",
+    kind="size",
+    units=[("B", 1.0, "params_b"), ("M", 0.001, "params_b"), ("", 1.0, "params_b")],
+    bare="billions of parameters",
+)
 _key(
     "base",
-    _name("base_model"),
+    units.name("base_model"),
     "base=llama-3.1-8b",
     "the open model you fine-tune and serve (`breakeven serving` knows their layouts); or params=",
     "base_model",
 )
-_key("streaming", _flag("streaming"), "streaming=yes", "answers stream: latency= bounds the first token", "streaming")
-_key("bits", _bits, "bits=8", "weight precision when serving: 4, 8 or 16", "bits")
-_key("setup", _money("setup"), "setup=$12,000", "one-time cost besides training runs, in total", "setup")
-_key("train", _money("train"), "train=$40", "compute for one training run", "train")
-_key("runs", _count("runs", suffix=("runs", "run", "x")), "runs=5", "training runs planned", "runs")
-_key("data_h", _hours("data_h"), "data_h=100", "hours of data preparation", "data_h")
-_key("eval_h", _hours("eval_h"), "eval_h=40", "hours of evaluation work", "eval_h")
-_key("infra_h", _hours("infra_h"), "infra_h=12", "hours of infrastructure set-up", "infra_h")
+_key(
+    "streaming",
+    units.flag("streaming"),
+    "streaming=yes",
+    "answers stream: latency= bounds the first token",
+    "streaming",
+    kind="flag",
+)
+_key("bits", units.bits, "bits=8", "weight precision when serving: 4, 8 or 16", "bits", kind="choice")
+for _name, _example, _help in (
+    ("setup", "setup=$12,000", "one-time cost besides training runs, in total"),
+    ("train", "train=$40", "compute for one training run"),
+):
+    _key(
+        _name,
+        units.money(_name),
+        _example,
+        _help,
+        _name,
+        kind="money",
+        units=[("", 1.0, _name)],
+        bare="dollars",
+    )
+_key(
+    "runs",
+    units.count("runs", "training runs", suffix=("runs", "run", "x")),
+    "runs=5",
+    "training runs planned",
+    "runs",
+    kind="count",
+    units=[("", 1.0, "runs"), (" runs", 1.0, "runs")],
+    bare="runs",
+)
+for _name, _example, _help in (
+    ("data_h", "data_h=100", "hours of data preparation"),
+    ("eval_h", "eval_h=40", "hours of evaluation work"),
+    ("infra_h", "infra_h=12", "hours of infrastructure set-up"),
+):
+    _time_key(_name, _name, _WORK, _example, _help + " (a day of work is 8 h)", f"{_name}=40h or {_name}=5d")
 _key(
     "rate",
-    _money("rate", per="work_h"),
+    units.money("rate", per="work_h"),
     "rate=$100/h",
     "loaded cost of an engineering hour (a day rate is 8 h: $800/day = $100/h)",
     "rate",
+    kind="money",
+    units=_pay("rate"),
+    bare="dollars an hour",
 )
 _key(
     "complexity",
-    _choice(
+    units.choice(
         "complexity",
         {
             "well-defined": "well-defined",
@@ -576,54 +359,90 @@ _key(
     "complexity=medium",
     "well-defined (2-3x), medium (4-6x) or novel (8-10x) re-work",
     "complexity",
+    kind="choice",
 )
-_key("iter", _factor("iter"), "iter=3x", "iteration multiplier on the one-time cost", "iter")
-_key("maint_h", _hours("maint_h", monthly=True), "maint_h=6", "hours a month to run the model", "maint_h")
-_key("oversight", _money("oversight", to_month=True), "oversight=$5,000/month", "human review a month", "oversight")
 _key(
+    "iter",
+    units.factor("iter"),
+    "iter=3x",
+    "iteration multiplier on the one-time cost",
+    "iter",
+    kind="factor",
+    units=[("x", 1.0, "iter"), ("", 1.0, "iter")],
+    bare="a multiple",
+)
+_time_key("maint_h", "maint_h", _WORK_A_MONTH, "maint_h=6", "hours a month to run the model", "maint_h=6h or 2h/week")
+_key(
+    "oversight",
+    units.money("oversight", to_month=True),
+    "oversight=$5,000/month",
+    "human review a month",
+    "oversight",
+    kind="money",
+    units=_periods("oversight"),
+    bare="dollars a month",
+)
+_time_key(
     "horizon",
-    _months,
+    "horizon",
+    _MONTHS,
     "horizon=18",
     "months buying must pay back within (default 12; with growth= the months projected, default 24)",
-    "horizon",
+    "horizon=18months or horizon=2y",
 )
 _key(
     "growth",
-    _growth,
+    units.growth,
     "growth=10%/month",
     "volume growth, compounded month by month over the horizon (10%/month, 3x/year, -5%/month)",
     "growth",
+    kind="growth",
+    units=[("%/month", 0.01, "growth"), ("/month", 1.0, "growth")],
 )
-_key("manual_h", _hours("manual_h"), "manual_h=3min", "time a task takes by hand today", "manual_h")
+_time_key("manual_h", "manual_h", _WORK, "manual_h=3min", "time a task takes by hand today", "manual_h=3min or 3h")
 _key(
     "manual_rate",
-    _money("manual_rate", per="work_h"),
+    units.money("manual_rate", per="work_h"),
     "manual_rate=$50/h",
     "cost of an hour of manual work (a day rate is 8 h)",
     "manual_rate",
+    kind="money",
+    units=_pay("manual_rate"),
+    bare="dollars an hour",
 )
-_key("fail_api", _share("fail_api"), "fail_api=5%", "share of API answers that fail", "fail_api")
-_key("fail_ft", _share("fail_ft"), "fail_ft=3%", "share of fine-tuned answers that fail", "fail_ft")
-_key("fail_cost", _money("fail_cost"), "fail_cost=$2", "what one failure costs", "fail_cost")
-_key("privacy", _flag("privacy"), "privacy=yes", "data may not leave the company", "privacy")
-_key("latency", _latency, "latency=150ms", "the latency bound a whole answer must meet", "latency_ms")
+_share_key("fail_api", "fail_api", "fail_api=5%", "share of API answers that fail")
+_share_key("fail_ft", "fail_ft", "fail_ft=3%", "share of fine-tuned answers that fail")
 _key(
+    "fail_cost",
+    units.money("fail_cost"),
+    "fail_cost=$2",
+    "what one failure costs",
+    "fail_cost",
+    kind="money",
+    units=[("", 1.0, "fail_cost")],
+    bare="dollars",
+)
+_key("privacy", units.flag("privacy"), "privacy=yes", "data may not leave the company", "privacy", kind="flag")
+_time_key("latency", "latency_ms", _LATENCY, "latency=150ms", "the latency bound a whole answer must meet", "3s or 3ms")
+_time_key(
     "api_latency",
-    lambda text: {"api_latency_ms": _latency(text)["latency_ms"]},
+    "api_latency_ms",
+    _LATENCY,
     "api_latency=1.2s",
     "the API's latency for a whole answer, as you measured it (default: a typical figure)",
-    "api_latency_ms",
+    "3s or 3ms",
 )
-_key(
+_time_key(
     "ft_latency",
-    lambda text: {"ft_latency_ms": _latency(text)["latency_ms"]},
+    "ft_latency_ms",
+    _LATENCY,
     "ft_latency=900ms",
     "your own endpoint's latency for a whole answer, as you measured it (default: the serving model's)",
-    "ft_latency_ms",
+    "3s or 3ms",
 )
 _key(
     "task",
-    _choice(
+    units.choice(
         "task",
         {
             "narrow": "narrow",
@@ -637,18 +456,19 @@ _key(
     "task=narrow",
     "narrow, mixed, varied or reasoning",
     "task",
+    kind="choice",
 )
 
 _key(
     "use",
-    _name("use"),
+    units.name("use"),
     "use=support-chatbot",
     "start from a use-case template (`breakeven templates`): its volume, tokens and needs; any key overrides them",
     "use",
 )
 _key(
     "measured",
-    _name("measured"),
+    units.name("measured"),
     "measured=support-bot-nov",
     "a saved measurement (`breakeven measure --save NAME`): its in, out, capacity and failure rates",
     "measured",
@@ -855,6 +675,21 @@ def key_range(key: str) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+def units_text(key: Key) -> str:
+    """The units a key accepts and what a bare number means, as `breakeven keys` and the docs show them."""
+    if not key.units:
+        return ""
+    written = [suffix.strip() for suffix, _, _ in key.units if suffix.strip()]
+    accepted = ", ".join(dict.fromkeys(written))
+    if key.bare:
+        bare = f"a bare number is {key.bare}"
+    elif key.kind in ("time", "rate"):
+        bare = "a bare number is refused: give a unit"
+    else:
+        bare = ""
+    return "; ".join(part for part in (f"units {accepted}" if accepted else "", bare) if part)
+
+
 def schema() -> dict[str, Any]:
     """A JSON Schema of the grammar: one property a key, named as users type them."""
     properties = {}
@@ -1006,16 +841,27 @@ def _audit_keys() -> dict[str, Key]:
         "runs": KEYS["runs"],
         "train": KEYS["train"],
         "params": KEYS["params"],
-        "train_gpu": Key("train_gpu", _name("train_gpu"), "train_gpu=a10g", "GPU the training runs on", ("train_gpu",)),
+        "train_gpu": Key(
+            "train_gpu", units.name("train_gpu"), "train_gpu=a10g", "GPU the training runs on", ("train_gpu",)
+        ),
     }
     for activity in ACTIVITIES:
-        per = " a month" if activity.group == "ops" else ""
+        ops = activity.group == "ops"
+        how = _WORK_A_MONTH if ops else _WORK
+        fix = f"{activity.key}={activity.default:g}h or {activity.key}=1d"
+
+        def parse_hours(text: str, how=how, field=activity.key, fix=fix) -> dict[str, Any]:
+            return units.time_value(text, how, field, fix)
+
         keys[activity.key] = Key(
             activity.key,
-            _hours(activity.key, monthly=activity.group == "ops"),
+            parse_hours,
             f"{activity.key}={activity.default:g}",
-            f"{activity.label}: hours{per} (typical {activity.low:g}-{activity.high:g})",
+            f"{activity.label}: hours{' a month' if ops else ''} (typical {activity.low:g}-{activity.high:g})",
             (activity.key,),
+            "time",
+            tuple([("", 1.0, activity.key)] + [(w, how.factor(w), activity.key) for w in how.words]),
+            "hours",
         )
     return keys
 

@@ -107,6 +107,13 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
         value += f"; tiered: {quote.tiered}"
     if cached:
         value += f"; {cached:.0%} of input cached at ${quote.cache_price:g}"
+    elif quote.cache_price is not None and s.cached_share is None:
+        ledger.assume(
+            "cached",
+            "0% of input read from cache",
+            f"no prompt caching assumed; {quote.provider} reads cached input at ${quote.cache_price:g} per 1M: "
+            "cached=30% prices that share of the prompt at it",
+        )
     if s.api_model:
         ledger.assume("api", value, "API price", f"{quote.source}, {quote.date}")
     else:

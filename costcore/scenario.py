@@ -108,7 +108,7 @@ class Scenario(BaseModel):
     )
 
     # The work done by hand today.
-    manual_h: float | None = Bounded(0, 1000, description="hours a task by hand")
+    manual_h: float | None = Bounded(0, 1000, strict_low=True, description="hours a task by hand")
     manual_rate: float | None = Bounded(0, 10_000, strict_low=True, description="$ an hour of manual work")
 
     # Failures.
@@ -314,6 +314,7 @@ class Serving(BaseModel):
     meets_latency: bool | None = None
     in_tokens: float
     out_tokens: float
+    context_tokens: int = Field(description="the model's window: prompt and answer together, at most")
     peak_qps: float
     ha: bool
     notes: list[str] = Field(default_factory=list)
@@ -427,11 +428,30 @@ class Factor(BaseModel):
     driven_by: list[str] = Field(description="the keys that change this row")
 
 
+class Standing(BaseModel):
+    """Where today's volume stands against the break-even (costcore/standing.py): the one reading the headline,
+    the reasons, the next step and the Slack message all use."""
+
+    where: Literal["below", "between", "past", "moving_away", "never"]
+    requests_per_month: float
+    breakeven: float | None = Field(description="the lowest volume at which buying starts to pay")
+    paid_from: float | None = Field(default=None, description="between: the band below today where buying paid")
+    paid_until: float | None = None
+    pays_again_from: float | None = Field(default=None, description="the next volume above today where it pays")
+    stops_at: float | None = Field(default=None, description="past: the next volume above today where it stops")
+    growth: float | None = Field(default=None, description="volume growth a month, when given")
+    first_paying_month: int | None = None
+    sentence: str
+
+
 class NextStep(BaseModel):
     """The one concrete action the verdict ends with."""
 
     situation: Literal["far", "near", "buy"] = Field(
         description="far from break-even (keep renting), near it (a parallel test), or buying pays (audit first)"
+    )
+    standing: Literal["below", "between", "past", "moving_away", "never"] = Field(
+        description="where the volume stands (the report's standing.where), which the action follows"
     )
     action: str
     commands: list[str] = Field(description="the commands that carry it out, CLI and Slack")
@@ -487,6 +507,7 @@ class Report(BaseModel):
     template: TemplateRef | None = Field(default=None, description="the use-case template the scenario started from")
     growth: Growth | None = Field(default=None, description="the month-by-month path when growth= is given")
     factors: list[Factor] = Field(default_factory=list, description="what is not cost, row by row")
+    standing: Standing | None = Field(default=None, description="where today's volume stands against break-even")
     next_step: NextStep | None = Field(default=None, description="the one concrete action to take next")
 
     @property

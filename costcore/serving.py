@@ -104,6 +104,10 @@ TP_SIZES = (1, 2, 4, 8)
 GB = 1e9
 BOUNDS = ("memory bandwidth", "compute", "KV cache memory")
 
+#: The window of a generic model (a size no known model has): the Llama 3 family's 131,072 tokens, as its
+#: layout is scaled from those configs.
+GENERIC_CONTEXT = 131_072
+
 
 class ServingError(ValueError):
     """The model cannot be served as asked; the message names the sizes in GB and what would fit,
@@ -112,6 +116,15 @@ class ServingError(ValueError):
     def __init__(self, message: str, suggestions: list[str] | None = None):
         super().__init__(message)
         self.suggestions = suggestions or []
+
+
+class ContextError(ServingError):
+    """The request (prompt plus answer) is longer than the model reads at once: no GPU changes that.
+    `part` names what to shorten: "prompt" (a shorter fine-tuned prompt fits) or "answer"."""
+
+    def __init__(self, message: str, suggestions: list[str], part: str):
+        super().__init__(message, suggestions)
+        self.part = part
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,9 @@ class OpenModel:
     aliases: tuple[str, ...] = ()
     generic: bool = False
     caveat: str = ""  # shown in the notes of every sizing of this model
+    context: int = GENERIC_CONTEXT  # the longest request, prompt plus answer, in tokens
+    context_source: str = ""
+    context_remark: str = ""
 
 
 # --- Catalogue -------------------------------------------------------------------------------------
@@ -187,6 +203,9 @@ def list_open_models() -> tuple[OpenModel, ...]:
             date=m["date"],
             aliases=tuple(m.get("aliases", ())),
             caveat=m.get("caveat", ""),
+            context=m["context"],
+            context_source=m.get("context_source", m["source"]),
+            context_remark=m.get("context_remark", ""),
         )
         for m in raw["models"]
     )
@@ -228,6 +247,8 @@ def _generic(params_b: float) -> OpenModel:
         source="generic architecture scaled from the Llama 3 family configs (costcore/serving.py)",
         date="",
         generic=True,
+        context=GENERIC_CONTEXT,
+        context_source="the Llama 3 family's window (its layout is scaled from theirs)",
     )
 
 
@@ -259,6 +280,38 @@ def find_open_model(name_or_params: str | float | int | OpenModel) -> OpenModel:
     if abs(nearest.params_b - params_b) / nearest.params_b <= _KNOWN_MATCH:
         return nearest
     return _generic(params_b)
+
+
+def check_context(model: OpenModel, in_tokens: float, out_tokens: float) -> None:
+    """ContextError when prompt plus answer is longer than the model's window, saying what would fit:
+    a shorter fine-tuned prompt (ft_in=), shorter answers, or a known model with a longer window."""
+    seq = in_tokens + out_tokens
+    if seq <= model.context:
+        return
+    longer = sorted(
+        (m for m in list_open_models() if m.context >= seq),
+        key=lambda m: (abs(math.log(m.params_b / model.params_b)), -m.context),
+    )[:2]
+    ideas, suggestions = [], []
+    room = model.context - out_tokens
+    if room >= 1:
+        ideas.append(f"a fine-tuned prompt of at most {room:,.0f} tokens (ft_in={room:.0f}, or a prompt_cut= to it)")
+        suggestions.append(f"ft_in={room:.0f}")
+        part = "prompt"
+    else:
+        ideas.append(f"answers shorter than {model.context:,} tokens (out=)")
+        suggestions.append(f"out={model.context // 2}")
+        part = "answer"
+    for other in longer:
+        ideas.append(f"{other.name}, which reads {other.context:,} (base={other.id})")
+        suggestions.append(f"base={other.id}")
+    remark = f" ({model.context_remark})" if model.context_remark else ""
+    raise ContextError(
+        f"{model.name} reads at most {model.context:,} tokens a request, prompt and answer together{remark}; "
+        f"this request is {seq:,.0f} ({in_tokens:,.0f} in + {out_tokens:,.0f} out). What fits: {'; '.join(ideas)}.",
+        suggestions,
+        part,
+    )
 
 
 def _resolve_gpu(gpu: str | Gpu) -> Gpu:
@@ -446,6 +499,7 @@ def size(
     bound_ms = None if latency_ms is None else _number("latency_ms", latency_ms)
     notes: list[str] = []
     seq = in_tok + out_tok
+    check_context(m, in_tok, out_tok)  # before any fit: no GPU, precision or split makes a window longer
 
     if gpus is not None:
         if gpus not in TP_SIZES:
@@ -613,6 +667,7 @@ def size(
         meets_latency=meets,
         in_tokens=in_tok,
         out_tokens=out_tok,
+        context_tokens=m.context,
         peak_qps=peak,
         ha=ha,
         notes=notes,

@@ -44,6 +44,8 @@ def render(report: Report) -> str:
     be = f"never: {r.never_breaks_even}"
     if r.breakeven_requests_per_month is not None:
         be = f"{count(r.breakeven_requests_per_month)} {unit} ({count(r.breakeven_tokens_per_month)} tokens) a month"
+    if r.standing is not None and r.standing.where == "between":
+        be += f"; {breakeven_between(r)}"
     lines += [
         f"  Break-even             {be}",
         f"  Payback                {months(r.payback_months)}",
@@ -121,6 +123,13 @@ def render(report: Report) -> str:
 
 
 FAVOURS = {"api": "the API", "selfhost": "self-hosting", "neither": "neither"}
+
+
+def breakeven_between(r: Report) -> str:
+    """Between two crossings: the band below today where buying paid, and where it pays again."""
+    w = r.standing
+    again = f"again from {count(w.pays_again_from)}" if w.pays_again_from is not None else "never again"
+    return f"paid only between {count(w.paid_from)} and {count(w.paid_until)}, {again}"
 
 
 def template_line(r: Report) -> str:

@@ -9,7 +9,7 @@ from . import growth as growth_path
 from .compare import Comparison
 from .constraints import missed
 from .format import count, money, months
-from .scenario import ConstraintCheck, Growth, volume_unit
+from .scenario import ConstraintCheck, Growth, Standing, volume_unit
 
 NAMES = {"api": "the API", "selfhost": "self-hosting", "manual": "doing it by hand"}
 WHAT_HELPS = {
@@ -89,14 +89,22 @@ def decide(
     horizon: float,
     task: str | None,
     growth: Growth | None = None,
+    standing: Standing | None = None,
 ) -> Decision:
-    """With growth, cost is judged on the month-by-month path (payback within the horizon), not on today."""
+    """With growth, cost is judged on the month-by-month path (payback within the horizon), not on today.
+    `standing` (where the volume stands) words the break-even in the headline and adds its sentence to the
+    reasons where today's volume is not past it; what-ifs decide on cost alone and leave it out."""
     if growth is None:
         cost = cost_verdict(comparison.savings, comparison.payback, horizon)
         because = cost_reason(comparison, horizon)
     else:
         cost = growth_path.verdict(growth.payback_months, horizon)
         because = growth_reason(comparison, growth, horizon)
+    # Where the volume stands, said once: the growth reason already walks the path month by month.
+    if standing is not None and (
+        standing.where in ("between", "moving_away") or (growth is None and standing.where != "past")
+    ):
+        because = f"{because} {standing.sentence}"
     selfhost_out = missed(checks, "selfhost")
     others = [o for o in comparison.options if o.option != "selfhost"]
     others_out = [c for o in others for c in missed(checks, o.option)]
@@ -113,33 +121,50 @@ def decide(
                 because,
             ]
             return Decision(
-                "HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons, growth=growth)
+                "HYBRID",
+                "split",
+                reasons,
+                _headline("HYBRID", comparison, horizon, reasons, growth=growth, standing=standing),
             )
         helps = "; ".join(WHAT_HELPS[k] for k in sorted(kinds) if k in WHAT_HELPS)
         first = "No option meets every hard constraint" + (f": {helps}." if helps else ".")
         reasons = [first, *(_ruled_out(c) for c in others_out + selfhost_out), because]
         recommended = "selfhost" if cost == "BUY" else baseline
-        return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth))
+        return Decision(
+            cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth, standing=standing)
+        )
     if selfhost_out:
         reasons = [*(_ruled_out(c) for c in selfhost_out), because]
         if "latency" in {c.name for c in selfhost_out}:
             reasons.insert(1, f"For self-hosting to meet it, {WHAT_HELPS['latency']}.")
         return Decision(
-            "RENT", baseline, reasons, _headline("RENT", comparison, horizon, reasons, constrained=True, growth=growth)
+            "RENT",
+            baseline,
+            reasons,
+            _headline("RENT", comparison, horizon, reasons, constrained=True, growth=growth, standing=standing),
         )
     if not others_ok:
         reasons = [*(_ruled_out(c) for c in others_out), because]
-        return Decision("BUY", "selfhost", reasons, _headline("BUY", comparison, horizon, reasons, growth=growth))
+        return Decision(
+            "BUY", "selfhost", reasons, _headline("BUY", comparison, horizon, reasons, growth=growth, standing=standing)
+        )
     if task == "mixed" and cost == "BUY":
         reasons = [
             "The task is mixed: fine-tune a small model for the narrow, high-volume part and keep a frontier API "
             "for the hard, varied rest (the barbell).",
             because,
         ]
-        return Decision("HYBRID", "split", reasons, _headline("HYBRID", comparison, horizon, reasons, growth=growth))
+        return Decision(
+            "HYBRID",
+            "split",
+            reasons,
+            _headline("HYBRID", comparison, horizon, reasons, growth=growth, standing=standing),
+        )
     reasons = [*(_ruled_out(c) for c in others_out), because]
     recommended = "selfhost" if cost == "BUY" else baseline
-    return Decision(cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth))
+    return Decision(
+        cost, recommended, reasons, _headline(cost, comparison, horizon, reasons, growth=growth, standing=standing)
+    )
 
 
 def _headline(
@@ -149,12 +174,26 @@ def _headline(
     reasons: list[str],
     constrained: bool = False,
     growth: Growth | None = None,
+    standing: Standing | None = None,
 ) -> str:
     by_hand = c.baseline == "manual"
     adjusted = " (failures priced in)" if c.failure is not None else ""
     against = " against doing it by hand" if by_hand else ""
     unit = volume_unit(c.baseline)
-    if c.breakeven is not None:
+    where = standing.where if standing is not None else None
+    if where == "between":
+        again = (
+            f"pays again from {count(standing.pays_again_from)}"
+            if standing.pays_again_from is not None
+            else "never pays again"
+        )
+        be_text = (
+            f"buying paid between {count(standing.paid_from)} and {count(standing.paid_until)} {unit} a month, "
+            f"not at today's volume, and {again}"
+        )
+    elif where == "moving_away" and c.breakeven is not None:
+        be_text = f"break-even at {count(c.breakeven)} {unit} a month, and the volume is shrinking away from it"
+    elif c.breakeven is not None:
         be_text = f"break-even at {count(c.breakeven)} {unit} a month"
     elif by_hand:
         be_text = f"the model never beats doing it by hand on cost ({c.never_pays_because})"

@@ -48,4 +48,9 @@ def workload(s: Scenario, ledger: Ledger) -> Workload:
         ft_in = in_tokens * (1 - s.prompt_cut)
     else:
         ft_in = in_tokens
+        ledger.assume(
+            "ft_in",
+            f"{in_tokens:g} tokens",
+            "no prompt reduction after fine-tuning assumed; set ft_in= or prompt_cut= (one team cut 2,500 to 500)",
+        )
     return Workload(requests, in_tokens, out_tokens, ft_in)

@@ -11,3 +11,21 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+
+def _draw_without_local_constants() -> None:
+    """Hypothesis mixes into its draws the literals of every project module loaded so far (costcore,
+    bot, breakeven), so a derandomized test drew other examples depending on which test files were
+    collected and in what order they ran. Its global constants (edge values) stay; the local pool is
+    emptied, so a property's draws depend on the property alone (tests/test_properties.py checks it)."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # a Hypothesis without local constants: nothing to do
+        return
+    if hasattr(providers, "_get_local_constants"):
+        empty = Constants()
+        providers._get_local_constants = lambda: empty
+
+
+_draw_without_local_constants()

@@ -435,8 +435,8 @@ def test_templates_lists_every_use_case_with_its_source():
 def test_keys_lists_use_and_growth_with_their_ranges():
     lines = {line.split()[0]: line for line in breakeven("keys").stdout.splitlines() if line.strip()}
     assert "use=support-chatbot" in lines["use"]
-    assert "(-50% to 100% a month)" in lines["growth"]
-    assert "(0 to 120)" in lines["horizon"]
+    assert "(-50% to 100% a month;" in lines["growth"]
+    assert "(0 to 120; units" in lines["horizon"] and "a bare number is months" in lines["horizon"]
 
 
 def test_analyze_with_a_template_and_growth_as_text_and_json():

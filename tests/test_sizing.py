@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from costcore import analyze, parse
+from costcore import GrammarError, analyze, parse
 
 KEYS = {
     "gpu",
@@ -119,3 +119,66 @@ def test_a_measured_capacity_overrides_the_model_and_is_marked_yours():
     report = analyze(parse("volume=20M gpu=h100 params=8B out=200 capacity=1200tok/s api=gpt-4o"))
     assert report.capacity.source == "measured" and report.capacity.requests_per_s == pytest.approx(6)
     assert next(a for a in report.assumptions if a.key == "capacity").custom
+
+
+# --- The model's context window ----------------------------------------------------------------
+
+
+def test_every_open_model_carries_its_window_with_a_source():
+    from costcore.serving import list_open_models
+
+    windows = {m.id: m.context for m in list_open_models()}
+    assert windows["llama-3.1-8b"] == 131_072 and windows["llama-3-8b"] == 8_192
+    assert windows["phi-3-mini"] == 4_096 and windows["mistral-7b"] == 32_768
+    for model in list_open_models():
+        assert model.context >= 2_048 and model.context_source.startswith("https://"), model.id
+
+
+def test_a_prompt_longer_than_the_window_is_refused_with_what_would_fit():
+    with pytest.raises(GrammarError) as caught:
+        analyze(parse("in=300k"))  # the default Llama 3.1 8B reads 131,072 tokens
+    error = caught.value
+    assert error.key == "in"
+    assert "reads at most 131,072 tokens a request" in error.problem and "300,200" in error.problem
+    assert error.example == "ft_in=130872"
+    fitted = analyze(parse(f"in=300k {error.example}"))  # the fix offered works
+    assert fitted.capacity.in_tokens + fitted.capacity.out_tokens == 131_072
+
+
+def test_the_key_named_is_the_one_that_made_the_request_long():
+    def key_of(text):
+        with pytest.raises(GrammarError) as caught:
+            analyze(parse(text))
+        return caught.value.key
+
+    assert key_of("in=300k prompt_cut=10%") == "prompt_cut"
+    assert key_of("ft_in=474860 api=gpt-4o") == "ft_in"
+    assert key_of("out=140k") == "out"
+    assert key_of("in=300k server=800 capacity=5qps") == "in"  # nothing sized, the window still holds
+
+
+def test_a_short_window_names_models_whose_window_holds_the_request_and_each_works():
+    with pytest.raises(GrammarError) as caught:
+        analyze(parse("base=phi-3-mini in=5000 api=gpt-4o"))
+    error = caught.value
+    assert "Phi-3 mini (3.8B) reads at most 4,096" in error.problem
+    offered = [word for word in error.problem.split("(") if word.startswith("base=")]
+    assert offered
+    for choice in offered:
+        model = choice.split(")")[0]
+        report = analyze(parse(f"{model} in=5000 api=gpt-4o"))
+        assert report.capacity.in_tokens + report.capacity.out_tokens <= report.capacity.context_tokens
+
+
+def test_a_prompt_that_fits_once_cut_is_sized():
+    report = analyze(parse("in=300k prompt_cut=90%"))
+    assert report.capacity.in_tokens == pytest.approx(30_000)
+    assert report.capacity.context_tokens == 131_072
+
+
+def test_breakeven_serving_refuses_the_same_way():
+    result = subprocess.run(
+        [sys.executable, "-m", "breakeven", "serving", "in=300k"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "131,072" in result.stderr and "Traceback" not in result.stderr

@@ -56,8 +56,9 @@ def test_workload_defaults_to_100k_requests_of_500_in_and_200_out():
     assert work == Workload(requests=100_000.0, in_tokens=500.0, out_tokens=200.0, ft_in_tokens=500.0)
     assert work.tokens_per_request == 700.0
     assert work.average_qps == 100_000 / SECONDS_PER_MONTH
-    assert keys(ledger) == ["in", "out", "volume"]
+    assert keys(ledger) == ["in", "out", "volume", "ft_in"]
     assert assumed(ledger, "volume").value == "100k requests a month"
+    assert assumed(ledger, "ft_in").value == "500 tokens"  # no prompt reduction assumed, and said
     assert ledger.notes == []
 
 
@@ -65,7 +66,9 @@ def test_workload_takes_the_requests_given():
     ledger = Ledger(Scenario(requests_per_month=2e6, in_tokens=1500, out_tokens=100))
     work = workload(ledger.scenario, ledger)
     assert (work.requests, work.in_tokens, work.out_tokens, work.ft_in_tokens) == (2e6, 1500, 100, 1500)
-    assert keys(ledger) == []
+    assert keys(ledger) == ["ft_in"]
+    ledger = Ledger(Scenario(requests_per_month=2e6, in_tokens=1500, out_tokens=100, prompt_cut=0.8))
+    assert workload(ledger.scenario, ledger).ft_in_tokens == pytest.approx(300) and keys(ledger) == []
 
 
 def test_workload_turns_tokens_into_requests_at_in_plus_out():
@@ -833,13 +836,14 @@ def test_failures_need_a_price():
     why = "a failure has no price: set fail_cost= (what one failure costs you)"
     assert ledger.notes == [f"`fail_api=` is not used: {why}", f"`fail_ft=` is not used: {why}"]
     ledger = Ledger(Scenario(fail_ft=0.05, manual_h=0.1))
-    priced = failures(ledger.scenario, manual_side(ledger.scenario, 50, ledger), ledger)
+    priced = failures(ledger.scenario, manual_side(ledger.scenario, 50, ledger), ledger, api_compared=False)
     assert (priced.fail_api, priced.fail_ft, priced.fail_cost) == (0.0, 0.05, 5.0)
     a = assumed(ledger, "fail_cost")
     assert (a.value, a.note) == ("$5.00", "a failure costs one task redone by hand (manual_h x manual_rate)")
     ledger = Ledger(Scenario(fail_api=0.1, fail_cost=3))
     priced = failures(ledger.scenario, None, ledger)
-    assert (priced.fail_api, priced.fail_ft, priced.fail_cost) == (0.1, 0.0, 3)
+    assert (priced.fail_api, priced.fail_ft, priced.fail_cost) == (0.1, 0.1, 3)  # the other side's rate, listed
+    assert assumed(ledger, "fail_ft").value == "10.0%"
     assert ledger.notes == []
 
 
@@ -1369,7 +1373,9 @@ def test_compare_notes_the_api_failure_rate_only_when_given():
     assert not any(note.startswith("`fail_api=`") for note in p.ledger.notes)
     p = pipeline(requests_per_month=1000, api_per_1k=1, fail_api=0.1, fail_cost=1, server_monthly=100, maint_h=0)
     assert not any(note.startswith("`fail_api=`") for note in p.ledger.notes)
-    assert p.comparison.option("selfhost").failure_rate == 0.0
+    # The fine-tuned rate not given is taken as the API's, and listed: no difference in quality until measured.
+    assert p.comparison.option("selfhost").failure_rate == 0.1
+    assert next(a for a in p.ledger.assumptions if a.key == "fail_ft").value == "10.0%"
 
 
 def test_sizing_with_defaults_and_with_each_input_is_what_the_analysis_sizes():
@@ -1570,12 +1576,16 @@ def test_decide_rent_on_a_shrinking_path():
     report = run_text(f"{GROWING} growth=-5%/month")
     assert report.verdict == "RENT"
     assert report.reasons == [
-        "With volume shrinking 5% a month, the API stays cheaper every month of the 24-month horizon."
+        "With volume shrinking 5% a month, the API stays cheaper every month of the 24-month horizon. Today's 100k "
+        "requests a month is below the break-even of 500k requests a month, and the volume is shrinking 5% a month, "
+        "away from where buying pays."
     ]
     assert report.headline == (
         "Rent: with volume shrinking 5% a month, buying never starts paying within 120 months; break-even at 500k "
-        "requests a month"
+        "requests a month, and the volume is shrinking away from it"
     )
+    assert report.standing.where == "moving_away"
+    assert report.next_step.situation == "far" and "run a parallel test" not in report.next_step.action
 
 
 def test_crossings_of_a_dollar_server_follow_the_staircase():
@@ -1677,7 +1687,7 @@ def test_decide_a_buy_forced_by_privacy_keeps_its_headline_when_the_path_pays_to
 
 
 def test_decide_no_option_meets_on_a_growth_path():
-    report = run_text(f"{GROWING} growth=50%/month latency=1 api_latency=100ms privacy=yes")
+    report = run_text(f"{GROWING} growth=50%/month latency=1ms api_latency=100ms privacy=yes")
     assert report.verdict == "BUY"
     assert report.reasons[0].startswith("No option meets every hard constraint: shorter answers")
     assert report.headline.startswith("Buy: with volume growing 50% a month, self-hosting pays back in month 9;")
@@ -1746,7 +1756,7 @@ def test_sensitivity_on_a_growth_path():
 def test_decide_what_helps_counts_every_option_that_misses():
     # Self-hosting misses the task only, the API the latency bound only: the latency help is still given.
     report = run_text(
-        "volume=1M api_per_1k=1 gpu_price=1 maint_h=0 setup=0 out=20 task=varied latency=5000 api_latency=10000"
+        "volume=1M api_per_1k=1 gpu_price=1 maint_h=0 setup=0 out=20 task=varied latency=5000ms api_latency=10000ms"
     )
     assert report.reasons[0] == (
         "No option meets every hard constraint: shorter answers (out=), streaming so that the first token is what "
