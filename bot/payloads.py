@@ -233,7 +233,7 @@ def problem(body: Any) -> str | None:
         if isinstance(payload, EventCallback):
             EVENTS.get(payload.event.type, Event).model_validate(body["event"])
         view = getattr(payload, "view", None)
-        if view is not None:
+        if isinstance(view, View):  # (a model's extra fields are attributes too: only a checked view)
             view.check_metadata()
     except ValidationError as exc:
         error = exc.errors()[0]

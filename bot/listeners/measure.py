@@ -278,7 +278,9 @@ def _show_resumed(bot: Bot, client: WebClient, where: Where, job: Job, ts: str, 
     if shown is not None:
         _update(client, where.channel, ts, shown["text"], shown["blocks"])
         return
-    text = job.payload.get("text") or "measure"
+    from ..render import cut_line
+
+    text = cut_line(str(job.payload.get("text") or "measure"), 300)
     _update(
         client,
         where.channel,
