@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .db import StoreError, connect, prepare
+from .db import StoreError, connect, prepare, why_not
 
 log = logging.getLogger("breakeven.bot")
 
@@ -235,15 +235,16 @@ def now_iso() -> str:
 
 class Store:
     def __init__(self, path: Path | str):
+        from .measure import migrations as measure_migrations
         from .spend import migrations as spend_migrations
 
         self.path = str(path)
         self._local = threading.local()
         self._jobs = None
         try:
-            prepare(self.db, migrations, spend_migrations)
+            prepare(self.db, migrations, spend_migrations, measure_migrations)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+            raise StoreError(why_not(self.path, exc)) from None
 
     @property
     def db(self) -> sqlite_utils.Database:
