@@ -122,6 +122,10 @@ class LLMSettings(BaseSettings):
                 return secret.get_secret_value().strip()
         return None
 
+    def secrets(self) -> list[Any]:
+        """The keys, and any credential in the server's URL, for the log redactor (bot/redact.py)."""
+        return [self.breakeven_llm_api_key, self.openai_api_key, self.breakeven_llm_base_url]
+
     @property
     def configured(self) -> bool:
         """On, with a model, and a key or a server of one's own (a local server may need no key)."""

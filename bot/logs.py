@@ -53,8 +53,13 @@ class JsonFormatter(logging.Formatter):
             "job": getattr(record, "job", None),
             "pid": record.process,
         }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        # The redaction filter hands a traceback on as text (exc_text), already redacted.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
         return json.dumps(line, ensure_ascii=False, default=str)
 
 

@@ -177,7 +177,9 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[Any]:
         """Every secret these settings hold or point at, for the log redactor (bot/redact.py): the
-        tokens and keys, credentials in the URLs, and the endpoints' keys as read from the environment."""
+        tokens and keys (the OAuth client and state secrets, the plain-words model's key among them),
+        credentials in the URLs, and the endpoints' keys as read from the environment. Each
+        workspace's bot token, installed at run time, is remembered as it is read (bot/oauth.py)."""
         import os
 
         found: list[Any] = [
@@ -187,6 +189,9 @@ class Settings(BaseSettings):
             self.openai_admin_key,
             self.openai_base_url,
             self.slack_api_url,
+            self.slack_client_secret,
+            self.slack_state_secret,
+            *self.llm.secrets(),
         ]
         for endpoint in self.breakeven_endpoints.values():
             found += [endpoint.url, os.environ.get(endpoint.key_env) if endpoint.key_env else None]

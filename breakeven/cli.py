@@ -328,7 +328,8 @@ def _configure_logging() -> None:
 
     from bot.redact import quiet_http_clients, redacting_handler, remember
 
-    remember(*(os.environ.get(name) for name in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_BASE_URL")))
+    names = ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_BASE_URL", "BREAKEVEN_LLM_API_KEY", "BREAKEVEN_LLM_BASE_URL")
+    remember(*(os.environ.get(name) for name in names))
     root = logging.getLogger()
     if not any(getattr(handler, "breakeven_cli", False) for handler in root.handlers):  # main() runs again in tests
         handler = redacting_handler(fmt="breakeven: %(levelname)s %(name)s: %(message)s")

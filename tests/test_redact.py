@@ -110,3 +110,85 @@ def test_the_http_clients_request_lines_are_lowered():
     quiet_http_clients()
     for name in ("httpx2", "httpcore2", "httpx", "urllib3"):
         assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+
+
+def _secret_fields(model) -> list[str]:
+    """The fields of a settings model that hold a secret (SecretStr, or SecretStr | None)."""
+    from pydantic import SecretStr
+
+    return [name for name, field in model.model_fields.items() if "SecretStr" in str(field.annotation)
+            or field.annotation is SecretStr]  # fmt: skip
+
+
+def test_every_secret_setting_is_remembered_by_the_redactor(monkeypatch, tmp_path):
+    # Generated from the settings models: a secret field added to Settings or to the plain-words model's
+    # settings (bot/llm_client.py) without reaching Settings.secrets() goes red here. The values have no
+    # shape the redactor knows, so only the remembered value can hide them.
+    from bot.llm_client import LLMSettings
+    from bot.settings import ENV_NAMES, Settings, load_settings
+
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name in [*ENV_NAMES.values(), "OPENAI_API_KEY"]:
+        monkeypatch.delenv(name, raising=False)
+    fields = _secret_fields(Settings) + _secret_fields(LLMSettings)
+    assert {"slack_client_secret", "slack_state_secret", "breakeven_llm_api_key", "openai_api_key"} <= set(fields)
+    prefixes = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+    values = {name: f"{prefixes.get(name, '')}{name.replace('_', '')}-NoShape-{i}42" for i, name in enumerate(fields)}
+    # Many workspaces (the OAuth secrets) exclude the one bot token: each set is loaded on its own.
+    one = {k: v for k, v in values.items() if k not in ("slack_client_secret", "slack_state_secret")}
+    many = {k: v for k, v in values.items() if k != "slack_bot_token"}
+    for chosen, extra in ((one, {}), (many, {"SLACK_CLIENT_ID": "1111.2222"})):
+        for name, value in {**chosen, **{k.lower(): v for k, v in extra.items()}}.items():
+            monkeypatch.setenv(name.upper(), value)
+        load_settings()
+        for name in chosen:
+            monkeypatch.delenv(name.upper())
+    for name, value in values.items():
+        line = f"{name} was {value}!"
+        assert value not in redact(line), name
+
+
+def test_a_workspace_token_saved_or_read_at_run_time_is_redacted(tmp_path):
+    # Many workspaces: tokens arrive after start-up (an install), or are read from the database another
+    # process saved them in. Either way they are redacted, shape or no shape.
+    from slack_sdk.oauth.installation_store import Bot as InstalledBot
+
+    from bot.oauth import SQLiteInstallations
+    from bot.store import Store
+
+    store = Store(tmp_path / "ws.db")
+    installations = SQLiteInstallations(store)
+    saved = "ws-token-NoShape-saved-1717"
+    installations.save_bot(InstalledBot(team_id="TS", bot_token=saved, bot_id="B", bot_user_id="U", installed_at=1.0))
+    assert saved not in redact(f"posting with {saved}")
+    read = "ws-token-NoShape-read-1818"  # written by the other process: this one first meets it reading
+    with store.db.conn:
+        store.db.execute("INSERT INTO workspaces (team, bot_token, installed) VALUES ('TR', ?, 1.0)", [read])
+    assert read in redact(f"posting with {read}")  # not met yet: nothing to know it by
+    assert installations.find_bot(enterprise_id=None, team_id="TR").bot_token == read
+    assert read not in redact(f"posting with {read}")
+
+
+def test_json_logs_are_redacted_tracebacks_included(capsys):
+    # LOG_FORMAT=json sits on the redacting handler: the message, its arguments and the traceback it
+    # carries as `exception` are redacted before the JSON is made.
+    import json
+
+    from bot import logs
+
+    remember("json-secret-NoShape-2020")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure("json")
+        try:
+            raise RuntimeError("refused json-secret-NoShape-2020 and xoxb-77-JsonToken")
+        except RuntimeError:
+            logging.getLogger("breakeven.test").exception("posting with %s failed", "sk-proj-JsonKey12345")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    (line,) = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
+    assert line["message"] == "posting with sk-[redacted] failed"
+    assert "Traceback" in line["exception"]
+    assert "RuntimeError: refused [redacted] and xoxb-[redacted]" in line["exception"]
+    assert "NoShape" not in json.dumps(line) and "JsonToken" not in json.dumps(line)
