@@ -24,6 +24,10 @@ Trigger = Annotated[str, Field(min_length=1, max_length=255)]
 Url = Annotated[str, Field(max_length=1000)]
 MAX_COMMAND_TEXT = 12_000  # characters of `/breakeven ...`: above what Slack sends; the listeners bound each part
 MAX_VALUE = 3000  # a button's value, an input's value, private_metadata: Slack's limits are below this
+# A message's text: Slack cuts messages at 40,000 characters, and sends &, < and > as entities (longer).
+MAX_MESSAGE_TEXT = 200_000
+Ts = Annotated[str, Field(min_length=1, max_length=64)]
+Word = Annotated[str, Field(max_length=64)]  # a type, subtype, tab or channel type
 
 
 class _Part(BaseModel):
@@ -71,6 +75,7 @@ class FormMetadata(BaseModel):
 
     channel: Annotated[str, Field(max_length=64)] = ""
     analysis_id: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    ask: Annotated[int, Field(ge=0, le=10**12)] | None = None  # opened by Edit on a question asked in words
 
 
 class AuditMetadata(BaseModel):
@@ -138,6 +143,7 @@ class Action(_Part):
 class Container(_Part):
     channel_id: Id | None = None
     message_ts: Annotated[str, Field(max_length=64)] | None = None
+    is_ephemeral: bool | None = None  # the question's confirmation, shown to its asker only (bot/listeners/ask.py)
 
 
 class Message(_Part):
@@ -145,7 +151,8 @@ class Message(_Part):
 
 
 class BlockActions(_Part):
-    """A button or select in a message or a modal: bot/listeners/{actions,audit,measure}.py."""
+    """A button or select in a message or a modal: bot/listeners/{actions,audit,measure,ask}.py (ask's
+    Run, Edit and Cancel read the container too)."""
 
     type: str
     team: _WithId | None = None
@@ -169,6 +176,7 @@ class ViewSubmission(_Part):
 
 
 class Submitted(View):
+    type: Annotated[str, Field(min_length=1, max_length=64)]  # Bolt reads it first (a workflow step's save?)
     id: Id
     hash: Annotated[str, Field(min_length=1, max_length=255)]
     state: State
@@ -192,11 +200,51 @@ class Event(_Part):
 
 
 class HomeOpened(Event):
+    """The Home tab, or the Messages tab (`tab` "messages": suggested prompts, bot/listeners/ask.py)."""
+
     user: Id
+    tab: Word | None = None
+    channel: Id | None = None
+
+
+class Inner(_Part):
+    """The message inside a message_changed or message_deleted event: Bolt's Assistant middleware reads
+    its subtype and thread_ts to skip it."""
+
+
+class MessageEvent(Event):
+    """A message: a direct message or one in the Assistant's thread (answered like /breakeven), or a
+    what-if in the thread of an answer (bot/listeners/ask.py). Edits, deletions and the bot's own posts
+    are skipped by their subtype and bot_id, so those must be readable too."""
+
+    channel: Id | None = None
+    channel_type: Word | None = None
+    subtype: Word | None = None
+    bot_id: Id | None = None
+    text: Annotated[str, Field(max_length=MAX_MESSAGE_TEXT)] | None = None
+    ts: Ts | None = None
+    thread_ts: Ts | None = None
+    message: Inner | None = None
+    previous_message: Inner | None = None
+
+
+class AssistantThread(_Part):
+    user_id: Id | None = None
+    channel_id: Id
+    thread_ts: Ts
+    context: _Part | None = None
+
+
+class AssistantThreadEvent(Event):
+    """assistant_thread_started (suggested prompts) and assistant_thread_context_changed (ignored): Bolt's
+    Assistant middleware reads the thread's channel and ts before any listener."""
+
+    assistant_thread: AssistantThread
 
 
 class EventCallback(_Part):
-    """The Events API: bot/listeners/audit.py (app_home_opened)."""
+    """The Events API: bot/listeners/audit.py (app_home_opened), bot/listeners/ask.py (messages and the
+    Assistant's events); app_uninstalled and tokens_revoked are read by no listener of ours."""
 
     type: str
     team_id: Id
@@ -204,7 +252,12 @@ class EventCallback(_Part):
     event: Event
 
 
-EVENTS: dict[str, type[Event]] = {"app_home_opened": HomeOpened}
+EVENTS: dict[str, type[Event]] = {
+    "app_home_opened": HomeOpened,
+    "message": MessageEvent,
+    "assistant_thread_started": AssistantThreadEvent,
+    "assistant_thread_context_changed": AssistantThreadEvent,
+}
 PAYLOADS: dict[str, type[BaseModel]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmitted,

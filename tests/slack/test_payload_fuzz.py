@@ -15,6 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.ask_view import CANCEL as ASK_CANCEL
+from bot.ask_view import EDIT as ASK_EDIT
+from bot.ask_view import RUN as ASK_RUN
 from bot.audit_flow import BACK_ACTION, AuditState, audit_view
 from bot.form import form_view
 from bot.listeners.measure import ANALYZE
@@ -25,6 +28,7 @@ from .test_audit import step_state
 from .test_form_and_buttons import state_from
 
 FORM = form_view("C1")
+ASKED_FORM = form_view("C1", ask_id=1)  # opened by Edit on a question asked in words
 STEP = audit_view(AuditState(step=1, channel="C1", answers="complexity=medium"))
 
 
@@ -44,6 +48,13 @@ def _action(action_id: str, value: str, **extra) -> dict:
 
 def _modal(view: dict, state: dict) -> dict:
     return {**view, "id": "V1", "hash": "h1", "team_id": "T1", "state": state}
+
+
+def _event(event: dict) -> dict:
+    return {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1", "event": event}
+
+
+THREAD = {"user_id": "U1", "channel_id": "D1", "thread_ts": "7.0", "context": {"channel_id": "C9", "team_id": "T1"}}
 
 
 TEMPLATES = [
@@ -80,13 +91,37 @@ TEMPLATES = [
             "id": "V1", "callback_id": "breakeven_form", "type": "modal", "private_metadata": FORM["private_metadata"],
         },  # fmt: skip
     },
+    _event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}),
+    # Asking in plain words (bot/listeners/ask.py): the confirmation's buttons, shown to the asker only...
+    _action(ASK_RUN, "1", container={"type": "message", "message_ts": "1.0", "channel_id": "C1", "is_ephemeral": True}),
+    _action(ASK_EDIT, "1"),
+    _action(ASK_CANCEL, "1"),
     {
-        "type": "event_callback",
-        "team_id": "T1",
-        "api_app_id": "A1",
-        "event_id": "Ev1",
-        "event": {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"},
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "U1"},
+        "trigger_id": "t",
+        "view": _modal(ASKED_FORM, state_from(ASKED_FORM, volume="2M/month", api="gpt-4o-mini", gpu="a10g")),
     },
+    # ...the Messages tab, a direct message, a what-if in an answer's thread, an edit Bolt skips...
+    _event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "messages"}),
+    _event({"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": "help", "ts": "5.1"}),
+    _event(
+        {"type": "message", "channel": "C1", "channel_type": "channel", "user": "U1", "text": "what if gpu=h100?",
+         "ts": "5.2", "thread_ts": "1.0"}
+    ),  # fmt: skip
+    _event(
+        {"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im", "ts": "5.3",
+         "message": {"type": "message", "user": "U1", "text": "help", "ts": "5.1", "thread_ts": "7.0"},
+         "previous_message": {"type": "message", "user": "U1", "text": "hlep", "ts": "5.1", "thread_ts": "7.0"}}
+    ),  # fmt: skip
+    # ...and the Assistant's thread: started, its context changed, a message in it.
+    _event({"type": "assistant_thread_started", "assistant_thread": THREAD, "event_ts": "7.1"}),
+    _event({"type": "assistant_thread_context_changed", "assistant_thread": THREAD, "event_ts": "7.2"}),
+    _event(
+        {"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": "help", "ts": "7.3",
+         "thread_ts": "7.0"}
+    ),  # fmt: skip
 ]
 COMMAND = {
     "team_id": "T1",
