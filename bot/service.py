@@ -270,7 +270,9 @@ class Bot:
 
     # --- posting once ----------------------------------------------------------------------
 
-    def post(self, client: WebClient, where: Where, *, text: str, blocks: list[dict], job: Job | None = None) -> str:
+    def post(
+        self, client: WebClient, where: Where, *, text: str, blocks: list[dict] | None, job: Job | None = None
+    ) -> str:
         """chat.postMessage carrying the job's uid in its metadata; the message's ts, recorded on the
         job. Posted once, whatever happens on the way:
         - a resumed job first looks for its message (recorded, or in the channel), so a crash between
