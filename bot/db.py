@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -21,10 +22,15 @@ START_WAIT_S = 10.0  # how long a start waits for another process's lock before 
 BUSY_TIMEOUT_MS = 30000  # a running bot waits this long for the other process's write
 
 
-def prepare(db: sqlite_utils.Database, *sets: Migrations, wait_s: float | None = None) -> None:
-    """WAL on, then every pending migration of `sets` in one write transaction, and a write that
-    proves the file can be written (a read-only file opens and reads: it must fail here, not on
-    the first command).
+def prepare(
+    db: sqlite_utils.Database,
+    *sets: Migrations,
+    wait_s: float | None = None,
+    probe: Callable[[sqlite3.Connection], None] | None = None,
+) -> None:
+    """WAL on, then every pending migration of `sets` in one write transaction, and in it `probe`
+    (the bot's store passes `write_probe`: a read-only file opens and reads, so it must fail here,
+    not on the first command).
 
     Two processes starting together on a new file both get here: BEGIN IMMEDIATE makes the second
     wait for the first's migrations (and then find nothing pending), and switching to WAL, which
@@ -44,8 +50,8 @@ def prepare(db: sqlite_utils.Database, *sets: Migrations, wait_s: float | None =
                 try:
                     for migration_set in sets:
                         migration_set.apply(db)
-                    # A write of nothing: SQLite refuses it on a file this process may only read.
-                    connection.execute(f"UPDATE {Migrations.migrations_table} SET name = name WHERE 0")
+                    if probe is not None:
+                        probe(connection)
                 except BaseException:
                     connection.execute("ROLLBACK")
                     raise
@@ -58,6 +64,14 @@ def prepare(db: sqlite_utils.Database, *sets: Migrations, wait_s: float | None =
                 time.sleep(min(0.05 * attempt, 0.5))
     finally:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def write_probe(connection: sqlite3.Connection) -> None:
+    """The one write that proves the database takes writes, at start-up (in `prepare`) and at every
+    /readyz (bot/health.py): a read-only file or mount, a full disk, or a lock held past the busy
+    timeout fail it. It rewrites the one row of `readiness` (bot/store.py m006_readiness_probe), a
+    real write: SQLite must append it to the WAL, so a disk with no room left says so."""
+    connection.execute("INSERT OR REPLACE INTO readiness (id, checked) VALUES (1, ?)", [time.time()])
 
 
 def why_not(path: str, exc: sqlite3.Error) -> str:
