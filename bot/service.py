@@ -156,18 +156,22 @@ class Bot:
 
     def _give_up(self, job: Job) -> None:
         """A job whose process ended while running it, time after time (out of memory, killed): it
-        would run again at every start, for ever. It ends here, failed, and its user is told."""
+        would run again at every start, for ever. It ends here, failed, and its user is told (with the
+        token of the job's workspace; nobody, when that workspace has uninstalled the app)."""
         tries = job.attempts - 1
-        log.error("job %s (%s) given up: its process ended %d times while running it", job.id, job.kind, tries)
-        tell(
-            self.client,
-            self.where(job),
-            f"Sorry: {describe(job)} was dropped. The bot stopped {tries} times while working on it (it may need "
-            f"more memory than the bot has), so it will not try again, and nothing more will be posted for it. "
-            f"{advice(job)}",
-            self.responder,
-        )
-        self.store.jobs.finish(job.id, "failed", f"given up after {tries} attempts: its process ended each time")
+        with job_context(job.team, job.channel, job.id):
+            log.error("job %s (%s) given up: its process ended %d times while running it", job.id, job.kind, tries)
+            client = self.client_for(job.team)
+            if client is not None:
+                tell(
+                    client,
+                    self.where(job),
+                    f"Sorry: {describe(job)} was dropped. The bot stopped {tries} times while working on it (it may "
+                    f"need more memory than the bot has), so it will not try again, and nothing more will be posted "
+                    f"for it. {advice(job)}",
+                    self.responder,
+                )
+            self.store.jobs.finish(job.id, "failed", f"given up after {tries} attempts: its process ended each time")
 
     def _run(self, job: Job) -> None:
         started = time.monotonic()

@@ -74,3 +74,48 @@ def test_a_job_that_kills_the_worker_is_given_up_after_its_attempts_and_the_user
     told = [c["args"]["text"] for c in slack.called("chat.postEphemeral")]
     assert "`/breakeven poison` was dropped. The bot stopped 3 times while working on it" in told[0], told
     assert "How to use /breakeven" in told[1]
+
+
+def test_a_job_given_up_in_one_of_many_workspaces_is_told_with_that_workspaces_token(slack, tmp_path, monkeypatch):
+    # Many workspaces: the bot has no token of its own, so the notice goes with the token of the job's
+    # workspace, as its answer would have.
+    import socket
+
+    from slack_sdk.oauth.installation_store import Bot as InstalledBot
+
+    from bot.app import build_app
+    from bot.llm_client import LLMSettings
+    from bot.oauth import SQLiteInstallations
+    from bot.settings import load_settings
+    from bot.store import Store
+
+    from .conftest import SECRET, free_port
+
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        slack_bot_token=None, slack_app_token=None, slack_signing_secret=SECRET, slack_api_url=slack.url,
+        slack_client_id="1111.2222", slack_client_secret="client-secret-123", slack_state_secret="state-s3cret",
+        breakeven_db=tmp_path / "many.db", port=free_port(), llm=LLMSettings(breakeven_llm_model=None),
+    )  # fmt: skip
+    store = Store(settings.breakeven_db)
+    SQLiteInstallations(store).save_bot(
+        InstalledBot(team_id="TA", bot_token="xoxb-TA-bot-token", bot_id="B1", bot_user_id="UB1", installed_at=1.0)
+    )
+    # A job whose process died running it three times: still `running` for a process that is gone.
+    job = store.jobs.add(
+        delivery="TA:command:poison", kind="command", lane="slow", team="TA", channel="C1", user="U1",
+        response_url=None, payload={"text": "poison"}, owner=f"{socket.gethostname()}:999999999:gone",
+    )  # fmt: skip
+    with sqlite3.connect(settings.breakeven_db) as db:
+        db.execute("UPDATE jobs SET attempts = 3 WHERE id = ?", [job.id])
+    _, bot = build_app(settings, store=store)
+    try:
+        bot.resume()
+        bot.wait_idle()
+    finally:
+        bot.shutdown()
+    (told,) = slack.called("chat.postEphemeral")
+    assert told["authorization"] == "Bearer xoxb-TA-bot-token"
+    assert "`/breakeven poison` was dropped. The bot stopped 3 times" in told["args"]["text"]
+    with sqlite3.connect(settings.breakeven_db) as db:
+        assert db.execute("SELECT status, attempts FROM jobs").fetchall() == [("failed", 4)]
