@@ -172,6 +172,7 @@ class Bot:
                     self.responder,
                 )
             self.store.jobs.finish(job.id, "failed", f"given up after {tries} attempts: its process ended each time")
+            metrics.job_given_up(job.kind, job.payload)
 
     def _run(self, job: Job) -> None:
         started = time.monotonic()
@@ -304,9 +305,11 @@ class Bot:
                 log.warning("job %s: no answer to its post (%s): looking for it", where.job_uid, type(exc).__name__)
                 found = self._look_again(client, where)
                 if found:
+                    metrics.post_unanswered("found")
                     self._posted(job, found)
                     return found
                 if attempt == POST_ATTEMPTS - 1:
+                    metrics.post_unanswered("unconfirmed")
                     raise Unconfirmed(exc) from exc
                 continue
             self._posted(job, response["ts"])

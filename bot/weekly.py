@@ -297,7 +297,12 @@ def post_weekly_summary(
                 channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=job_metadata(key)
             )["ts"]
         except Exception as exc:
-            ts = find_message(client, channel, key, oldest=since) if may_have_arrived(exc) else None
+            unanswered = may_have_arrived(exc)
+            ts = find_message(client, channel, key, oldest=since) if unanswered else None
+            if unanswered:  # counted with the jobs' posts Slack did not answer (bot/metrics.py)
+                from . import metrics
+
+                metrics.post_unanswered("found" if ts else "unconfirmed")
             if ts is None:
                 finish_week(db, team, channel, week, status="failed")
                 log.warning("weekly summary for %s %s not posted: %s", channel, week, exc)

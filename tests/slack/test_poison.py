@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 from .test_durability import command, on_a_new_database, start_bot, unfinished
+from .test_operations import get, sample
 
 # `breakeven-bot` where `/breakeven poison` ends the worker process as the kernel's OOM killer would
 # (SIGKILL, mid-job): the stand-in for a job too big for the machine, whatever made it so.
@@ -63,6 +64,9 @@ def test_a_job_that_kills_the_worker_is_given_up_after_its_attempts_and_the_user
     try:
         assert command(port, slack, 1, "help") == 200  # and it carries on
         slack.wait_for(lambda: len(slack.called("chat.postEphemeral")) >= 2, what="the notice and the help")
+        _, text = get(f"http://127.0.0.1:{port}/metrics")  # an operator sees it: not answered, not failed
+        assert sample(text, "breakeven_commands_finished_total", kind="analyze", outcome="given_up") == 1
+        assert sample(text, "breakeven_commands_finished_total", kind="help", outcome="answered") == 1
     finally:
         bot.terminate()
         bot.wait(timeout=30)
