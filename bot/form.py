@@ -94,7 +94,7 @@ def template_options() -> list[dict]:
 
 
 def gpu_options() -> list[dict]:
-    return [_option(g.id, f"{g.name} (${g.price_per_hour:g}/h)") for g in list_gpus()]
+    return [_option(g.id, f"{g.name} ({g.price_label})") for g in list_gpus()]
 
 
 def prefill(scenario: Scenario | None) -> dict[str, str]:
