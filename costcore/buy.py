@@ -4,6 +4,7 @@ plus the people who run and review it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -13,7 +14,7 @@ from .grammar import GrammarError
 from .ledger import Ledger
 from .prices import MODE_WORDS, Gpu, find_gpu, gpu_quote, modes_priced
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, CostModel, Scenario, ServerlessTerms
-from .serving import ContextError, Serving, ServingError, check_context, find_open_model, size
+from .serving import TP_SIZES, ContextError, Serving, ServingError, check_context, find_open_model, size
 from .workload import Workload, workload
 
 MAX_INSTANCES = 10_000  # a fleet beyond this is a typo in volume= or peak=, not a plan
@@ -163,6 +164,11 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         for key, value in (("concurrency", s.concurrency), ("bits", s.bits), ("streaming", s.streaming)):
             if value is not None:
                 ledger.ignored(key, "capacity= is your measurement and no GPU is named (gpu=) to size it on")
+    alternatives: list[tuple[float, float]] = []
+    if serving is not None and sized is None and _split_is_chosen(s, measured):
+        serving, alternatives = _cheapest_split(s, work, model, gpu, bits, peak * profile.busy_factor, ha, serving)
+        gpus = serving.gpus_per_instance
+        requests_per_s = serving.requests_per_s
     if gpu is not None and gpu.variant_note and s.gpu is not None:
         ledger.assume("gpu", gpu.name, gpu.variant_note, gpu.spec_source)
     if s.server_monthly is not None:
@@ -192,6 +198,8 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         )
         ha = True
     terms, rpi = fleet_terms(s, billing, profile, serving, requests_per_s, peak, work, ha, ledger)
+    if alternatives and not terms.get("autoscale") and terms.get("billing") != "serverless":
+        terms["alternatives"] = alternatives
     latency = None if serving is None else (serving.ttft_ms if s.streaming else serving.latency_ms)
     if billing.mode == "serverless" and not terms.get("floor") and latency is not None and s.latency_ms is not None:
         # scaled to zero, a request may find no warm instance and wait for one to start
@@ -425,8 +433,10 @@ def fleet_terms(
             "(the sensitivity's serverless row uses it, where the GPU has a serverless price)"
         )
     if s.autoscale is not None and s.server_monthly is None and mode in ("owned", "reserved-1y", "reserved-3y"):
-        why = "owned hardware costs the same whether it runs or not" if mode == "owned" else (
-            "a reservation is billed every hour of its term"
+        why = (
+            "owned hardware costs the same whether it runs or not"
+            if mode == "owned"
+            else ("a reservation is billed every hour of its term")
         )
         ledger.ignored("autoscale", f"{why}: the fleet is sized for the busiest hour")
         autoscale = False
@@ -435,19 +445,28 @@ def fleet_terms(
         if autoscale:
             floor = s.min_instances
         elif s.min_instances == 0:
-            ledger.note("`min_instances=0` is read as 1: a fixed fleet keeps at least one instance; scale to zero "
-                        "needs autoscale=yes or billing=serverless")
+            ledger.note(
+                "`min_instances=0` is read as 1: a fixed fleet keeps at least one instance; scale to zero "
+                "needs autoscale=yes or billing=serverless"
+            )
         else:
             floor = s.min_instances
-            ledger.note(f"`min_instances={floor}`: a fixed fleet runs at least {floor} instance(s) every hour "
-                        "(autoscale=yes lets it follow the load above that)")
+            ledger.note(
+                f"`min_instances={floor}`: a fixed fleet runs at least {floor} instance(s) every hour "
+                "(autoscale=yes lets it follow the load above that)"
+            )
     elif autoscale:
-        ledger.assume("min_instances", "1", "autoscaling keeps one instance at the quietest hour; min_instances=0 "
-                      "lets it scale to zero")
+        ledger.assume(
+            "min_instances",
+            "1",
+            "autoscaling keeps one instance at the quietest hour; min_instances=0 lets it scale to zero",
+        )
     if autoscale:
         if steady:
-            ledger.note("autoscale=yes with a 24x7 profile: the load is the same every hour, so there is nothing to "
-                        "scale down (give profile=business-hours or active=10h/day)")
+            ledger.note(
+                "autoscale=yes with a 24x7 profile: the load is the same every hour, so there is nothing to "
+                "scale down (give profile=business-hours or active=10h/day)"
+            )
         ledger.assume("profile", profile.name, "instances follow the load hour by hour")
         terms = {"billing": mode, "autoscale": True, "levels": profile.levels, "floor": floor}
         return terms, flat
@@ -478,11 +497,15 @@ def _serverless_terms(
     if s.cold_start_s is not None:
         cold = profile.stretches_a_month * s.cold_start_s * per_second
         if not profile.stretches_a_month:
-            ledger.note("cold_start= is counted when the service starts again after quiet hours: a 24x7 load keeps "
-                        "its instances warm (give profile= to count them)")
+            ledger.note(
+                "cold_start= is counted when the service starts again after quiet hours: a 24x7 load keeps "
+                "its instances warm (give profile= to count them)"
+            )
     else:
-        ledger.note("serverless cold starts are not priced: give cold_start= (the seconds your model takes to load), "
-                    "and min_instances=1 to keep one instance warm all month")
+        ledger.note(
+            "serverless cold starts are not priced: give cold_start= (the seconds your model takes to load), "
+            "and min_instances=1 to keep one instance warm all month"
+        )
     floor = s.min_instances if s.min_instances is not None else 0
     if s.ha:
         ledger.ignored("ha", "a serverless platform replaces a failed worker; no spare instance is billed")
@@ -534,6 +557,75 @@ def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, 
         key = "gpus" if s.gpus is not None else "gpu"
         example = exc.suggestions[0] if exc.suggestions else "params=8B gpu=h100"
         raise GrammarError(key, str(exc), example) from None
+
+
+def _split_is_chosen(s: Scenario, measured: bool) -> bool:
+    """The split over GPUs is the tool's to choose for a fixed fleet it sizes and prices by the GPU: not when
+    gpus= says it, a measured capacity is of an instance as it is, server= is a bill for a whole instance, or
+    the fleet follows the load (autoscaled, serverless), where one step of it is the unit."""
+    return (
+        s.gpus is None
+        and not measured
+        and s.server_monthly is None
+        and not s.autoscale
+        and (s.billing or "always-on") != "serverless"
+    )
+
+
+def _cheapest_split(
+    s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, ha: bool, fewest: Serving
+) -> tuple[Serving, list[tuple[float, float]]]:
+    """Every split of the model over more GPUs than the fewest that hold it, each priced as a fixed fleet; the
+    one that carries today's peak for the least is the instance, and the others stay in the cost model, so at
+    every volume (break-even, growth, what-ifs) the fleet is the cheapest shape. With more GPUs an instance
+    keeps more memory for requests in flight: at a high load that can more than pay for the GPUs it adds.
+    Returns the instance and the other shapes, ($ a month, requests a month) each."""
+    spare = 1 if ha or s.billing == "spot" else 0
+    floor = max(1, s.min_instances or 1)
+    busy = peak if peak > 0 else 1.0
+    plans = []
+    for n in (k for k in TP_SIZES if k >= fewest.gpus_per_instance):
+        try:
+            split = s.model_copy(update={"gpus": n})
+            sized = fewest if n == fewest.gpus_per_instance else _size(split, work, model, gpu, bits, peak, ha)
+            monthly = gpu_billing(s, gpu, n, Ledger(s)).instance_monthly
+        except GrammarError:
+            continue
+        if sized.requests_per_s <= 0:
+            continue
+        carried = sized.requests_per_s * SECONDS_PER_MONTH / busy
+        fleet = max(floor, math.ceil(work.requests / carried)) + spare
+        meets = sized.meets_latency is not False
+        plans.append(((not meets, fleet * monthly, n), sized, (monthly, carried)))
+    if not plans:
+        return fewest, []
+    fewest_plan = next((plan for plan in plans if plan[0][2] == fewest.gpus_per_instance), None)
+    if any(not plan[0][0] for plan in plans):  # splits that meet the latency bound, where some do
+        plans = [plan for plan in plans if not plan[0][0]]
+    # A bigger split is worth keeping only if it carries more requests a dollar than every smaller one kept:
+    # priced by the GPU, a less efficient split is never the cheaper at any volume.
+    kept = []
+    for plan in sorted(plans, key=lambda plan: plan[0][2]):
+        monthly, carried = plan[2]
+        if all(carried / monthly > other[2][1] / other[2][0] for other in kept):
+            kept.append(plan)
+    plans = sorted(kept, key=lambda plan: plan[0])
+    chosen = plans[0][1]
+    others = [plan[2] for plan in plans[1:]]
+    if chosen.gpus_per_instance != fewest.gpus_per_instance and fewest_plan is not None:
+        split = f"Each instance splits the model over {chosen.gpus_per_instance} x {gpu.name} (tensor parallelism)"
+        if fewest_plan[0][0]:
+            why = f"{split}: as {fewest.gpus_per_instance}-GPU instances it misses the latency bound."
+        else:
+            why = (
+                f"{split}: today's load costs {money(plans[0][0][1])} a month that way against "
+                f"{money(fewest_plan[0][1])} as {fewest.gpus_per_instance}-GPU instances, as more GPUs leave more "
+                "memory for requests in flight."
+            )
+        chosen = chosen.model_copy(
+            update={"notes": [f"{why} At other volumes the cheaper split is taken.", *chosen.notes]}
+        )
+    return chosen, others
 
 
 def _check_window(s: Scenario, work: Workload, model) -> None:

@@ -87,10 +87,32 @@ _SWEEP_KEYS = (
 )
 
 
-def selfhost_bills(model: CostModel, volumes: Any) -> np.ndarray:
-    """The self-host bill at each volume: the closed form for a plain staircase, the model's own bill
-    otherwise (an autoscaled or serverless fleet), so every chart and path agrees with the report."""
+def fixed_fleet(model: CostModel, volumes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(fleet bill, instances) of a fixed fleet at each volume, in the cheapest of its shapes there (the first
+    on a tie, as CostModel does): sized for the busiest hour, never under the floor, plus any spare."""
     volumes = np.asarray(volumes, dtype=float)
+    spare = 1 if model.ha else 0
+    best_bill = best_n = None
+    for monthly, rpi in model.shapes():
+        needed = 1.0 if rpi is None else np.ceil(volumes / rpi)
+        n = np.maximum(max(model.floor, 1), needed) + spare
+        bill = n * monthly
+        if best_bill is None:
+            best_bill, best_n = bill, n
+        else:
+            cheaper = bill < best_bill
+            best_bill, best_n = np.where(cheaper, bill, best_bill), np.where(cheaper, n, best_n)
+    return np.asarray(best_bill, dtype=float), np.asarray(best_n, dtype=float)
+
+
+def selfhost_bills(model: CostModel, volumes: Any) -> np.ndarray:
+    """The self-host bill at each volume: the closed form for a plain staircase or a fixed fleet of several
+    shapes, the model's own bill otherwise (an autoscaled or serverless fleet), so every chart and path
+    agrees with the report."""
+    volumes = np.asarray(volumes, dtype=float)
+    if model.fixed and model.instance_monthly > 0 and not model.uniform:
+        bills, _ = fixed_fleet(model, volumes)
+        return bills + model.ops_monthly + volumes * model.selfhost_variable_per_request
     if model.uniform:
         return np.asarray(
             monthly_bills(
@@ -121,13 +143,15 @@ def breakpoints(model: CostModel, low: float, high: float, limit: int = MAX_STEP
                 points |= {rate * SECONDS_PER_MONTH / factor for rate in rates}
     elif model.requests_per_instance and (model.instance_monthly > 0):
         levels = model.levels if model.autoscale else [(0.0, 1.0)]
+        steps = [rpi for _, rpi in model.shapes() if rpi]  # each shape of a fixed fleet steps at its own size
         for _, factor in levels:
             if factor <= 0:
                 continue
-            step = model.requests_per_instance / factor
-            first = max(model.floor, 1, math.ceil(low / step))
-            last = min(math.floor(high / step), first + limit)
-            points |= {k * step for k in range(first, last + 1)}
+            for size in steps:
+                step = size / factor
+                first = max(model.floor, 1, math.ceil(low / step))
+                last = min(math.floor(high / step), first + limit)
+                points |= {k * step for k in range(first, last + 1)}
     return sorted(p for p in points if low < p <= high)[:limit]
 
 
@@ -144,8 +168,10 @@ def _bounds(model: CostModel) -> tuple[float, float, float]:
     rpi = model.requests_per_instance
     if not rpi or model.instance_monthly == 0:
         return var, var, model.fleet_monthly(0.0) + model.ops_monthly
-    slope = model.instance_monthly / rpi
-    return slope + var, slope + var, model.instance_monthly * (1 + model.floor + spare) + model.ops_monthly
+    shapes = [(monthly, size) for monthly, size in model.shapes() if size]
+    slopes = [monthly / size for monthly, size in shapes]
+    top = max(monthly for monthly, _ in shapes) * (1 + model.floor + spare) + model.ops_monthly
+    return min(slopes) + var, max(slopes) + var, top
 
 
 def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
@@ -169,16 +195,21 @@ def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], 
     edges = breakpoints(model, 0.0, up_to)
     truncated = len(edges) >= MAX_STEPS and edges[-1] < up_to
     bounds = [0.0, *edges] + ([up_to] if not edges or edges[-1] < up_to else [])
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    # Both bills at every point looked at, in one pass (each segment's thirds and its left edge).
+    starts = np.asarray(bounds[:-1], dtype=float)
+    widths = np.asarray(bounds[1:], dtype=float) - starts
+    at = selfhost_bills(model, np.concatenate([starts + widths / 3, starts + 2 * widths / 3, starts]))
+    thirds_a, thirds_b, at_edges = np.split(at, 3) if len(starts) else ([], [], [])
+    for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
         if hi <= lo:
             continue
         a, b = lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3
-        fa, fb = model.selfhost_monthly(a), model.selfhost_monthly(b)
+        fa, fb = float(thirds_a[i]), float(thirds_b[i])
         slope = (fb - fa) / (b - a)
         intercept = fa - slope * a
         right = c * lo - (intercept + slope * lo)
         if lo > 0:
-            left = c * lo - model.selfhost_monthly(lo)
+            left = c * lo - float(at_edges[i])
             if left >= 0 > right:
                 add(lo, "buy_stops_paying")
             elif left < 0 <= right:

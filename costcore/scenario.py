@@ -402,11 +402,35 @@ class CostModel(BaseModel):
     )
     floor: int = Field(default=1, description="instances kept running at the quietest hour")
     serverless: ServerlessTerms | None = None
+    alternatives: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="a fixed fleet's other instance shapes (the model split over more or fewer GPUs): ($ a month, "
+        "requests a month) each; at every volume the fleet is the cheapest shape",
+    )
 
     @property
     def uniform(self) -> bool:
         """A plain staircase: one step size, at least one instance (every figure has a closed form)."""
-        return not self.autoscale and self.serverless is None and self.floor <= 1
+        return not self.autoscale and self.serverless is None and self.floor <= 1 and not self.alternatives
+
+    @property
+    def fixed(self) -> bool:
+        """A fixed fleet: the same instances every hour (not autoscaled, not serverless)."""
+        return not self.autoscale and self.serverless is None
+
+    def shapes(self) -> list[tuple[float, float | None]]:
+        """($ a month, requests a month) of each instance shape the fixed fleet may take, this one first."""
+        return [(self.instance_monthly, self.requests_per_instance), *self.alternatives]
+
+    def _fixed(self, requests: float, shape: tuple[float, float | None]) -> tuple[float, int]:
+        """(bill, instances) of a fixed fleet of one shape at this volume: sized for the busiest hour."""
+        monthly, rpi = shape
+        needed = 1 if rpi is None else math.ceil(requests / rpi)
+        n = max(self.floor, 1, needed) + (1 if self.ha else 0)
+        return n * monthly, n
+
+    def _best_shape(self, requests: float) -> tuple[float, int]:
+        return min((self._fixed(requests, shape) for shape in self.shapes()), key=lambda bill_n: bill_n[0])
 
     def _needed(self, requests: float, factor: float) -> int:
         if self.requests_per_instance is None:
@@ -447,6 +471,8 @@ class CostModel(BaseModel):
             return 0
         if self.autoscale:
             return int(max(self.level_instances(requests)))
+        if self.alternatives:
+            return self._best_shape(requests)[1]
         needed = 1 if rpi is None else math.ceil(requests / rpi)
         return max(self.floor, 1, needed) + (1 if self.ha else 0)
 
@@ -460,6 +486,8 @@ class CostModel(BaseModel):
             return self.instance_hours(requests) * 3600 * s.price_per_instance_s + s.cold_starts_monthly
         if self.autoscale:
             return self.instance_hours(requests) * self.instance_monthly / HOURS_PER_MONTH
+        if self.alternatives:
+            return self._best_shape(requests)[0]
         return self.instances(requests) * self.instance_monthly
 
     def api_monthly(self, requests: float) -> float:
@@ -473,6 +501,7 @@ class CostModel(BaseModel):
         update: dict = {
             "instance_monthly": self.instance_monthly * factor,
             "selfhost_variable_per_request": self.selfhost_variable_per_request * factor,
+            "alternatives": [(monthly * factor, rpi) for monthly, rpi in self.alternatives],
         }
         if self.serverless is not None:
             s = self.serverless
@@ -486,7 +515,7 @@ class CostModel(BaseModel):
 
     def with_capacity(self, factor: float) -> CostModel:
         """What one instance carries times factor."""
-        update: dict = {}
+        update: dict = {"alternatives": [(monthly, rpi * factor) for monthly, rpi in self.alternatives]}
         if self.requests_per_instance is not None:
             update["requests_per_instance"] = self.requests_per_instance * factor
         if self.serverless is not None:

@@ -28,7 +28,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -253,6 +253,14 @@ def _generic(params_b: float) -> OpenModel:
 
 
 def find_open_model(name_or_params: str | float | int | OpenModel) -> OpenModel:
+    """A known open model by name or alias, or a size (see _find_open_model); looked up once per name."""
+    if isinstance(name_or_params, OpenModel):
+        return name_or_params
+    return _find_open_model(name_or_params)
+
+
+@lru_cache(maxsize=512)
+def _find_open_model(name_or_params: str | float | int) -> OpenModel:
     """A known open model by name or alias (case-insensitive, Hugging Face ids accepted), or by size in
     billions of parameters: a size within 3% of a known model takes its architecture; any other size
     gets a generic one scaled from the Llama 3 family (flagged generic). Raises ServingError."""

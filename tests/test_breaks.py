@@ -29,9 +29,12 @@ ISSUE = "volume=20M api=gpt-4o in=1500 out=200 gpu=a10g maint_h=5"
 def test_breakeven_counts_the_operations_cost():
     report = run(ISSUE)
     assert report.cost_model.ops_monthly == 500.0
-    assert report.cost_model.instance_monthly == pytest.approx(734.38)
-    # At 20M a month the serving model needs several instances; the first carries the break-even volume.
-    assert report.selfhost_monthly_cost == pytest.approx(report.instances * 734.38 + 500.0)
+    # At 20M a month the load is carried for less by instances of 2 A10Gs ($1,468.76 a month each: more memory
+    # for requests in flight); at the break-even volume one single-A10G instance carries it.
+    assert report.cost_model.instance_monthly == pytest.approx(2 * 734.38)
+    assert report.capacity.gpus_per_instance == 2
+    assert report.selfhost_monthly_cost == pytest.approx(report.instances * 2 * 734.38 + 500.0)
+    assert report.cost_model.selfhost_monthly(214_675) == pytest.approx(734.38 + 500.0)
     # (734.38 + 500) / 0.00575 = 214,675 a month; without the operations cost it was 127,718.
     assert round(report.breakeven_requests_per_month) == 214_675
     assert report.breakeven_tokens_per_month == pytest.approx(214_674.7826 * 1700)
