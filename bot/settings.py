@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .llm_client import ENV_NAMES as LLM_ENV_NAMES
@@ -40,6 +40,10 @@ ENV_NAMES = {
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
     "slack_state_secret": "SLACK_STATE_SECRET",
+    "breakeven_price_sheet": "BREAKEVEN_PRICE_SHEET",
+    "recheck_threshold": "RECHECK_THRESHOLD",
+    "daily_check": "DAILY_CHECK",
+    "schedule_refresh_s": "SCHEDULE_REFRESH_S",
 }
 # Many workspaces (bot/oauth.py): all three, or none.
 OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
@@ -81,6 +85,12 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_state_secret: SecretStr | None = None
+    # Decisions that stay true (README.md, "Your price sheet", "Budgets and alerts")
+    breakeven_price_sheet: Path | None = None  # the prices your company pays (TOML): every analysis uses them
+    recheck_threshold: float = Field(default=0.2, ge=0, le=10)  # a re-checked decision is news past this move
+    daily_check: str = "09:00 UTC"  # when budgets are checked each day: time timezone
+    schedule_refresh_s: float = Field(default=60.0, ge=0.1, le=3600)  # schedules re-read from the database
+    _price_sheet: Any = PrivateAttr(default=None)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -136,6 +146,54 @@ class Settings(BaseSettings):
     def _metrics_path(cls, value: str) -> str:
         if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value) or value in SERVED_PATHS:
             raise ValueError(f"'{value}' is not a free path such as /metrics")
+        return value
+
+    @field_validator("breakeven_price_sheet", mode="before")
+    @classmethod
+    def _sheet(cls, value):
+        from costcore.price_sheet import PriceSheetError, load
+
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            load(value)  # checked at start: a wrong sheet stops the bot, naming the line
+        except PriceSheetError as exc:
+            raise ValueError(str(exc)) from None
+        return Path(value)
+
+    @model_validator(mode="after")
+    def _read_sheet(self) -> Settings:
+        from costcore.price_sheet import NO_SHEET, load
+
+        self._price_sheet = NO_SHEET if self.breakeven_price_sheet is None else load(self.breakeven_price_sheet)
+        return self
+
+    @property
+    def price_sheet(self):
+        """The sheet read at start (costcore.price_sheet.NO_SHEET when none is set): edit it, then restart."""
+        return self._price_sheet
+
+    @field_validator("recheck_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value):
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                return float(value.strip()[:-1]) / 100
+            except ValueError:
+                raise ValueError(f"'{value}' is not a share such as 20%") from None
+        return value
+
+    @field_validator("daily_check")
+    @classmethod
+    def _daily(cls, value: str) -> str:
+        from costcore.grammar import GrammarError
+
+        from .weekly import parse_weekly
+
+        try:
+            parse_weekly(f"C0000000 mon {value}")
+        except GrammarError as exc:
+            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris': {exc.problem}") from None
         return value
 
     @property

@@ -36,6 +36,7 @@ from .grammar import GrammarError, key_for_field, to_text
 from .ledger import Ledger
 from .next_step import next_step
 from .one_time import one_time_cost
+from .price_sheet import NO_SHEET, PriceSheet
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
 from .standing import standing as volume_standing
@@ -46,7 +47,10 @@ MAX_MONTHLY = 1e12  # no team spends a trillion dollars a month: such a figure i
 PEOPLE_KEYS = ("data_h", "eval_h", "infra_h", "maint_h")
 
 
-def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
+def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceSheet | None = None) -> Report:
+    """now: the moment prices are taken at (list prices, and your price sheet's entries in effect then);
+    sheet: the prices your company pays (costcore/price_sheet.py), used by the rent and buy stages."""
+    sheet = sheet or NO_SHEET
     ledger = Ledger(scenario)
     try:
         s, template = templates.start_from(scenario, ledger)
@@ -62,10 +66,10 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     work = workload(s, ledger)
     rate = ledger.pick(s.rate, "rate")
     manual = manual_side(s, rate, ledger)
-    rent = rent_side(s, work, ledger, now) if api_named(s) or manual is None else None
+    rent = rent_side(s, work, ledger, now, sheet) if api_named(s) or manual is None else None
     if rent is None:
         _not_compared(s, ledger)
-    buy = buy_side(s, work, rate, ledger)
+    buy = buy_side(s, work, rate, ledger, sheet, (now or dt.datetime.now(dt.UTC)).date())
     instances = buy.instances(work.requests)
     if instances > MAX_INSTANCES:
         key = "peak" if s.peak and s.peak > 1 else "volume"

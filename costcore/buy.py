@@ -4,6 +4,7 @@ plus the people who run and review it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from .defaults import DEFAULTS
 from .format import count, money
 from .grammar import GrammarError
 from .ledger import Ledger
+from .price_sheet import MODE_WORDS, NO_SHEET, PriceSheet
 from .prices import Gpu, find_gpu
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, Scenario
 from .serving import ContextError, Serving, ServingError, check_context, find_open_model, size
@@ -71,7 +73,10 @@ class BuySide:
         return lines + self.ops_lines
 
 
-def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySide:
+def buy_side(
+    s: Scenario, work: Workload, rate: float, ledger: Ledger, sheet: PriceSheet = NO_SHEET, on: dt.date | None = None
+) -> BuySide:
+    """on: the day prices are taken on (your price sheet's entries in effect then)."""
     maint_h = ledger.pick(s.maint_h, "maint_h")
     ops_lines = []
     if maint_h:
@@ -137,9 +142,19 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
     else:
         kind = "gpu"
         price = s.gpu_price if s.gpu_price is not None else gpu.price_per_hour
+        contract = None if s.gpu_price is not None else _sheet_gpu(sheet, gpu, on, ledger)
+        if contract is not None:
+            price = contract.price_per_hour
         instance_monthly = price * gpus * HOURS_PER_MONTH
         label = f"Self-host ({gpus} x {gpu.name})"
-        if s.gpu_price is None:
+        if contract is not None:
+            ledger.assume(
+                "gpu_price",
+                f"${price:g}/h per {gpu.name}, {contract.mode}",
+                f"{MODE_WORDS[contract.mode]}; catalogue on-demand ${gpu.price_per_hour:g}/h",
+                sheet.source(contract),
+            )
+        elif s.gpu_price is None:
             ledger.assume(
                 "gpu_price",
                 f"${price:g}/h per {gpu.name}",
@@ -167,6 +182,21 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger) -> BuySid
         gpu=gpu,
         params_b=serving.params_b if serving is not None else (s.params_b or DEFAULTS["params"].value),
     )
+
+
+def _sheet_gpu(sheet: PriceSheet, gpu: Gpu, on: dt.date | None, ledger: Ledger):
+    """Your price sheet's hourly price for this GPU in effect on `on`, in a mode billed every hour (how
+    this version bills an instance); entries in other modes are named in a note, not used."""
+    if not sheet.gpu:
+        return None
+    chosen, unused = sheet.gpu_contract(gpu.id, on or dt.datetime.now(dt.UTC).date())
+    for entry in unused:
+        if entry.mode in ("serverless", "owned"):
+            why = "this version bills a serving instance every hour of the month"
+        else:
+            why = f"its {chosen.mode} price is used" if chosen is not None else "another of its prices is used"
+        ledger.note(f"your price sheet's {entry.mode} price for the {gpu.name} is not used: {why}")
+    return chosen
 
 
 def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, ha: bool) -> Serving:

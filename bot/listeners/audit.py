@@ -151,7 +151,7 @@ def finish(bot: Bot, client: WebClient, job: Job) -> None:
         found = bot.store.analysis(team, where.channel, state.analysis_id)
         if found is not None:
             original = Report.model_validate(found.report)
-            audited = analyze(audited_scenario(Scenario.model_validate(found.scenario), answers))
+            audited = analyze(audited_scenario(Scenario.model_validate(found.scenario), answers), sheet=bot.sheet)
     audit_id, message_ts = bot.store.claim_audit(
         delivery=where.delivery,
         team=team,
