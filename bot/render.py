@@ -442,28 +442,3 @@ def audit_blocks(
         blocks.append(_context(footer))
     return blocks[:MAX_BLOCKS]
 
-
-def home_view(has_draft: bool) -> dict:
-    blocks = [
-        _section(
-            "*breakeven*: rent an LLM API per token, or fine-tune and self-host a small open model?\n"
-            f"Type `/breakeven {EXAMPLE}` in a channel, or `/breakeven form` for a guided form."
-        ),
-        _section(
-            "*Hidden-cost audit*: most of a fine-tuning project's cost is people's time. Walk through it in "
-            "five short steps before you trust a buy verdict."
-        ),
-        {
-            "type": "actions",
-            "block_id": "home_actions",
-            "elements": [
-                _button(
-                    "audit_home",
-                    "Resume my audit draft" if has_draft else "Start a hidden-cost audit",
-                    "resume" if has_draft else "new",
-                    "primary",
-                )
-            ],
-        },
-    ]
-    return {"type": "home", "blocks": blocks}

@@ -176,25 +176,22 @@ class Settings(BaseSettings):
     @field_validator("recheck_threshold", mode="before")
     @classmethod
     def _threshold(cls, value):
-        if isinstance(value, str) and value.strip().endswith("%"):
-            try:
-                return float(value.strip()[:-1]) / 100
-            except ValueError:
-                raise ValueError(f"'{value}' is not a share such as 20%") from None
-        return value
+        return percent_setting(value)
 
     @field_validator("daily_check")
     @classmethod
     def _daily(cls, value: str) -> str:
-        from costcore.grammar import GrammarError
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-        from .weekly import parse_weekly
-
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
+        tz = match[3] or "UTC"
         try:
-            parse_weekly(f"C0000000 mon {value}")
-        except GrammarError as exc:
-            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris': {exc.problem}") from None
-        return value
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
+        return f"{int(match[1]):02d}:{match[2]} {tz}"
 
     @property
     def oauth(self) -> bool:
@@ -239,6 +236,16 @@ class Settings(BaseSettings):
             raise SettingsError(f"METRICS_PORT {self.metrics_port} is PORT: leave it out to serve /metrics on PORT")
         if not self.socket_mode and not self.slack_signing_secret.get_secret_value():
             raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
+
+
+def percent_setting(value):
+    """'20%' -> 0.2 (a plain number is a fraction already); ValueError names what was typed."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"'{value}' is not a share such as 20%") from None
+    return value
 
 
 class SettingsError(Exception):

@@ -4,7 +4,7 @@
     breakeven ask "40k support tickets a month on gpt-4o; would an 8B on an L4 pay off?" [--json] [--yes]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
-    breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
+    breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run] | recheck | check [--dry-run]
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
@@ -68,7 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     weekly.add_argument("--dry-run", action="store_true", help="write the message and chart to --out instead")
     weekly.add_argument("--channel", help="Slack channel id (default: every channel that asked)")
     weekly.add_argument("--out", type=Path, default=Path("."), help="folder for --dry-run files")
-    for stateful in (importer, syncer, weekly):
+    sheet.add_option(weekly)
+    recheck = commands.add_parser(
+        "recheck", help="re-run every saved decision with today's prices and the volume measured from spend"
+    )
+    recheck.add_argument("--channel", help="Slack channel id (default: every channel of the team)")
+    recheck.add_argument("--json", action="store_true", help="print each decision's re-check as JSON")
+    sheet.add_option(recheck)
+    check = commands.add_parser("check", help="run the daily budget check now: post the alerts that are due, once")
+    check.add_argument("--dry-run", action="store_true", help="print each budget's month and forecast; post nothing")
+    for stateful in (importer, syncer, weekly, recheck, check):
         stateful.add_argument(
             "--team",
             default=os.environ.get("BREAKEVEN_TEAM", "default"),
@@ -380,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             return ask_cli.run(args)
         if args.command == "measure":
             return measure_cli.run(args)
-        if args.command in ("spend", "weekly"):
+        if args.command in ("spend", "weekly", "recheck", "check"):
             from .state import run  # the stateful commands: the database and the network, through bot/
 
             return run(args)

@@ -16,16 +16,40 @@ def add_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def setting() -> Path | None:
-    """BREAKEVEN_PRICE_SHEET from the environment or .env (None: no sheet)."""
+def _settings():
+    """The settings the CLI shares with the bot and needs without Slack: from the environment or .env."""
+    from pydantic import Field, ValidationError, field_validator
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
-    class _Setting(BaseSettings):
+    from bot.settings import percent_setting
+
+    class _Settings(BaseSettings):
         model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
         breakeven_price_sheet: str | None = None
+        recheck_threshold: float = Field(default=0.2, ge=0, le=10)
 
-    value = (_Setting().breakeven_price_sheet or "").strip()
+        @field_validator("recheck_threshold", mode="before")
+        @classmethod
+        def _share(cls, value):
+            return percent_setting(value)
+
+    try:
+        return _Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        raise ValueError(f"{name} {str(error['msg']).removeprefix('Value error, ')}") from None
+
+
+def setting() -> Path | None:
+    """BREAKEVEN_PRICE_SHEET from the environment or .env (None: no sheet)."""
+    value = (_settings().breakeven_price_sheet or "").strip()
     return Path(value) if value else None
+
+
+def threshold() -> float:
+    """RECHECK_THRESHOLD: a re-checked decision whose savings move more than this is news (default 20%)."""
+    return _settings().recheck_threshold
 
 
 def load(args: argparse.Namespace):
