@@ -350,7 +350,8 @@ def mark_reported(db, reported: list[Reported], week: str) -> None:
         return
     with transaction(database(db)) as connection:
         connection.executemany(
-            "UPDATE decision_versions SET summary_week = ? WHERE analysis_id = ? AND version = ?",
+            "UPDATE decision_versions SET summary_week = ? WHERE analysis_id = ? AND version = ? "
+            "AND summary_week IS NULL",  # the first summary that reported it
             [[week, v.analysis_id, v.version] for v in versions],
         )
 
