@@ -240,12 +240,13 @@ class Settings(BaseSettings):
 
 def percent_setting(value):
     """'20%' -> 0.2 (a plain number is a fraction already); ValueError names what was typed."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1]) / 100
-        except ValueError:
-            raise ValueError(f"'{value}' is not a share such as 20%") from None
-    return value
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a share such as 20%") from None
 
 
 class SettingsError(Exception):
