@@ -147,13 +147,13 @@ def test_a_failed_post_is_tried_again_at_the_next_check_and_a_models_budget_coun
     assert "gpt-4o spend reached 50% of its $2,500 budget for November: $1,518 spent" in text
 
 
-def click_acknowledge(server, alert_id: int, channel: str | None = "C9", user: str = "U1"):
+def click_acknowledge(server, alert_id: int, channel: str | None = "C9", user: str = "U1", action="budget_alert_ack"):
     payload = {
         "type": "block_actions",
         "team": {"id": "T1"},
         "user": {"id": user},
-        "trigger_id": f"trig-ack-{alert_id}-{user}",
-        "actions": [{"action_id": "budget_alert_ack", "value": str(alert_id), "type": "button"}],
+        "trigger_id": f"trig-ack-{alert_id}-{user}-{channel}",
+        "actions": [{"action_id": action, "value": str(alert_id), "type": "button"}],
     }
     if channel:
         payload |= {"channel": {"id": channel}, "container": {"type": "message", "channel_id": channel}}
@@ -174,6 +174,9 @@ def test_acknowledge_clears_the_alert_from_the_app_home_and_the_summary(server, 
     set_budget(store, Budget("T1", "C9", "", 2000.0, (0.5, 0.8, 1.0), "U1"))
     run_check(client, store, server.bot.settings, NOW)
     first, forecast = open_alerts(store, "T1")[::-1]
+    assert slack.called("chat.postMessage")[0]["args"]["text"] == (
+        "Budget alert: LLM API spend reached 50% of its $2,000 budget for November"
+    )
     server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
     server.wait_idle()
     home = home_of(slack)
@@ -190,12 +193,18 @@ def test_acknowledge_clears_the_alert_from_the_app_home_and_the_summary(server, 
     assert "Acknowledged by <@U1>" in update["args"]["text"] and "budget_alert_ack" not in json.dumps(update["args"])
     home = home_of(slack)  # published again for the one who clicked
     assert "*Open alerts* (1)" in json.dumps(home) and f'"value": "{forecast.id}"' in json.dumps(home)
-    click_acknowledge(server, forecast.id, channel=None)  # from the App Home
+    # The forecast's, from its button in the weekly summary (one of a row: its action id is numbered).
+    (button,) = [e for b in summary["blocks"] if b.get("block_id") == "open_alerts" for e in b["elements"]
+                 if e["value"] == str(forecast.id)]  # fmt: skip
+    click_acknowledge(server, forecast.id, action=button["action_id"])
     assert "*Open alerts*: none." in json.dumps(home_of(slack))
     click_acknowledge(server, first.id, user="U2")  # a second click, by someone else
-    assert (
-        "That alert was acknowledged already: Acknowledged by <@U1>"
-        in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+    told = slack.called("chat.postEphemeral")[-1]["args"]
+    assert told["user"] == "U2" and "That alert was acknowledged already: Acknowledged by <@U1>" in told["text"]
+    published = len(slack.called("views.publish"))
+    click_acknowledge(server, first.id, channel=None, user="U2")  # from a Home tab that had not been refreshed
+    assert len(slack.called("views.publish")) == published + 1 and "Open alerts*: none" in json.dumps(
+        home_of(slack, "U2")
     )
     assert len(slack.called("chat.update")) == 2
 
