@@ -203,3 +203,22 @@ def test_the_cli_rechecks_a_team_and_prints_what_moved(sheet_path, tmp_path):
     ]
     only = breakeven("recheck", "--team", "T1", "--db", str(db_path), "--channel", "C8", cwd=tmp_path)
     assert only.stdout.count("• #") == 1 and f"#{stays}" in only.stdout
+
+
+def test_in_a_quiet_channel_a_flipped_decision_is_still_news_and_a_dry_run_writes_no_version(
+    server, slack, sheet_path, tmp_path
+):
+    from bot.weekly import post_weekly_summary, set_weekly_channel
+
+    flips = analyse(server, FLIPS)
+    store = server.bot.store
+    set_weekly_channel(store, "T1", "C9", "mon", "09:00", "UTC", quiet=True)  # no spend: nothing to say, usually
+    prices = load(sheet_path)
+    result = post_weekly_summary(None, store, "T1", "C9", WEEK1, dry_run_dir=tmp_path / "dry", sheet=prices)
+    assert f"• *#{flips} BUY → RENT*" in result.text and "No LLM API spend recorded" in result.text
+    (found,) = decisions(store, "T1", "C9")
+    assert len(versions(store, found)) == 1  # a dry run stores nothing
+    quiet = make_settings(slack.url, tmp_path, breakeven_price_sheet=sheet_path)
+    assert run_weekly(server.bot.client_for, store, quiet, "T1", "C9", now=WEEK1).status == "posted"
+    assert f"• *#{flips} BUY → RENT*" in sections(slack.called("chat.postMessage")[-1])
+    assert run_weekly(server.bot.client_for, store, quiet, "T1", "C9", now=WEEK2).status == "quiet"  # told once
