@@ -18,7 +18,7 @@ import logging
 
 from costcore.format import money
 
-from .budget import ACK, budget_lines, budgets, open_alerts, outlook
+from .budget import ACK, budgets, open_alerts, outlook
 from .recheck import database, latest
 from .render import EXAMPLE, channel_link
 
@@ -217,10 +217,6 @@ def _decision_text(db, analysis: dict, now: dt.datetime) -> str:
         was = f", was {asked['verdict']}" if asked["verdict"] != verdict else ""
         text += f"\n_re-checked {age(now_eval.created, now)}{was}_"
     return text
-
-
-def budget_summary(db, team: str, channel: str, today: dt.date) -> list[str]:
-    return budget_lines(db, budgets(db, team, channel), today)
 
 
 def publish(bot, client, team: str, user: str) -> None:
