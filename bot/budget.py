@@ -262,6 +262,17 @@ def alert_text(budget: Budget, seen: BudgetOutlook, threshold: str) -> str:
     )
 
 
+def notification(budget: Budget, seen: BudgetOutlook, threshold: str) -> str:
+    """The alert in one line: what a notification shows."""
+    month = f"{seen.month.month_start:%B}"
+    if threshold == FORECAST:
+        return (
+            f"Budget forecast: {budget.what} on course for {money(seen.month.forecast)} in {month}, over its "
+            f"{money(budget.amount)} budget"
+        )
+    return f"Budget alert: {budget.what} reached {threshold} of its {money(budget.amount)} budget for {month}"
+
+
 def alert_blocks(text: str, alert_id: int | None, acked: str | None = None) -> list[dict]:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
     if acked:
@@ -334,7 +345,7 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
             try:
                 ts = client.chat_postMessage(
                     channel=budget.channel,
-                    text=re.sub(r"[*:]", "", text.split(":", 2)[-1]).strip()[:300] or "Budget alert",
+                    text=notification(budget, seen, threshold),
                     blocks=alert_blocks(text, alert_id),
                     metadata={"event_type": METADATA_EVENT, "event_payload": {"alert": key}},
                     unfurl_links=False,
@@ -384,9 +395,7 @@ def check_time(setting: str) -> tuple[int, int, str]:
 def run_check(client, connect, settings=None, now: dt.datetime | None = None, team: str | None = None) -> list[Fired]:
     """The daily check: every budget (one team's with team), after syncing OpenAI spend when
     OPENAI_ADMIN_KEY is set. client: a WebClient, or a callable giving a team's (None: uninstalled)."""
-    from .weekly import connector
-
-    db = connector(connect)()
+    db = database(connect)
     _, _, tz = check_time(getattr(settings, "daily_check", None) or "09:00 UTC")
     now = now or dt.datetime.now(dt.UTC)
     today = now.astimezone(ZoneInfo(tz)).date() if now.tzinfo else now.date()
