@@ -308,6 +308,8 @@ HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?
 • `/breakeven history [N]`: this channel's recent analyses (only you see it)
 • `/breakeven show ID`, `/breakeven compare ID ID`
 • `/breakeven audit`: a guided hidden-cost audit
+• `/breakeven recheck`: this channel's decisions again, with today's prices and the volume your spend shows
+• `/breakeven budget $5,000/month [model=gpt-4o]`: a monthly budget here, with alerts; `/breakeven spend`: forecasts
 Use cases: {USE_CASES}.
 Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
 

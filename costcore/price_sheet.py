@@ -26,7 +26,10 @@ else prices anything: every analysis, re-check and chart takes its prices throug
 A GPU price is used only in the billing mode it was quoted in. This version bills a rented GPU for
 every hour of the month, which is how always-on, reserved and spot GPUs are billed (a reservation
 is owed for its whole term), so those modes apply; a serverless price (billed per second of use) or
-a purchase price (owned) is read and checked but not applied, and the report says so.
+a purchase price (owned) is read and checked but not applied, and the report says so. Where the buy
+stage bills every mode of the GPU catalogue (a `billing=` key), it asks `gpu_contract` for the mode
+the scenario names (or, naming none, the sheet's own, with every mode billable) and bills the entry's
+price_per_hour (or purchase) in that mode.
 
 `parse` checks everything at once and raises PriceSheetError with one line naming the file, the
 line and the key at fault, and an example that works. Pure: the caller reads the file.
@@ -120,14 +123,19 @@ class PriceSheet:
         found = [e for e in self.gpu if (e.gpu, e.mode) == (gpu_id, mode) and e.effective <= on]
         return max(found, key=lambda e: e.effective, default=None)
 
-    def gpu_contract(self, gpu_id: str, on: dt.date) -> tuple[GpuEntry | None, list[GpuEntry]]:
-        """The GPU's price when the scenario names no billing mode: the sheet's entry in effect in the
-        first mode of MODES billed by the hour (the company pays that way), and the entries in effect
-        that were not used (other modes, or modes this version cannot bill)."""
-        in_effect = [self.gpu_price(gpu_id, mode, on) for mode in MODES]
-        in_effect = [e for e in in_effect if e is not None]
-        usable = [e for e in in_effect if e.mode in HOURLY_MODES]
-        chosen = usable[0] if usable else None
+    def gpu_contract(
+        self, gpu_id: str, on: dt.date, mode: str | None = None, billable: tuple[str, ...] = HOURLY_MODES
+    ) -> tuple[GpuEntry | None, list[GpuEntry]]:
+        """The GPU's price from the sheet, and the entries in effect that were not used.
+
+        mode: the billing mode the scenario asks for (a `billing=` key): the sheet's entry in that mode,
+        if any. None: the company pays the way its sheet says: the entry in effect in the first mode of
+        MODES that `billable` holds (the modes the buy stage can bill: HOURLY_MODES in this version)."""
+        in_effect = [e for e in (self.gpu_price(gpu_id, m, on) for m in MODES) if e is not None]
+        if mode is not None:
+            chosen = self.gpu_price(gpu_id, mode, on)
+        else:
+            chosen = next((e for e in in_effect if e.mode in billable), None)
         return chosen, [e for e in in_effect if e is not chosen]
 
     def status(self, entry: ApiEntry | GpuEntry, on: dt.date) -> str:

@@ -212,3 +212,18 @@ def test_prices_shows_the_list_and_the_sheet_side_by_side(tmp_path):
             "replaced", "2026-10-01"] in sheet_rows  # fmt: skip
     every = breakeven("prices", "--price-sheet", str(path)).stdout
     assert "a10g reserved-1y" in every and "$0.75/h" in every and "h100 owned" in every and "$25,000 a GPU" in every
+
+
+def test_a_gpus_contract_is_the_sheets_own_mode_or_the_one_asked_for(sheet):
+    two = parse_sheet(
+        SHEET + '[[gpu]]\ngpu = "a10g"\nmode = "always-on"\nprice_per_hour = 0.9\neffective = 2026-09-01\n'
+    )
+    day = NOW.date()
+    chosen, unused = two.gpu_contract("a10g", day)  # no mode asked: the first of the modes, always-on
+    assert (chosen.mode, [e.mode for e in unused]) == ("always-on", ["reserved-1y"])
+    chosen, unused = two.gpu_contract("a10g", day, mode="reserved-1y")
+    assert (chosen.price_per_hour, [e.mode for e in unused]) == (0.75, ["always-on"])
+    assert two.gpu_contract("a10g", day, mode="spot")[0] is None
+    owned, _ = sheet.gpu_contract("h100", day, billable=("owned",))  # a buy stage that bills purchases
+    assert owned.purchase == 25000
+    assert sheet.gpu_contract("h100", day) == (None, [owned])  # this version bills no purchase
