@@ -124,7 +124,8 @@ def open_form(
     ask_id: int | None = None,
 ) -> None:
     try:
-        client.views_open(trigger_id=trigger_id, view=form_view(where.channel, scenario, analysis_id, ask_id=ask_id))
+        view = form_view(where.channel, scenario, analysis_id, ask_id=ask_id, sheet=bot.sheet)
+        client.views_open(trigger_id=trigger_id, view=view)
     except Exception as exc:
         bot.tell(
             client,
