@@ -201,25 +201,33 @@ def due(budget: Budget, seen: BudgetOutlook) -> tuple[list[str], list[str]]:
     return fire, covered
 
 
+# An alert's key: the budget (its amount too: a budget raised after its 100% alert alerts again at the new
+# amount), the month and the threshold.
+KEY = "team = ? AND channel = ? AND model = ? AND period = ? AND threshold = ? AND budget = ?"
+
+
+def _key(budget: Budget, period: str, threshold: str) -> list:
+    return [budget.team, budget.channel, budget.model, period, threshold, budget.amount]
+
+
 def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_s: int = STALE_S) -> str | None:
     """Claim the alert: "new", "retaken" (a post failed or its process died: it may be in the channel
     already), or None when it was posted (or covered, or is being posted) already."""
     db = database(db)
     stamp = dt.datetime.now(dt.UTC)
     stale = (stamp - dt.timedelta(seconds=stale_after_s)).isoformat(timespec="seconds")
-    key = [budget.team, budget.channel, budget.model, period, threshold]
     with transaction(db) as connection:
         cursor = connection.execute(
-            "INSERT OR IGNORE INTO budget_alerts (team, channel, model, period, threshold, status, claimed, budget) "
-            "VALUES (?, ?, ?, ?, ?, 'posting', ?, ?)",
-            [*key, stamp.isoformat(timespec="seconds"), budget.amount],
+            "INSERT OR IGNORE INTO budget_alerts (team, channel, model, period, threshold, budget, status, claimed) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'posting', ?)",
+            [*_key(budget, period, threshold), stamp.isoformat(timespec="seconds")],
         )
         if cursor.rowcount == 1:
             return "new"
         cursor = connection.execute(
-            "UPDATE budget_alerts SET status = 'posting', claimed = ? WHERE team = ? AND channel = ? AND model = ? "
-            "AND period = ? AND threshold = ? AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
-            [stamp.isoformat(timespec="seconds"), *key, stale],
+            f"UPDATE budget_alerts SET status = 'posting', claimed = ? WHERE {KEY} "
+            "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
+            [stamp.isoformat(timespec="seconds"), *_key(budget, period, threshold), stale],
         )
         return "retaken" if cursor.rowcount == 1 else None
 
@@ -227,9 +235,9 @@ def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_
 def _cover(db, budget: Budget, period: str, threshold: str) -> None:
     with transaction(database(db)) as connection:
         connection.execute(
-            "INSERT OR IGNORE INTO budget_alerts (team, channel, model, period, threshold, status, claimed, budget) "
-            "VALUES (?, ?, ?, ?, ?, 'covered', ?, ?)",
-            [budget.team, budget.channel, budget.model, period, threshold, now_iso(), budget.amount],
+            "INSERT OR IGNORE INTO budget_alerts (team, channel, model, period, threshold, budget, status, claimed) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'covered', ?)",
+            [*_key(budget, period, threshold), now_iso()],
         )
 
 
@@ -237,14 +245,12 @@ def _finish(db, budget: Budget, period: str, threshold: str, **values) -> None:
     sets = ", ".join(f"{k} = ?" for k in values)
     with transaction(database(db)) as connection:
         connection.execute(
-            f"UPDATE budget_alerts SET {sets} WHERE team = ? AND channel = ? AND model = ? AND period = ? "
-            "AND threshold = ?",
-            [*values.values(), budget.team, budget.channel, budget.model, period, threshold],
+            f"UPDATE budget_alerts SET {sets} WHERE {KEY}", [*values.values(), *_key(budget, period, threshold)]
         )
 
 
 def alert_key(budget: Budget, period: str, threshold: str) -> str:
-    return f"alert:{budget.team}:{budget.channel}:{budget.model}:{period}:{threshold}"
+    return f"alert:{budget.team}:{budget.channel}:{budget.model}:{period}:{threshold}:{budget.amount:g}"
 
 
 def alert_text(budget: Budget, seen: BudgetOutlook, threshold: str) -> str:
@@ -332,11 +338,7 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
         text = alert_text(budget, seen, threshold)
         alert_id = (
             database(db)
-            .execute(
-                "SELECT id FROM budget_alerts WHERE team = ? AND channel = ? AND model = ? AND period = ? "
-                "AND threshold = ?",
-                [budget.team, budget.channel, budget.model, period, threshold],
-            )
+            .execute(f"SELECT id FROM budget_alerts WHERE {KEY}", _key(budget, period, threshold))
             .fetchone()[0]
         )
         key = alert_key(budget, period, threshold)

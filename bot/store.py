@@ -231,8 +231,8 @@ def m008_budgets_and_alerts(db: sqlite_utils.Database) -> None:
         pk=("team", "channel", "model"),
         not_null={"amount", "thresholds"},
     )
-    # One row per budget, month and threshold: the exactly-once guard of an alert (claimed, then posted,
-    # as the weekly summary's), and the alert itself until someone acknowledges it.
+    # One row per budget (its amount too), month and threshold: the exactly-once guard of an alert (claimed,
+    # then posted, as the weekly summary's), and the alert itself until someone acknowledges it.
     db["budget_alerts"].create(
         {
             "id": int,
@@ -254,7 +254,7 @@ def m008_budgets_and_alerts(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"team", "channel", "model", "period", "threshold", "status"},
     )
-    db["budget_alerts"].create_index(["team", "channel", "model", "period", "threshold"], unique=True)
+    db["budget_alerts"].create_index(["team", "channel", "model", "period", "threshold", "budget"], unique=True)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,14 @@ def test_each_threshold_alerts_once_a_month_and_only_the_highest_of_those_crosse
     with closing(sqlite3.connect(store.path)) as db:
         rows = db.execute("SELECT threshold, status FROM budget_alerts ORDER BY id").fetchall()
     assert rows == [("50%", "posted"), ("forecast", "posted"), ("80%", "covered"), ("100%", "posted")]
+    # The budget raised to $2,500 after its 100% alert: its own thresholds alert ($2,118 is 85% of it, and the
+    # month's forecast is over it too), once.
+    set_budget(store, Budget("T1", "C9", "", 2500.0, (0.5, 0.8, 1.0), "U1"))
+    raised = run_check(client, store, server.bot.settings, NOW + dt.timedelta(days=2))
+    assert [(f.threshold, f.status) for f in raised] == [("80%", "fired"), ("forecast", "fired")]
+    assert "reached 80% of its $2,500 budget" in alerts(slack)[-2]
+    again = run_check(client, store, server.bot.settings, NOW + dt.timedelta(days=2))
+    assert [f.status for f in again] == ["skipped", "skipped"]
     # December is a new month: its thresholds alert again (none crossed yet on Dec 2).
     assert run_check(client, store, server.bot.settings, dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)) == []
 
