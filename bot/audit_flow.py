@@ -133,7 +133,7 @@ def step_blocks(step: int, answers: AuditInput) -> list[dict]:
                 )
             )
         return blocks
-    gpu_options = [("", "Not decided")] + [(g.id, f"{g.name} (${g.price_per_hour:g}/h)") for g in list_gpus()]
+    gpu_options = [("", "Not decided")] + [(g.id, f"{g.name} ({g.price_label})") for g in list_gpus()]
     gpu_select = {
         "type": "static_select",
         "action_id": "value",

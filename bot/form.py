@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 from costcore.grammar import ALIASES, GrammarError, pairs, parse, to_text
-from costcore.prices import list_api_models, list_gpus
+from costcore.prices import MODES, list_api_models, list_gpus, money_of
 from costcore.scenario import Scenario
 from costcore.templates import catalogue
 
@@ -104,11 +104,17 @@ def template_options() -> list[dict]:
 
 
 def gpu_options(sheet=None) -> list[dict]:
-    """Each GPU with the price an analysis will use: yours where the price sheet has one it can bill."""
+    """Each GPU with the price an analysis will use: yours where the price sheet has one in effect (in the
+    mode it will be billed in when none is asked for), else the catalogue's."""
     options = []
     for g in list_gpus():
-        contract = sheet.gpu_contract(g.id, _today())[0] if sheet else None
-        price = f"yours ${contract.price_per_hour:g}/h {contract.mode}" if contract else f"${g.price_per_hour:g}/h"
+        contract = sheet.gpu_contract(g.id, _today(), billable=MODES)[0] if sheet else None
+        if contract is None:
+            price = g.price_label
+        elif contract.mode == "owned":
+            price = f"yours {money_of(contract.purchase)} owned"
+        else:
+            price = f"yours ${contract.price_per_hour:g}/h {contract.mode}"
         options.append(_option(g.id, f"{g.name} ({price})"))
     return options
 

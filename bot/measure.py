@@ -807,10 +807,18 @@ def _pricing(endpoint: Endpoint, options: Options) -> tuple[str | None, float | 
     if options.gpu_price is None and options.gpu is None:
         return "give gpu= or gpu_price= for a self-host cost", None, None
     hourly = options.gpu_price
-    name = options.gpu or "GPU"
+    gpu = find_gpu(options.gpu) if options.gpu is not None else None
+    name = gpu.name if gpu is not None else "GPU"
     if hourly is None:
-        gpu = find_gpu(options.gpu)
-        hourly, name = gpu.price_per_hour, gpu.name
+        hourly = gpu.price_per_hour  # the always-on median: a measured server runs all month
+        if hourly is None:
+            other = "" if gpu.price_label == "no catalogue price" else f" (only {gpu.price_label})"
+            return (
+                f"the catalogue has no always-on price for the {name}{other}, and a measured server runs all "
+                "month: give gpu_price= with your price an hour",
+                None,
+                None,
+            )
     gpus = options.gpus or 1
     return f"{gpus} x {name} at ${hourly:g}/h", hourly * gpus, None
 

@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     prices = commands.add_parser("prices", help="list API prices from the bundled catalogue (and your price sheet)")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
     sheet.add_option(prices)
-    commands.add_parser("gpus", help="list the GPU catalogue")
+    gpus = commands.add_parser("gpus", help="list the GPU catalogue: each GPU's prices by billing mode")
+    gpus.add_argument("--json", action="store_true", help="print every price entry as JSON")
     return parser
 
 
@@ -326,7 +327,7 @@ def _prices(filter_text: str, sheet=None) -> int:
 
 def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
     """Every entry of the price sheet beside the catalogue's price, with whether it is in effect."""
-    from costcore.prices import PriceError, find_gpu, quote_model
+    from costcore.prices import PriceError, gpu_quote, quote_model
 
     needle = filter_text.strip().lower()
     lines = [f"Your price sheet ({sheet.name}): {len(sheet.api)} API and {len(sheet.gpu)} GPU prices"]
@@ -345,11 +346,14 @@ def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
         lines.append(f"  {e.ref:<36} {list_price:>18} {mine:>18}  {when:<10}  {sheet.status(e, today)}{cached}")
     gpus = [e for e in sheet.gpu if not needle or needle in e.gpu]
     if gpus:
-        lines.append(f"  {'GPU, billing mode':<36} {'catalogue':>18} {'yours':>18}  {'effective':<10}  status")
+        lines.append(f"  {'GPU, billing mode':<36} {'catalogue, mode':>18} {'yours':>18}  {'effective':<10}  status")
     for e in sorted(gpus, key=lambda e: (e.gpu, e.mode, e.effective)):
-        gpu = find_gpu(e.gpu)
+        quote = gpu_quote(e.gpu, e.mode)
         mine = f"${e.purchase:,.0f} a GPU" if e.price_per_hour is None else f"${e.price_per_hour:g}/h"
-        listed = f"${gpu.price_per_hour:g}/h on-demand"
+        if quote is None:
+            listed = "none in this mode"
+        else:
+            listed = f"${quote.price:,.0f} a GPU" if e.mode == "owned" else f"${quote.price:,.4g}/h"
         when = e.effective.isoformat()
         lines.append(f"  {f'{e.gpu} {e.mode}':<36} {listed:>18} {mine:>18}  {when:<10}  {sheet.status(e, today)}")
     if len(lines) == 1:
@@ -357,21 +361,58 @@ def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
     return lines
 
 
-def _gpus() -> int:
+def _gpus(as_json: bool) -> int:
     import datetime as dt
 
-    from costcore.prices import PRICE_MAX_AGE_MONTHS, list_gpus, price_is_stale
+    from costcore.prices import MODES, PRICE_MAX_AGE_MONTHS, gpu_quote, list_gpus, list_prices, price_is_stale
 
+    names = {g.id: g.name for g in list_gpus()}
+    if as_json:
+        entries = [
+            {
+                "gpu": p.gpu,
+                "name": names[p.gpu],
+                "mode": p.mode,
+                "price_per_hour": p.price_per_hour,
+                "purchase_price": p.purchase_price,
+                "provider": p.provider,
+                "region": p.region,
+                "source": p.source,
+                "date": p.date,
+                "note": p.note,
+            }
+            for p in list_prices()
+        ]
+        print(json.dumps(entries, indent=2))
+        return 0
     today = dt.date.today()
-    old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"
-    print(f"{'gpu':<10} {'name':<20} {'VRAM':>6} {'GB/s':>6} {'TFLOPs':>7} {'$/h':>7}  price date, source")
+    heads = {"always-on": "always-on", "reserved-1y": "resv-1y", "reserved-3y": "resv-3y", "spot": "spot",
+             "serverless": "serverless", "owned": "owned $"}  # fmt: skip
+    print(f"{'gpu':<15} {'VRAM':>5} {'GB/s':>5} {'TFLOPs':>7} " + " ".join(f"{heads[m]:>10}" for m in MODES))
     for g in list_gpus():
-        dated = g.price_date + (old if price_is_stale(g.price_date, today) else "")
-        print(
-            f"{g.id:<10} {g.name:<20} {g.vram_gb:>5g}G {g.bandwidth_gb_s:>6g} {g.tflops_16:>7g} "
-            f"{g.price_per_hour:>7.3f}  {dated}, {g.price_source}"
-        )
-    print(f"TFLOPs: dense 16-bit tensor. Prices dated more than {PRICE_MAX_AGE_MONTHS} months before {today} say so.")
+        cells = []
+        for mode in MODES:
+            quote = gpu_quote(g.id, mode)
+            if quote is None:
+                cells.append("-")
+                continue
+            figure = f"{quote.price:,.0f}" if mode == "owned" else f"{quote.price:.3f}"
+            few = len(quote.entries)
+            cells.append(figure if few >= 3 else f"{figure} ({few})")
+        specs = f"{g.id:<15} {g.vram_gb:>4g}G {g.bandwidth_gb_s:>5g} {g.tflops_16:>7g} "
+        print(specs + " ".join(f"{c:>10}" for c in cells))
+    print(
+        "\n$ a GPU-hour (owned: the purchase price), the median of the providers below; (n): only n quotes were "
+        "found, so the figure is the median of n (one: that quote alone). Each price is billed in its own mode only "
+        "(billing=); '-': none sourced, give gpu_price=. TFLOPs: dense 16-bit tensor."
+    )
+    print("\nEvery price, with its provider, source and date:")
+    old = f" (older than {PRICE_MAX_AGE_MONTHS} months)"
+    for p in list_prices():
+        figure = f"${p.purchase_price:,.0f}" if p.mode == "owned" else f"${p.price_per_hour:g}/h"
+        where = f", {p.region}" if p.region else ""
+        dated = p.date + (old if price_is_stale(p.date, today) else "")
+        print(f"{p.gpu:<15} {p.mode:<11} {figure:>9}  {p.provider}{where}; {dated}; {p.source}")
     return 0
 
 
@@ -405,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serving(args)
         if args.command == "prices":
             return _prices(args.filter, args.sheet)
-        return _gpus()
+        return _gpus(args.json)
     except _BadInput as exc:
         print(f"breakeven: {exc}", file=sys.stderr)
         return 2

@@ -24,8 +24,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from . import economics, sensitivity, templates
 from . import growth as growth_path
-from . import sensitivity, templates
 from .buy import MAX_INSTANCES, buy_side
 from .compare import compare, failures
 from .constraints import answer_times, check_constraints, manual_side, missed
@@ -37,6 +37,7 @@ from .ledger import Ledger
 from .next_step import next_step
 from .one_time import one_time_cost
 from .price_sheet import NO_SHEET, PriceSheet
+from .prices import modes_priced
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
 from .standing import standing as volume_standing
@@ -69,7 +70,8 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
     rent = rent_side(s, work, ledger, now, sheet) if api_named(s) or manual is None else None
     if rent is None:
         _not_compared(s, ledger)
-    buy = buy_side(s, work, rate, ledger, sheet, (now or dt.datetime.now(dt.UTC)).date())
+    day = (now or dt.datetime.now(dt.UTC)).date()
+    buy = buy_side(s, work, rate, ledger, sheet=sheet, on=day)
     instances = buy.instances(work.requests)
     if instances > MAX_INSTANCES:
         key = "peak" if s.peak and s.peak > 1 else "volume"
@@ -120,6 +122,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
         return decide(replace(comparison, savings=savings, payback=payback), checks, horizon, s.task, on_path).verdict
 
     rent_name = "Manual work" if comparison.baseline == "manual" else "API"
+    threshold, basis = _failure_threshold(s, comparison, rent, work.requests)
     sens = sensitivity.analyse(
         comparison.model,
         work.requests,
@@ -128,6 +131,9 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
         verdict_on_cost,
         rent=rent_name,
         growth=sensitivity.GrowthInput(s.growth, limit) if path is not None else None,
+        billing=other_billing(s, work, rate, buy, comparison.model, ledger, sheet, day),
+        failure_threshold=threshold,
+        failure_basis=basis,
     )
     if comparison.failure is not None:
         f = comparison.failure
@@ -184,6 +190,9 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
         assumptions=ledger.assumptions + _measured(s),
         notes=ledger.notes,
         cost_model=comparison.model,
+        billing=buy.billing if buy.kind == "gpu" else ("per-token" if buy.kind == "per_token" else "always-on"),
+        instance_hours_per_month=comparison.model.instance_hours(requests) if instances or buy.kind == "gpu" else None,
+        cash_up_front=instances * buy.purchase_per_instance if buy.purchase_per_instance is not None else None,
         template=template,
         growth=path,
         factors=compare_factors(
@@ -214,6 +223,86 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
             analysis_text=to_text(scenario),
         ),
     )
+
+
+def _failure_threshold(s: Scenario, comparison, rent, requests: float) -> tuple[float | None, str]:
+    """The fine-tuned failure rate at which buying stops paying, and what a failure is taken to cost.
+
+    Priced failures (fail_cost=, or a task redone by hand) give it directly. Failure rates given without a
+    price ask the question all the same: each failure is then taken at the least it costs, one more API
+    request to redo it, and the basis says so (fail_cost= gives yours)."""
+    f = comparison.failure
+    if f is not None:
+        return f.breakeven_fail_ft, f"{money(f.fail_cost)} a failure"
+    asked = s.fail_api is not None or s.fail_ft is not None
+    if not asked or rent is None or comparison.baseline != "api" or rent.cost_per_request <= 0:
+        return None, ""
+    retry = rent.cost_per_request
+    model = comparison.model
+    baseline = requests * retry * (1 + (s.fail_api or 0.0))
+    limit = economics.breakeven_failure_rate(baseline, model.selfhost_monthly(requests), requests, retry)
+    return limit, f"no fail_cost= given: each failure taken as one API request to redo it, {money(retry)}"
+
+
+def other_billing(
+    s: Scenario, work, rate: float, buy, model, ledger: Ledger, sheet: PriceSheet = NO_SHEET, day=None
+) -> list[tuple[str, object, str]]:
+    """The same fleet paid for in each other mode the catalogue (or your price sheet) prices for its GPU
+    and that meets the constraints: (name, cost model, detail). A cheaper mode left out for a constraint is named in the
+    detail of the cheapest that meets them, so the row never hides a saving nor offers one that breaks a bound."""
+    if buy.kind != "gpu" or buy.gpu is None or s.gpu_price is not None:
+        return []
+    meeting, broken = [], []
+    for mode in sheet.gpu_modes(buy.gpu.id, day, modes_priced(buy.gpu.id)):
+        if mode == buy.billing:
+            continue
+        try:
+            other = buy_side(
+                s.model_copy(update={"billing": mode}), work, rate, Ledger(s), sized=buy.capacity, sheet=sheet, on=day
+            )
+        except GrammarError:
+            continue
+        changed = other.fleet.model_copy(
+            update={
+                "api_cost_per_request": model.api_cost_per_request,
+                "selfhost_variable_per_request": model.selfhost_variable_per_request,
+                "tokens_per_request": model.tokens_per_request,
+            }
+        )
+        entry = (mode, changed, other.label.removeprefix("Self-host (").removesuffix(")"))
+        why = _billing_breaks(s, mode, buy)
+        (broken if why else meeting).append((*entry, why))
+    monthly = {mode: changed.selfhost_monthly(work.requests) for mode, changed, _, _ in meeting + broken}
+    cheaper = [(mode, why) for mode, _, _, why in broken]
+    if meeting:
+        best = min(meeting, key=lambda m: monthly[m[0]])
+        cheaper = [(mode, why) for mode, why in cheaper if monthly[mode] < monthly[best[0]]]
+    for mode, why in cheaper:
+        ledger.note(
+            f"billing={mode} would self-host for {money(monthly[mode])} a month, but {why}; the sensitivity "
+            "weighs the cheapest billing mode that meets the constraints instead"
+        )
+    return [
+        (mode, changed, detail + "".join(f"; {m} is cheaper but {why}" for m, why in cheaper))
+        for mode, changed, detail, _ in meeting
+    ]
+
+
+def _billing_breaks(s: Scenario, mode: str, buy) -> str:
+    """Why paying in this mode would break a constraint the scenario sets ('' when it meets them all).
+
+    Serverless scales to zero: a request that finds no warm instance waits for one to start and load the
+    model (seconds to minutes), which a latency bound does not allow unless an instance is kept warm
+    (min_instances=1) or the cold start given (cold_start=) fits within the bound."""
+    if mode != "serverless" or s.latency_ms is None or (s.min_instances or 0) >= 1:
+        return ""
+    bound = f"latency={s.latency_ms:,.0f}ms"
+    if s.cold_start_s is None:
+        return f"its cold starts (scale to zero) would break {bound}: keep one warm with min_instances=1"
+    worst = s.cold_start_s * 1000 + (buy.latency_ms or 0.0)
+    if worst > s.latency_ms:
+        return f"a {s.cold_start_s:g} s cold start would break {bound}: keep one warm with min_instances=1"
+    return ""
 
 
 def _held_to_api(s: Scenario, times, buy):
@@ -265,7 +354,13 @@ def _growth_notes(path: Growth, ledger: Ledger) -> None:
 
 def _not_compared(s: Scenario, ledger: Ledger) -> None:
     why = "no API is compared: manual_h= with no API named compares doing the work by hand with self-hosting"
-    for key, value in (("cached", s.cached_share), ("api_latency", s.api_latency_ms)):
+    for key, value in (
+        ("cached", s.cached_share),
+        ("api_latency", s.api_latency_ms),
+        ("batch", s.batch_share),
+        ("tier", s.api_tier),
+        ("cache_write", s.cache_write_share),
+    ):
         if value is not None:
             ledger.ignored(key, why)
 

@@ -40,8 +40,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox, offset_copy
 
 from .defaults import ITERATION_MULTIPLIER
+from .economics import breakpoints, monthly_bills, selfhost_bills
 from .economics import crossings as staircase_crossings
-from .economics import monthly_bills
 from .format import count, money, months
 from .scenario import CostLine, CostModel, Crossing, Report
 
@@ -633,6 +633,7 @@ def _detail(label: str) -> str:
     """'API (openai:gpt-4o-mini)' -> 'gpt-4o-mini', 'Self-host (1 x NVIDIA A10G)' -> '1 x A10G': the
     part in brackets, without the provider, the organisation or the GPU's maker."""
     inner = label.partition("(")[2].rpartition(")")[0]
+    inner = inner.split(", $")[0].replace(", always-on", "")  # the mode stays when it is not the usual one
     inner = inner.rpartition(":")[2].rpartition("/")[2]
     for maker in ("NVIDIA ", "AMD ", "Google "):
         inner = inner.replace(maker, "")
@@ -705,6 +706,8 @@ def _pay_bands(crossings: list[Crossing], low: float, high: float) -> list[tuple
 
 
 def _bills(model: CostModel, volumes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not model.uniform:
+        return np.asarray(volumes * model.api_cost_per_request, dtype=float), selfhost_bills(model, volumes)
     api, buy = monthly_bills(
         volumes,
         model.api_cost_per_request,
@@ -726,7 +729,13 @@ def _buy_line(model: CostModel, low: float, high: float, current: float = 0.0) -
     xs, ys = [volumes], [_bills(model, volumes)[1]]
     order = [np.zeros(len(volumes))]
     step = model.requests_per_instance
-    if step and model.instance_monthly > 0:
+    if not model.uniform:  # an autoscaled or serverless fleet: a riser at each of its breakpoints
+        edges = np.array(breakpoints(model, low, high, MAX_EDGES), dtype=float)
+        if len(edges):
+            xs += [edges, edges]
+            ys += [selfhost_bills(model, edges), selfhost_bills(model, edges * (1 + 1e-9))]
+            order += [np.ones(len(edges)), np.full(len(edges), 2.0)]
+    elif step and model.instance_monthly > 0:
         first, last = max(1, math.ceil(low / step)), math.floor(high / step)
         # On a log axis step k spans 1/k of the volume, so beyond the first thousand steps in view
         # each is far narrower than a pixel and the sampled line is already exact to the eye.

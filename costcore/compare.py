@@ -86,9 +86,13 @@ def failures(s: Scenario, manual: ManualSide | None, ledger: Ledger, api_compare
     fail_cost = s.fail_cost
     if fail_cost is None:
         if manual is None:
-            for key, value in (("fail_api", fail_api), ("fail_ft", s.fail_ft)):
-                if value is not None:
-                    ledger.ignored(key, "a failure has no price: set fail_cost= (what one failure costs you)")
+            rates = (("fail_api", fail_api), ("fail_ft", s.fail_ft))
+            given = " and ".join(f"`{key}=`" for key, value in rates if value is not None)
+            ledger.note(
+                f"{given} not counted in the bills: a failure has no price, set fail_cost= (what one failure costs "
+                "you); the sensitivity gives the failure rate where buying stops paying, each failure taken as one "
+                "API request to redo it"
+            )
             return None
         fail_cost = manual.cost_per_task
         ledger.assume("fail_cost", money(fail_cost), "a failure costs one task redone by hand (manual_h x manual_rate)")
@@ -171,14 +175,12 @@ def compare(
     meeting = [o for o in others if o.meets_constraints] or others
     baseline = min(meeting, key=lambda o: o.monthly_cost_adjusted).option
 
-    model = CostModel(
-        api_cost_per_request=per_request[baseline][1],
-        selfhost_variable_per_request=buy.variable_per_request + fail_ft * fail_cost,
-        instance_monthly=buy.instance_monthly,
-        requests_per_instance=buy.requests_per_instance,
-        ha=buy.ha,
-        ops_monthly=buy.ops_monthly,
-        tokens_per_request=work.tokens_per_request,
+    model = buy.fleet.model_copy(
+        update={
+            "api_cost_per_request": per_request[baseline][1],
+            "selfhost_variable_per_request": buy.variable_per_request + fail_ft * fail_cost,
+            "tokens_per_request": work.tokens_per_request,
+        }
     )
     savings = model.api_monthly(requests) - model.selfhost_monthly(requests)
     payback, roi = (economics.or_none(x) for x in economics.payback_and_roi(one_time, savings))

@@ -114,9 +114,15 @@ def check_constraints(
             checks.append(ConstraintCheck(name="privacy", option="manual", met=True, detail="your own people do it"))
     if s.latency_ms is not None:
         bound = s.latency_ms
-        if rent is not None:
+        if rent is not None and rent.batch_share >= 1:
+            ledger.note("batch=yes: every request waits for the batch API (up to a day), so the latency bound does "
+                        "not apply to the API's batched work")
+        elif rent is not None:
             ms, source = api_latency_ms(s, work, rent, ledger)
             checks.append(_latency_check("api", ms, bound, source, s.streaming))
+            if rent.batch_share > 0:
+                ledger.note(f"the latency bound applies to the {1 - rent.batch_share:.0%} of requests answered at "
+                            "once; the batched share waits up to a day and is not bound by it")
         if s.ft_latency_ms is not None:
             checks.append(_latency_check("selfhost", s.ft_latency_ms, bound, "your measured latency", s.streaming))
         elif buy.latency_ms is not None:

@@ -105,6 +105,14 @@ def _defaults() -> dict[str, Default]:
         Default("infra_h", group_hours("infra"), f"{group_hours('infra'):g} h", _group_note("infra")),
         Default("maint_h", group_hours("ops"), f"{group_hours('ops'):g} h a month", _group_note("ops")),
         Default("horizon", 12.0, "12 months", "buying must pay back within this"),
+        Default(
+            "depreciation",
+            36.0,
+            "36 months",
+            "owned hardware is written off over three years; set depreciation= (e.g. 48months)",
+        ),
+        Default("pue", 1.4, "PUE 1.4", "the data centre's power over the hardware's; set pue= for yours"),
+        Default("power_price", 0.12, "$0.12/kWh", "an electricity tariff to replace with yours (power_price=)"),
     ]
     return {d.key: d for d in items}
 
@@ -206,4 +214,31 @@ LEFT_OUT: dict[str, LeftOut] = {
     "ha": LeftOut("a per-token host has no instance to size", only_with=("host_price",)),
     "measured": LeftOut("no saved measurement"),
     "use": LeftOut("no use-case template"),
+    # Prices as they are paid (costcore/buy.py, costcore/rent.py)
+    "billing": LeftOut("always-on, listed with a GPU price; server= or a per-token host bill as given", key="billing"),
+    # read to say they are unused in every mode but owned, where their defaults are listed
+    "depreciation_months": LeftOut("used with billing=owned only, its default listed there", key="depreciation"),
+    "pue": LeftOut("used with billing=owned only, its default listed there", key="pue"),
+    "power_price": LeftOut("used with billing=owned only, its default listed there", key="power_price"),
+    "profile": LeftOut("24x7: the same load every hour, listed when autoscale= or serverless asks", key="profile"),
+    "active_hours": LeftOut("24x7: the same load every hour", key="profile"),
+    "autoscale": LeftOut("a fixed fleet, sized for the busiest hour"),
+    "min_instances": LeftOut("a floor of one instance (serverless: none), listed with autoscale=", key="min_instances"),
+    "cold_start_s": LeftOut("serverless cold starts are not priced (noted)"),
+    "purchase": LeftOut("the catalogue's purchase price of the GPUs, listed", key="purchase"),
+    "watts": LeftOut("the GPUs' data-sheet power, listed", key="watts"),
+    "colo": LeftOut("no colocation fee"),
+    "residual": LeftOut("no resale value at the end of the depreciation"),
+    "batch_share": LeftOut("no traffic sent to the batch API"),
+    "api_tier": LeftOut("the API's standard tier"),
+    "cache_write_share": LeftOut("no cache writes priced (noted where the provider charges them)"),
 }
+
+
+def defaults_table() -> str:
+    """The defaults as a Markdown table (docs/economics.md holds this table; a test keeps it so)."""
+    rows = ["| key | default | why |", "| --- | --- | --- |"]
+    for d in [*DEFAULTS.values(), GROWTH_HORIZON]:
+        key = f"`{d.key}` (with `growth=`)" if d is GROWTH_HORIZON else f"`{d.key}`"
+        rows.append(f"| {key} | {d.shown} | {d.why.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import CostModel, Crossing, ManualComparison
+from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostModel, Crossing, ManualComparison
 
 MAX_STEPS = 20_000  # staircase steps examined for crossings; beyond it buying's trend is settled
 
@@ -87,6 +87,112 @@ _SWEEP_KEYS = (
 )
 
 
+def selfhost_bills(model: CostModel, volumes: Any) -> np.ndarray:
+    """The self-host bill at each volume: the closed form for a plain staircase, the model's own bill
+    otherwise (an autoscaled or serverless fleet), so every chart and path agrees with the report."""
+    volumes = np.asarray(volumes, dtype=float)
+    if model.uniform:
+        return np.asarray(
+            monthly_bills(
+                volumes,
+                0.0,
+                model.selfhost_variable_per_request,
+                model.instance_monthly,
+                model.requests_per_instance or np.inf,
+                model.ha,
+                model.ops_monthly,
+            )[1],
+            dtype=float,
+        )
+    return np.array([model.selfhost_monthly(float(v)) for v in volumes.ravel()]).reshape(volumes.shape)
+
+
+def breakpoints(model: CostModel, low: float, high: float, limit: int = MAX_STEPS) -> list[float]:
+    """Volumes in (low, high] where the self-host bill jumps (one more instance at some hour) or bends
+    (a serverless instance fills up); between two of them the bill is a straight line."""
+    points: set[float] = set()
+    if model.serverless is not None:
+        s = model.serverless
+        for _, factor in model.levels:
+            if factor > 0:
+                rates = [1 / s.seconds_alone, s.requests_per_s_full]
+                if model.floor > 0:
+                    rates += [model.floor / s.seconds_alone, model.floor * s.requests_per_s_full]
+                points |= {rate * SECONDS_PER_MONTH / factor for rate in rates}
+    elif model.requests_per_instance and (model.instance_monthly > 0):
+        levels = model.levels if model.autoscale else [(0.0, 1.0)]
+        for _, factor in levels:
+            if factor <= 0:
+                continue
+            step = model.requests_per_instance / factor
+            first = max(model.floor, 1, math.ceil(low / step))
+            last = min(math.floor(high / step), first + limit)
+            points |= {k * step for k in range(first, last + 1)}
+    return sorted(p for p in points if low < p <= high)[:limit]
+
+
+def _bounds(model: CostModel) -> tuple[float, float, float]:
+    """(lowest slope, highest slope, highest intercept) of straight lines between which the self-host bill
+    runs at every volume: beyond where the API's line clears the upper one, no crossing is left."""
+    var = model.selfhost_variable_per_request
+    spare = 1 if model.ha else 0
+    if model.serverless is not None:
+        s = model.serverless
+        slope = s.price_per_instance_s / s.requests_per_s_full
+        top = s.price_per_instance_s * 3600 * HOURS_PER_MONTH * (1 + model.floor) + s.cold_starts_monthly
+        return slope + var, slope + var, top + model.ops_monthly
+    rpi = model.requests_per_instance
+    if not rpi or model.instance_monthly == 0:
+        return var, var, model.fleet_monthly(0.0) + model.ops_monthly
+    slope = model.instance_monthly / rpi
+    return slope + var, slope + var, model.instance_monthly * (1 + model.floor + spare) + model.ops_monthly
+
+
+def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
+    """Crossings of any fleet: between two breakpoints both bills are straight lines."""
+    c = model.api_cost_per_request
+    found: list[Crossing] = []
+
+    def add(requests: float, direction: str) -> None:
+        found.append(
+            Crossing(
+                requests_per_month=requests,
+                tokens_per_month=requests * model.tokens_per_request,
+                direction=direction,  # type: ignore[arg-type]
+                instances=model.instances(requests),
+            )
+        )
+
+    low_slope, high_slope, top = _bounds(model)
+    if c <= low_slope:
+        return found, False  # the API is cheaper per request at every volume: buying never catches up
+    edges = breakpoints(model, 0.0, up_to)
+    truncated = len(edges) >= MAX_STEPS and edges[-1] < up_to
+    bounds = [0.0, *edges] + ([up_to] if not edges or edges[-1] < up_to else [])
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        if hi <= lo:
+            continue
+        a, b = lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3
+        fa, fb = model.selfhost_monthly(a), model.selfhost_monthly(b)
+        slope = (fb - fa) / (b - a)
+        intercept = fa - slope * a
+        right = c * lo - (intercept + slope * lo)
+        if lo > 0:
+            left = c * lo - model.selfhost_monthly(lo)
+            if left >= 0 > right:
+                add(lo, "buy_stops_paying")
+            elif left < 0 <= right:
+                add(lo, "buy_starts_paying")
+        margin = c - slope
+        if margin != 0:
+            root = intercept / margin
+            if lo < root <= hi and (right < 0) == (margin > 0):
+                add(root, "buy_starts_paying" if margin > 0 else "buy_stops_paying")
+        if c >= high_slope and c * hi - (top + high_slope * hi) >= 0:
+            break  # the API's bill now runs above every bill self-hosting can reach
+    return found, truncated
+
+
 def crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
     """Every volume in [0, up_to] where the cheaper side changes; and whether the list was cut short.
 
@@ -94,6 +200,8 @@ def crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
     either inside a step (buying starts to pay) or at a step's edge, where one more instance
     makes self-hosting dearer again (buying stops paying).
     """
+    if not model.uniform:
+        return _general_crossings(model, up_to)
     margin = model.api_cost_per_request - model.selfhost_variable_per_request
     found: list[Crossing] = []
 
@@ -145,6 +253,34 @@ def all_crossings(model: CostModel, requests: float) -> list[Crossing]:
     if not any(c.direction == "buy_starts_paying" for c in found):
         found = crossings(model, 1e15)[0][:1]
     return found
+
+
+def first_breakeven(model: CostModel, requests: float) -> float | None:
+    """breakeven(all_crossings(model, requests)), without listing the crossings: the what-ifs of every
+    analysis need only the first volume where buying starts to pay. A plain staircase has it in closed
+    form (the first step whose fixed bill the margin covers); anything else takes the general path."""
+    if not model.uniform:
+        return breakeven(all_crossings(model, requests))
+    margin = model.api_cost_per_request - model.selfhost_variable_per_request
+    limit = max(requests * 100, 1e4, 1e15)  # all_crossings looks up to 100x the volume, then to 1e15
+    if model.requests_per_instance is None or model.instance_monthly == 0:
+        fixed = model.selfhost_monthly(0.0)
+        return fixed / margin if margin > 0 and fixed / margin <= limit else None
+    if margin <= 0:
+        return None
+    step, monthly = model.requests_per_instance, model.instance_monthly
+    spare = 1 if model.ha else 0
+    gain = step * margin - monthly  # what each further instance earns over its cost, at full load
+    if gain <= 0:
+        return breakeven(all_crossings(model, requests))
+    first = max(1, math.ceil((spare * monthly + model.ops_monthly) / gain))
+    for n in (first - 1, first, first + 1):  # the closed form's n, checked as crossings() checks each step
+        if n < 1 or n > MAX_STEPS:
+            continue
+        point = ((n + spare) * monthly + model.ops_monthly) / margin
+        if (n - 1) * step < point <= min(n * step, limit):
+            return point
+    return breakeven(all_crossings(model, requests))
 
 
 def manual_comparison(

@@ -39,7 +39,8 @@ def _where(buy: BuySide) -> str:
         return "the per-token host"
     if buy.kind == "server":
         return "your own servers"
-    return f"{buy.gpu.name} GPUs you rent" if buy.gpu is not None else "GPUs you rent"
+    how = "own" if buy.billing == "owned" else "rent"
+    return f"{buy.gpu.name} GPUs you {how}" if buy.gpu is not None else f"GPUs you {how}"
 
 
 def privacy(s: Scenario, rent: RentSide, buy: BuySide, template: Template | None) -> Factor:
@@ -170,9 +171,10 @@ def vendor(rent: RentSide, buy: BuySide, api_monthly: float, requests: float, in
         favours = "selfhost"
     else:
         gpu = buy.gpu.name if buy.gpu is not None else "GPU"
+        how = "owned" if buy.billing == "owned" else "rented"
         selfhost = (
-            f"open weights on {instances} rented {gpu} instance(s) at {money(buy.instance_monthly)} a month each: "
-            "any cloud renting that GPU can serve them"
+            f"open weights on {instances} {how} {gpu} instance(s), {money(buy.fleet.fleet_monthly(requests))} a "
+            f"month {buy.billing}: any cloud renting that GPU can serve them"
         )
         favours = "selfhost"
     return Factor(

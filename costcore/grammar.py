@@ -474,6 +474,253 @@ _key(
     "measured",
 )
 
+# ---------------------------------------------------------------------------------------
+# Prices as they are paid: billing modes, the load over the week, owned hardware, API tiers (issue 20).
+
+_key(
+    "billing",
+    units.choice(
+        "billing",
+        {
+            "always-on": "always-on",
+            "on-demand": "always-on",
+            "ondemand": "always-on",
+            "dedicated": "always-on",
+            "reserved-1y": "reserved-1y",
+            "reserved-1-year": "reserved-1y",
+            "1y": "reserved-1y",
+            "reserved-3y": "reserved-3y",
+            "reserved-3-years": "reserved-3y",
+            "3y": "reserved-3y",
+            "spot": "spot",
+            "preemptible": "spot",
+            "serverless": "serverless",
+            "per-second": "serverless",
+            "owned": "owned",
+            "bought": "owned",
+            "on-prem": "owned",
+        },
+    ),
+    "billing=reserved-1y",
+    "how the GPUs are paid for: always-on (default), reserved-1y, reserved-3y, spot, serverless or owned",
+    "billing",
+    kind="choice",
+)
+
+_A_DAY = units.TimeUnit("h", working=False, words=_TIMES, bare="h", m_fix=("min", "h"))
+
+
+def _active(text: str) -> dict[str, Any]:
+    """Hours a day the service is used: 10h/day, 10 hours a day, or 10h (a day is understood)."""
+    head, period = units.split_rate(text)
+    if period is not None:
+        if period.strip() == "m":
+            raise _ValueError(
+                f"'{shown(text)}': '/m' is ambiguous (minutes or months? write /min or /month for those); "
+                "this key is hours a day: write e.g. 10h/day"
+            )
+        if units.per_month(period) != DAYS_PER_MONTH:
+            raise _ValueError(f"'{shown(text)}' is not hours a day; write e.g. 10h/day")
+    value = units.time_value(head, _A_DAY, "active_hours", "10h/day")["active_hours"]
+    if value > 24:
+        raise _ValueError(f"'{shown(text)}' is more than the 24 hours of a day")
+    return {"active_hours": value}
+
+
+_key(
+    "active",
+    _active,
+    "active=10h/day",
+    "hours a day the service is used (the same monthly volume in fewer hours)",
+    "active_hours",
+    kind="time",
+    units=[("", 1.0, "active_hours"), ("h/day", 1.0, "active_hours")]
+    + [(word, _A_DAY.factor(word), "active_hours") for word in _A_DAY.words],
+    bare="hours a day",
+)
+_PROFILES = units.choice(
+    "profile",
+    {
+        "24x7": "24x7",
+        "24/7": "24x7",
+        "always": "24x7",
+        "business-hours": "business-hours",
+        "business": "business-hours",
+        "office-hours": "business-hours",
+        "weekdays": "weekdays",
+        "weekday": "weekdays",
+    },
+)
+
+
+def _profile(text: str) -> dict[str, Any]:
+    """A built-in profile (24x7, business-hours, weekdays) or busy hours a day (10h/day, as active=)."""
+    if re.match(r"^\s*[\d.]+\s*h", text.strip(), re.I):
+        return _active(text)
+    return _PROFILES(text)
+
+
+_key(
+    "profile",
+    _profile,
+    "profile=business-hours",
+    "when the requests come: 24x7 (default), business-hours (10 h a day, Monday to Friday), weekdays, or busy "
+    "hours a day (10h/day); the monthly volume is the same",
+    "profile",
+    "active_hours",
+    kind="choice",
+)
+_key(
+    "autoscale",
+    units.flag("autoscale"),
+    "autoscale=yes",
+    "instances follow the load hour by hour (a floor of one unless min_instances=0)",
+    "autoscale",
+    kind="flag",
+)
+_key(
+    "min_instances",
+    units.count("min_instances", "instances", suffix=("instances", "instance", "x")),
+    "min_instances=0",
+    "instances kept at the quietest hour (autoscale or serverless; 0 scales to zero)",
+    "min_instances",
+    kind="count",
+    units=[("", 1.0, "min_instances"), (" instances", 1.0, "min_instances")],
+    bare="instances",
+)
+_SECONDS = units.TimeUnit("s", working=False, words=_TIMES, bare=None, m_fix=("min", "ms"))
+_time_key(
+    "cold_start",
+    "cold_start_s",
+    _SECONDS,
+    "cold_start=30s",
+    "time a serverless instance bills to start and load the model",
+    "30s or 2min",
+)
+_key(
+    "purchase",
+    units.money("purchase"),
+    "purchase=$30,000",
+    "billing=owned: what one instance's hardware costs",
+    "purchase",
+    kind="money",
+    units=[("", 1.0, "purchase")],
+    bare="dollars",
+)
+_time_key(
+    "depreciation",
+    "depreciation_months",
+    _MONTHS,
+    "depreciation=36months",
+    "billing=owned: months the purchase is written off over (default 36)",
+    "depreciation=36months or 3y",
+)
+
+
+def _watts(text: str) -> dict[str, Any]:
+    reading = units.no_money(text, "counts watts")
+    unit = reading.rest.strip().lower()
+    if unit in ("", "w", "watt", "watts"):
+        return {"watts": reading.value}
+    if unit in ("kw", "kilowatt", "kilowatts"):
+        return {"watts": reading.value * 1000}
+    raise _ValueError(f"unexpected '{shown(reading.rest, 20)}'; give watts, e.g. 700W or 0.7kW")
+
+
+_key(
+    "watts",
+    _watts,
+    "watts=700W",
+    "billing=owned: power one instance draws (default: its GPUs' data sheet)",
+    "watts",
+    kind="count",
+    units=[("", 1.0, "watts"), ("W", 1.0, "watts"), ("kW", 1000.0, "watts")],
+    bare="watts",
+)
+_key(
+    "pue",
+    units.factor("pue"),
+    "pue=1.4",
+    "billing=owned: the data centre's power usage effectiveness (default 1.4)",
+    "pue",
+    kind="factor",
+    units=[("", 1.0, "pue"), ("x", 1.0, "pue")],
+    bare="a multiple",
+)
+
+
+def _per_kwh(text: str) -> dict[str, Any]:
+    reading = units.money_reading(text)
+    unit, period = units.split_rate(reading.rest)
+    if period is not None and period.strip() == "m":
+        raise _ValueError(
+            f"'{shown(text)}': '/m' is ambiguous (minutes or months? write /min or /month for those); "
+            "this key is dollars a kWh: write e.g. $0.12/kWh"
+        )
+    if unit in ("usd", "$"):
+        unit = ""
+    if unit or (period is not None and period.replace(" ", "") != "kwh"):
+        raise _ValueError(f"unexpected '{shown(reading.rest, 20)}'; give dollars a kWh, e.g. $0.12/kWh")
+    return {"power_price": reading.value}
+
+
+_key(
+    "power_price",
+    _per_kwh,
+    "power_price=$0.12/kWh",
+    "billing=owned: electricity, $ a kWh (default $0.12)",
+    "power_price",
+    kind="money",
+    units=[("/kWh", 1.0, "power_price"), ("", 1.0, "power_price")],
+    bare="dollars a kWh",
+)
+_key(
+    "colo",
+    units.money("colo", to_month=True),
+    "colo=$200/month",
+    "billing=owned: colocation for one instance, a month",
+    "colo",
+    kind="money",
+    units=_periods("colo"),
+    bare="dollars a month",
+)
+_share_key("residual", "residual", "residual=20%", "billing=owned: share of the purchase it resells for at the end")
+
+
+def _batch(text: str) -> dict[str, Any]:
+    word = text.strip().lower()
+    if word in ("yes", "y", "true", "on", "all"):
+        return {"batch_share": 1.0}
+    if word in ("no", "n", "false", "off", "none"):
+        return {"batch_share": 0.0}
+    return units.share("batch_share")(text)
+
+
+_key(
+    "batch",
+    _batch,
+    "batch=60%",
+    "share of the API traffic that can wait a day for the batch API's discount (batch=yes: all of it)",
+    "batch_share",
+    kind="share",
+    units=[("%", 0.01, "batch_share"), ("", 1.0, "batch_share")],
+    bare="a fraction (0.6 is 60%; yes is all of it)",
+)
+_key(
+    "tier",
+    units.choice("api_tier", {"standard": "standard", "default": "standard", "flex": "flex", "priority": "priority"}),
+    "tier=flex",
+    "the API's service tier where the catalogue prices it: standard, flex or priority",
+    "api_tier",
+    kind="choice",
+)
+_share_key(
+    "cache_write",
+    "cache_write_share",
+    "cache_write=5%",
+    "share of API input written to the provider's cache a request (priced where the provider charges writes)",
+)
+
 EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("volume", "tokens"), "how much traffic there is"),
     dict.fromkeys(("ft_in", "prompt_cut"), "how long the fine-tuned prompt is"),
@@ -484,6 +731,7 @@ EXCLUSIVE: list[dict[str, str]] = [
     dict.fromkeys(("host_price", "server"), "how the model is hosted"),
     dict.fromkeys(("gpu_price", "server"), "what a server costs"),
     dict.fromkeys(("ha", "uptime"), "whether to keep a spare instance"),
+    dict.fromkeys(("profile", "active"), "when the requests come"),
 ]
 
 ALIASES = {
@@ -510,6 +758,11 @@ ALIASES = {
     "use_case": "use",
     "usecase": "use",
     "grow": "growth",
+    "billing_mode": "billing",
+    "load_profile": "profile",
+    "depreciation_months": "depreciation",
+    "cold_start_s": "cold_start",
+    "api_tier": "tier",
 }
 
 _FIELD_TO_KEY = {field: key.name for key in reversed(list(KEYS.values())) for field in key.fields}
@@ -620,7 +873,7 @@ def build(values: dict[str, Any]) -> Scenario:
         raise GrammarError(key, message, KEYS[key].example if key else EXAMPLE) from None
 
 
-SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft", "growth"}
+SHARES = {"prompt_cut", "cached_share", "fail_api", "fail_ft", "growth", "residual", "batch_share", "cache_write_share"}
 _WORDS = {
     "less than or equal to": "at most",
     "greater than or equal to": "at least",
@@ -803,6 +1056,22 @@ _TO_TEXT: list[tuple[str, Callable[[Any], str]]] = [
     ("ft_latency_ms", lambda v: f"ft_latency={_num(v)}ms"),
     ("task", lambda v: f"task={v}"),
     ("measured", lambda v: f"measured={v}"),
+    ("billing", lambda v: f"billing={v}"),
+    ("profile", lambda v: f"profile={v}"),
+    ("active_hours", lambda v: f"active={_num(v)}h/day"),
+    ("autoscale", lambda v: f"autoscale={'yes' if v else 'no'}"),
+    ("min_instances", lambda v: f"min_instances={v}"),
+    ("cold_start_s", lambda v: f"cold_start={_num(v * 1000)}ms"),
+    ("purchase", lambda v: f"purchase={_num(v)}"),
+    ("depreciation_months", lambda v: f"depreciation={_num(v)}months"),
+    ("watts", lambda v: f"watts={_num(v)}W"),
+    ("pue", lambda v: f"pue={_num(v)}x"),
+    ("power_price", lambda v: f"power_price={_num(v)}/kWh"),
+    ("colo", lambda v: f"colo={_num(v)}/month"),
+    ("residual", lambda v: f"residual={_num(v)}"),
+    ("batch_share", lambda v: f"batch={_num(v)}"),
+    ("api_tier", lambda v: f"tier={v}"),
+    ("cache_write_share", lambda v: f"cache_write={_num(v)}"),
 ]
 
 

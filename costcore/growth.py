@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .economics import selfhost_bills
 from .scenario import CostModel, Growth, GrowthMonth, GrowthTotals
 
 MAX_MONTHS = 120
@@ -37,6 +38,9 @@ def cap(model: CostModel, requests: float, max_instances: int, max_monthly: floa
 def _path(model: CostModel, requests: float, rate: float, limit: float, months: int = MAX_MONTHS):
     """Requests, instances and both bills for months 1..months, as arrays (one formula with CostModel)."""
     volume = np.minimum(requests * (1 + rate) ** np.arange(months, dtype=float), limit)
+    if not model.uniform:  # an autoscaled or serverless fleet: its own bill, month by month
+        instances = np.array([model.instances(float(v)) for v in volume], dtype=float)
+        return volume, instances, volume * model.api_cost_per_request, selfhost_bills(model, volume)
     if model.instance_monthly == 0 and model.requests_per_instance is None:
         instances = np.zeros(months)  # a per-token host: nothing to size
     else:

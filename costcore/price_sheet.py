@@ -23,13 +23,11 @@ written down today). The rent stage prices an API model from the sheet when it h
 effect, else from the catalogue; the buy stage does the same for a GPU's hourly price. Nothing
 else prices anything: every analysis, re-check and chart takes its prices through those stages.
 
-A GPU price is used only in the billing mode it was quoted in. This version bills a rented GPU for
-every hour of the month, which is how always-on, reserved and spot GPUs are billed (a reservation
-is owed for its whole term), so those modes apply; a serverless price (billed per second of use) or
-a purchase price (owned) is read and checked but not applied, and the report says so. Where the buy
-stage bills every mode of the GPU catalogue (a `billing=` key), it asks `gpu_contract` for the mode
-the scenario names (or, naming none, the sheet's own, with every mode billable) and bills the entry's
-price_per_hour (or purchase) in that mode.
+A GPU price is used only in the billing mode it was quoted in (the GPU catalogue's modes: always-on,
+reserved-1y, reserved-3y, spot, serverless, owned). A scenario that names its mode (billing=) gets the
+sheet's price in that mode, or the catalogue's when the sheet has none; one that names none is billed
+the way the sheet says the company pays for that GPU (the first of its modes, in that order), or
+always-on at the catalogue's price when the sheet has nothing for it.
 
 `parse` checks everything at once and raises PriceSheetError with one line naming the file, the
 line and the key at fault, and an example that works. Pure: the caller reads the file.
@@ -46,18 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The billing modes a GPU price is quoted in (the GPU catalogue's own modes).
-MODES = ("always-on", "reserved-1y", "reserved-3y", "spot", "serverless", "owned")
-# Billed every hour of the month, as this version bills a serving instance: the sheet's price applies.
-HOURLY_MODES = ("always-on", "reserved-1y", "reserved-3y", "spot")
-MODE_WORDS = {
-    "always-on": "always-on (every hour of the month)",
-    "reserved-1y": "reserved for 1 year (owed every hour of the term)",
-    "reserved-3y": "reserved for 3 years (owed every hour of the term)",
-    "spot": "spot (interruptible)",
-    "serverless": "serverless (per second of use)",
-    "owned": "owned (bought)",
-}
+from .prices import MODES  # the billing modes a GPU price is quoted in, as the catalogue has them
+
 MAX_TOKEN_PRICE = 1000.0  # $ per 1M tokens: the grammar's bound on api_price=
 MAX_GPU_HOUR = 1000.0  # $ a GPU-hour: the grammar's bound on gpu_price=
 MAX_PURCHASE = 10_000_000.0  # $ for one GPU
@@ -124,19 +112,24 @@ class PriceSheet:
         return max(found, key=lambda e: e.effective, default=None)
 
     def gpu_contract(
-        self, gpu_id: str, on: dt.date, mode: str | None = None, billable: tuple[str, ...] = HOURLY_MODES
+        self, gpu_id: str, on: dt.date, mode: str | None = None, billable: tuple[str, ...] = MODES
     ) -> tuple[GpuEntry | None, list[GpuEntry]]:
         """The GPU's price from the sheet, and the entries in effect that were not used.
 
-        mode: the billing mode the scenario asks for (a `billing=` key): the sheet's entry in that mode,
-        if any. None: the company pays the way its sheet says: the entry in effect in the first mode of
-        MODES that `billable` holds (the modes the buy stage can bill: HOURLY_MODES in this version)."""
+        mode: the billing mode the scenario asks for (billing=): the sheet's entry in that mode, if any.
+        None: the company pays the way its sheet says: the entry in effect in the first mode of MODES that
+        `billable` holds."""
         in_effect = [e for e in (self.gpu_price(gpu_id, m, on) for m in MODES) if e is not None]
         if mode is not None:
             chosen = self.gpu_price(gpu_id, mode, on)
         else:
             chosen = next((e for e in in_effect if e.mode in billable), None)
         return chosen, [e for e in in_effect if e is not chosen]
+
+    def gpu_modes(self, gpu_id: str, on: dt.date | None, catalogued: tuple[str, ...]) -> list[str]:
+        """The billing modes a GPU is priced in: the catalogue's, and your sheet's in effect on `on`."""
+        mine = {e.mode for e in self.gpu if e.gpu == gpu_id and (on is None or e.effective <= on)}
+        return [m for m in MODES if m in catalogued or m in mine]
 
     def status(self, entry: ApiEntry | GpuEntry, on: dt.date) -> str:
         """'in effect', 'from 2027-01-01' (not yet) or 'replaced 2026-12-01' (a newer one is in effect)."""

@@ -10,7 +10,7 @@ from .defaults import DEFAULTS
 from .format import money
 from .ledger import Ledger
 from .price_sheet import NO_SHEET, ApiEntry, PriceSheet
-from .prices import per_request_cost, quote_model
+from .prices import _base, per_request_cost, quote_model, quote_variant
 from .scenario import PriceQuote, Scenario
 from .workload import Workload
 
@@ -21,12 +21,21 @@ YOUR_PRICE = "your price"
 class RentSide:
     quote: PriceQuote
     cost_per_request: float
+    mode: str = ""  # how the API is paid: "", "flex tier", "60% at batch price, 50% off"
+    batch_share: float = 0.0  # the share of traffic sent to the batch API (it may wait a day)
 
     @property
     def label(self) -> str:
+        mode = f", {self.mode}" if self.mode else ""
         if self.quote.custom:
-            return "API (your price)"
-        return f"API ({self.quote.provider}:{self.quote.model})"
+            return f"API (your price{mode})"
+        return f"API ({self.quote.provider}:{self.quote.model}{mode})"
+
+
+def _custom_tiers_unused(s: Scenario, ledger: Ledger, why: str) -> None:
+    for key, value in (("batch", s.batch_share), ("tier", s.api_tier), ("cache_write", s.cache_write_share)):
+        if value is not None:
+            ledger.ignored(key, why)
 
 
 def api_named(s: Scenario) -> bool:
@@ -38,7 +47,7 @@ def rent_side(
     s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | None = None, sheet: PriceSheet = NO_SHEET
 ) -> RentSide:
     """Your own price (api_per_1k=, api_price=) first; then, for a catalogue model, your price sheet's
-    price in effect today; else the catalogue's list price."""
+    price in effect today; else the catalogue's list price (in the tier and with the batch share asked)."""
     day = (now or dt.datetime.now(dt.UTC)).date()
     today = day.isoformat()
     in_tokens, out_tokens = work.in_tokens, work.out_tokens
@@ -49,6 +58,8 @@ def rent_side(
             model="custom", price_in=0, price_out=0, per_request=cost, source=YOUR_PRICE, date=today, custom=True
         )
         ledger.assume("api_per_1k", f"{money(s.api_per_1k)} per 1,000 requests", "API price", YOUR_PRICE, True)
+        _custom_tiers_unused(s, ledger, "your price a request (api_per_1k=) has no batch, tier or cache-write rates; "
+                             "give the price you pay")
         if s.cached_share is not None:
             ledger.ignored(
                 "cached", "the API is priced per request (api_per_1k=), so the cached share cannot change it"
@@ -70,6 +81,8 @@ def rent_side(
         if cache_price is not None:
             shown += f", cached input ${cache_price:g}"
         ledger.assume("api_price", shown, "API price", YOUR_PRICE, True)
+        _custom_tiers_unused(s, ledger, "your api_price= has no batch, tier or cache-write rates; give the price "
+                             "you pay (e.g. half of it for batched work)")
         if cached and cache_price is None:
             ledger.ignored(
                 "cached",
@@ -99,6 +112,7 @@ def rent_side(
             custom=True,
         )
         ledger.assume("api_price", f"${s.api_price_blended:g} per 1M (blended)", "API price", YOUR_PRICE, True)
+        _custom_tiers_unused(s, ledger, "a blended api_price= has no batch, tier or cache-write rates")
         if s.cached_share is not None:
             ledger.ignored(
                 "cached", "a blended api_price= has no cached-input price; give IN/OUT/CACHED (api_price=2.5/10/1.25)"
@@ -110,10 +124,62 @@ def rent_side(
     contract = sheet.api_price(quote.provider, quote.model, day)
     if contract is not None:
         return _from_sheet(s, work, ledger, quote, contract, sheet)
+    list_price = model_price  # the standard tier: what a batch discount is measured against
+    modes: list[str] = []
+    if s.api_tier == "standard":
+        ledger.note("`tier=standard` is the list price, as with no tier= (flex and priority where catalogued)")
+    elif s.api_tier is not None:
+        tiered = quote_variant(name, {"service_tier": s.api_tier}, now=now)
+        if tiered is None:
+            ledger.ignored("tier", f"{quote.provider}:{quote.model} has no {s.api_tier} tier in the catalogue")
+        else:
+            model_price, where = tiered
+            modes.append(f"{s.api_tier} tier")
+            ledger.assume(
+                "tier",
+                f"{s.api_tier}: ${_base(model_price.input_mtok):g} / ${_base(model_price.output_mtok):g} per 1M",
+                "the API's service tier",
+                where,
+            )
     if cached and quote.cache_price is None:
         ledger.ignored("cached", f"{quote.provider}:{quote.model} has no cached-input price in the catalogue")
         cached = 0.0
-    cost = per_request_cost(model_price, in_tokens, out_tokens, cached)
+    writes = s.cache_write_share or 0.0
+    write_price = _base(getattr(model_price, "cache_write_mtok", None))
+    if s.cache_write_share is not None and write_price is None:
+        ledger.ignored(
+            "cache_write", f"{quote.provider}:{quote.model} does not charge for cache writes in the catalogue"
+        )
+        writes = 0.0
+    elif cached and write_price is not None and s.cache_write_share is None:
+        ledger.note(
+            f"{quote.provider} charges ${write_price:g} per 1M to write input to its cache (the reads are at "
+            f"${quote.cache_price:g}): cache_write= gives the share of input written a request; without it writes "
+            "are not counted"
+        )
+    cost = per_request_cost(model_price, in_tokens, out_tokens, cached, writes)
+    batch = s.batch_share or 0.0
+    if s.batch_share is not None:
+        batched = quote_variant(name, {"processing": "batch"}, now=now)
+        if batched is None:
+            ledger.ignored("batch", f"{quote.provider}:{quote.model} has no batch price in the catalogue")
+            batch = 0.0
+        elif batch:
+            batch_price, where = batched
+            batch_cost = per_request_cost(batch_price, in_tokens, out_tokens, cached, writes)
+            standard = per_request_cost(list_price, in_tokens, out_tokens, cached, writes)
+            off = 1 - batch_cost / standard if standard else 0.0
+            share = "all" if batch == 1 else f"{batch:.0%}"
+            modes.append(f"{share} at batch price, {off:.0%} off")
+            ledger.assume(
+                "batch",
+                f"{share} of requests at the batch price, {money(batch_cost)} a request ({off:.0%} off)",
+                "batched work waits up to a day for its answer",
+                where,
+            )
+            cost = (1 - batch) * cost + batch * batch_cost
+    if writes:
+        modes.append(f"{writes:.0%} of input written to cache at ${write_price:g}")
     value = f"{quote.provider}:{quote.model} ${quote.price_in:g} / ${quote.price_out:g} per 1M (in/out)"
     if quote.tiered:
         value += f"; tiered: {quote.tiered}"
@@ -130,7 +196,7 @@ def rent_side(
         ledger.assume("api", value, "API price", f"{quote.source}, {quote.date}")
     else:
         ledger.default("api", shown=value, source=f"{quote.source}, {quote.date}")
-    return RentSide(quote, cost)
+    return RentSide(quote, cost, "; ".join(modes), batch)
 
 
 def _from_sheet(
@@ -139,6 +205,10 @@ def _from_sheet(
     """A catalogue model at the price your company pays (flat per token: the sheet is the contract)."""
     cached = s.cached_share or 0.0
     source = sheet.source(entry)
+    _custom_tiers_unused(
+        s, ledger, f"your price sheet's price for {listed.provider}:{listed.model} has no batch, tier or cache-write "
+        "rates: it is the price you pay"
+    )
     quote = PriceQuote(
         model=listed.model,
         provider=listed.provider,

@@ -7,6 +7,7 @@ and the Report lists every default it used as an assumption.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +18,9 @@ SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 Complexity = Literal["well-defined", "medium", "novel"]
 Task = Literal["narrow", "mixed", "varied", "reasoning"]
 Verdict = Literal["RENT", "BUY", "HYBRID"]
+Billing = Literal["always-on", "reserved-1y", "reserved-3y", "spot", "serverless", "owned"]
+Profile = Literal["24x7", "business-hours", "weekdays"]
+ApiTier = Literal["standard", "flex", "priority"]
 
 NonNeg = Field(default=None, ge=0)
 Share = Field(default=None, ge=0, le=1)
@@ -129,6 +133,31 @@ class Scenario(BaseModel):
     )
     task: Task | None = None
 
+    # How the GPUs are paid for and how the load spreads over the week (costcore/buy.py).
+    billing: Billing | None = Field(default=None, description="how the GPUs are paid for")
+    profile: Profile | None = Field(default=None, description="when in the week the requests come")
+    # a floor well under a second a day keeps the busiest hour's load (168 / busy hours a week) finite
+    active_hours: float | None = Bounded(1e-5, 24, description="hours a day the service is used")
+    autoscale: bool | None = Field(default=None, description="instances follow the load hour by hour")
+    min_instances: int | None = Field(default=None, ge=0, le=10_000, description="instances kept at the quietest hour")
+    cold_start_s: float | None = Bounded(0, 3600, description="seconds a serverless cold start bills")
+    purchase: float | None = Bounded(0, 1e8, description="$ one owned instance's hardware costs")
+    # a floor keeps purchase / months finite for any time typed (depreciation=1ms is 4e-10 months)
+    depreciation_months: float | None = Bounded(
+        1e-8, 120, description="months owned hardware is written off over"
+    )
+    watts: float | None = Bounded(0, 100_000, description="watts one owned instance draws")
+    pue: float | None = Bounded(1, 3, description="power usage effectiveness of the data centre")
+    power_price: float | None = Bounded(0, 10, description="$ a kWh of electricity")
+    colo: float | None = Bounded(0, 1e6, description="$ a month of colocation for one owned instance")
+    residual: float | None = Field(default=None, ge=0, lt=1, description="share of the purchase it resells for")
+    # The API's tiers (costcore/rent.py).
+    batch_share: float | None = Field(default=None, ge=0, le=1, description="share of traffic sent to the batch API")
+    api_tier: ApiTier | None = Field(default=None, description="the API's service tier")
+    cache_write_share: float | None = Field(
+        default=None, ge=0, le=1, description="share of API input written to the provider's cache"
+    )
+
     # Figures measured rather than assumed: `measured=NAME` names a saved measurement; whoever
     # holds the measurements (the CLI, the bot) fills the fields it measured and records, in
     # provenance, field -> "measured NAME on DATE", so the report can mark them.
@@ -156,6 +185,7 @@ class Scenario(BaseModel):
             ("capacity_qps", "capacity_tok_s"),
             ("complexity", "iter"),
             ("base_model", "params_b"),
+            ("profile", "active_hours"),
         ]
         for group in conflicts:
             if len(given(*group)) > 1:
@@ -279,6 +309,10 @@ class WhatIf(BaseModel):
     monthly_savings: float
     payback_months: float | None
     verdict: Verdict
+    breakeven_requests_per_month: float | None = Field(
+        default=None, description="the volume where buying starts to pay under this what-if (None: never)"
+    )
+    detail: str = ""
 
 
 class Sensitivity(BaseModel):
@@ -286,6 +320,12 @@ class Sensitivity(BaseModel):
     what_ifs: list[WhatIf]
     cases: list[SensitivityCase]
     most_influential: str
+    failure_threshold: float | None = Field(
+        default=None, description="the fine-tuned failure rate at which buying stops paying (failures priced or asked)"
+    )
+    failure_threshold_basis: str = Field(
+        default="", description="what one failure is taken to cost for the threshold"
+    )
 
 
 class Serving(BaseModel):
@@ -326,11 +366,25 @@ class Serving(BaseModel):
     summary: str
 
 
+class ServerlessTerms(BaseModel):
+    """What a serverless GPU bills: busy instance-seconds at the load's concurrency, cold starts, any minimum."""
+
+    seconds_alone: float = Field(description="seconds one request holds an instance when it runs alone")
+    requests_per_s_full: float = Field(description="requests a second one instance serves at full concurrency")
+    price_per_instance_s: float = Field(description="$ a second of one busy instance (every GPU of it)")
+    cold_starts_monthly: float = Field(default=0.0, description="$ a month of cold starts")
+
+
 class CostModel(BaseModel):
     """The comparison's per-unit figures; every bill, crossing, what-if and chart follows from them.
 
     The rent side is the baseline the verdict weighed buying against: the API, or people paid per
     task. Where failures are priced, each side's cost a request includes its failures.
+
+    The self-host fleet is a staircase of instances: a fixed fleet (sized for the busiest hour of the
+    week, folded into requests_per_instance), an autoscaled one that follows the load level by level
+    (`levels`: hours a month at each load, as a multiple of the month's average), or serverless GPUs
+    billed for busy seconds (`serverless`).
     """
 
     api_cost_per_request: float = Field(description="the baseline's $ a request (API, or manual work a task)")
@@ -340,24 +394,110 @@ class CostModel(BaseModel):
     ha: bool
     ops_monthly: float = Field(description="people's time running the model and reviewing it, $ a month")
     tokens_per_request: float
+    billing: str = Field(default="always-on", description="how the GPUs are paid for")
+    autoscale: bool = Field(default=False, description="instances follow the load level by level")
+    levels: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(HOURS_PER_MONTH, 1.0)],
+        description="the load over the week: (hours a month, load over the month's average) pairs",
+    )
+    floor: int = Field(default=1, description="instances kept running at the quietest hour")
+    serverless: ServerlessTerms | None = None
+
+    @property
+    def uniform(self) -> bool:
+        """A plain staircase: one step size, at least one instance (every figure has a closed form)."""
+        return not self.autoscale and self.serverless is None and self.floor <= 1
+
+    def _needed(self, requests: float, factor: float) -> int:
+        if self.requests_per_instance is None:
+            return 1 if factor > 0 else 0
+        load = requests * factor
+        return math.ceil(load / self.requests_per_instance) if load > 0 else 0
+
+    def busy(self, requests: float) -> list[float]:
+        """Serverless: instances busy at each level of the load (fractional: per-second billing)."""
+        s = self.serverless
+        out = []
+        for _, factor in self.levels:
+            rate = requests * factor / SECONDS_PER_MONTH
+            alone = rate * s.seconds_alone
+            busy = rate / s.requests_per_s_full if rate > s.requests_per_s_full else min(alone, 1.0)
+            out.append(max(busy, float(self.floor)))
+        return out
+
+    def level_instances(self, requests: float) -> list[float]:
+        """Instances running at each level of the load (a fixed fleet runs the same number at every level)."""
+        if self.serverless is not None:
+            return self.busy(requests)
+        if not self.autoscale:
+            return [float(self.instances(requests))] * len(self.levels)
+        spare = 1 if self.ha else 0
+        out = []
+        for _, factor in self.levels:
+            n = max(self.floor, self._needed(requests, factor))
+            out.append(float(n + spare if n > 0 else 0))
+        return out
 
     def instances(self, requests: float) -> int:
-        if self.instance_monthly == 0 and self.requests_per_instance is None:
+        """Instances at the busiest hour (serverless: instances busy then, rounded up)."""
+        if self.serverless is not None:
+            return math.ceil(max(self.busy(requests)) - 1e-9)
+        rpi = self.requests_per_instance
+        if self.instance_monthly == 0 and rpi is None:
             return 0
-        import math
+        if self.autoscale:
+            return int(max(self.level_instances(requests)))
+        needed = 1 if rpi is None else math.ceil(requests / rpi)
+        return max(self.floor, 1, needed) + (1 if self.ha else 0)
 
-        n = 1 if self.requests_per_instance is None else max(1, math.ceil(requests / self.requests_per_instance))
-        return n + (1 if self.ha else 0)
+    def instance_hours(self, requests: float) -> float:
+        """Instance-hours a month: what an autoscaled or serverless fleet is billed for."""
+        return sum(hours * n for (hours, _), n in zip(self.levels, self.level_instances(requests), strict=True))
+
+    def fleet_monthly(self, requests: float) -> float:
+        if self.serverless is not None:
+            s = self.serverless
+            return self.instance_hours(requests) * 3600 * s.price_per_instance_s + s.cold_starts_monthly
+        if self.autoscale:
+            return self.instance_hours(requests) * self.instance_monthly / HOURS_PER_MONTH
+        return self.instances(requests) * self.instance_monthly
 
     def api_monthly(self, requests: float) -> float:
         return requests * self.api_cost_per_request
 
     def selfhost_monthly(self, requests: float) -> float:
-        return (
-            self.instances(requests) * self.instance_monthly
-            + self.ops_monthly
-            + requests * self.selfhost_variable_per_request
-        )
+        return self.fleet_monthly(requests) + self.ops_monthly + requests * self.selfhost_variable_per_request
+
+    def with_infrastructure(self, factor: float) -> CostModel:
+        """Every infrastructure price times factor (GPUs, servers, a per-token host, serverless seconds)."""
+        update: dict = {
+            "instance_monthly": self.instance_monthly * factor,
+            "selfhost_variable_per_request": self.selfhost_variable_per_request * factor,
+        }
+        if self.serverless is not None:
+            s = self.serverless
+            update["serverless"] = s.model_copy(
+                update={
+                    "price_per_instance_s": s.price_per_instance_s * factor,
+                    "cold_starts_monthly": s.cold_starts_monthly * factor,
+                }
+            )
+        return self.model_copy(update=update)
+
+    def with_capacity(self, factor: float) -> CostModel:
+        """What one instance carries times factor."""
+        update: dict = {}
+        if self.requests_per_instance is not None:
+            update["requests_per_instance"] = self.requests_per_instance * factor
+        if self.serverless is not None:
+            s = self.serverless
+            update["serverless"] = s.model_copy(
+                update={
+                    "requests_per_s_full": s.requests_per_s_full * factor,
+                    "seconds_alone": s.seconds_alone / factor,
+                }
+            )
+        return self.model_copy(update=update)
 
 
 Baseline = Literal["api", "manual"]
@@ -512,6 +652,11 @@ class Report(BaseModel):
     assumptions: list[Assumption]
     notes: list[str] = Field(description="inputs that were not used, and why; readings the analysis chose")
     cost_model: CostModel
+    billing: str = Field(default="always-on", description="how the self-hosted GPUs are paid for")
+    instance_hours_per_month: float | None = Field(default=None, description="instance-hours a month billed")
+    cash_up_front: float | None = Field(
+        default=None, description="owned hardware: the purchase paid up front (not in the one-time cost)"
+    )
     template: TemplateRef | None = Field(default=None, description="the use-case template the scenario started from")
     growth: Growth | None = Field(default=None, description="the month-by-month path when growth= is given")
     factors: list[Factor] = Field(default_factory=list, description="what is not cost, row by row")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import economics
 from . import growth as growth_path
 from .scenario import CostModel, Sensitivity, SensitivityCase, WhatIf
 from .verdict import cost_verdict
@@ -39,9 +40,14 @@ def analyse(
     decide: Callable[[float, float | None], str] | None = None,
     rent: str = "API",
     growth: GrowthInput | None = None,
+    billing: list[tuple[str, CostModel, str]] | None = None,
+    failure_threshold: float | None = None,
+    failure_basis: str = "",
 ) -> Sensitivity:
     """decide(savings, payback) -> verdict; by default on cost alone. `rent` names what buying is
-    weighed against (the API, or manual work priced per task as model.api_cost_per_request).
+    weighed against (the API, or manual work priced per task as model.api_cost_per_request). `billing`
+    holds the same fleet paid for in each other mode the catalogue prices (name, model, detail): the
+    cheapest at today's volume is a what-if of its own.
 
     With growth, each figure is taken on the growth path (payback along it, the net of its first 12
     months) and the growth rate is one more input of the tornado."""
@@ -60,26 +66,28 @@ def analyse(
     def _outcome(model: CostModel, requests: float, one_time: float) -> tuple[float, float | None]:
         return _evaluate(model, requests, one_time)[:2]
 
-    def what_if(name: str, changed: CostModel) -> WhatIf:
+    def what_if(name: str, changed: CostModel, detail: str = "") -> WhatIf:
         savings, payback = _outcome(changed, requests, one_time)
-        return WhatIf(name=name, monthly_savings=savings, payback_months=payback, verdict=decide(savings, payback))
+        return WhatIf(
+            name=name,
+            monthly_savings=savings,
+            payback_months=payback,
+            verdict=decide(savings, payback),
+            breakeven_requests_per_month=economics.first_breakeven(changed, requests),
+            detail=detail,
+        )
 
     what_ifs = [
         what_if(
             f"{rent} prices -50%" if rent == "API" else f"{rent} -50%",
             model.model_copy(update={"api_cost_per_request": model.api_cost_per_request / 2}),
         ),
-        what_if(
-            "Infrastructure x2",
-            model.model_copy(
-                update={
-                    "instance_monthly": model.instance_monthly * 2,
-                    "selfhost_variable_per_request": model.selfhost_variable_per_request * 2,
-                }
-            ),
-        ),
+        what_if("Infrastructure x2", model.with_infrastructure(2)),
         what_if("99.9% uptime (N+1)", model.model_copy(update={"ha": True})),
     ]
+    if billing:  # the cheapest other way of paying for the same GPUs, at today's volume
+        name, changed, detail = min(billing, key=lambda b: b[1].selfhost_monthly(requests))
+        what_ifs.append(what_if(f"Billed {name}", changed, detail))
 
     # Each input at half and one and a half times its value, the rest held.
     variations: list[tuple[str, Callable[[float], tuple[CostModel, float, float]]]] = [
@@ -94,16 +102,7 @@ def analyse(
         ),
         (
             "Infrastructure price",
-            lambda f: (
-                model.model_copy(
-                    update={
-                        "instance_monthly": model.instance_monthly * f,
-                        "selfhost_variable_per_request": model.selfhost_variable_per_request * f,
-                    }
-                ),
-                requests,
-                one_time,
-            ),
+            lambda f: (model.with_infrastructure(f), requests, one_time),
         ),
         ("One-time cost", lambda f: (model, requests, one_time * f)),
         (
@@ -111,17 +110,8 @@ def analyse(
             lambda f: (model.model_copy(update={"ops_monthly": model.ops_monthly * f}), requests, one_time),
         ),
     ]
-    if model.requests_per_instance is not None and model.instance_monthly > 0:
-        variations.append(
-            (
-                "Capacity per instance",
-                lambda f: (
-                    model.model_copy(update={"requests_per_instance": model.requests_per_instance * f}),
-                    requests,
-                    one_time,
-                ),
-            )
-        )
+    if (model.requests_per_instance is not None and model.instance_monthly > 0) or model.serverless is not None:
+        variations.append(("Capacity per instance", lambda f: (model.with_capacity(f), requests, one_time)))
 
     cases = []
     for name, vary in variations:
@@ -150,7 +140,14 @@ def analyse(
     flipping = [c for c in cases if c.flips]
     most = (flipping or cases)[0].name
     base_net = _flat_net(model, requests, one_time) if growth is None else _evaluate(model, requests, one_time)[2]
-    return Sensitivity(base_net=base_net, what_ifs=what_ifs, cases=cases, most_influential=most)
+    return Sensitivity(
+        base_net=base_net,
+        what_ifs=what_ifs,
+        cases=cases,
+        most_influential=most,
+        failure_threshold=failure_threshold,
+        failure_threshold_basis=failure_basis if failure_threshold is not None else "",
+    )
 
 
 def _growth_case(model, requests, one_time, rate, evaluate, decide) -> SensitivityCase:

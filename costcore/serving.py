@@ -441,7 +441,8 @@ def _what_fits(model: OpenModel, gpu: Gpu, bits: int, kv_bits: int, seq: float) 
         n = next((k for k in TP_SIZES if _fits(model, other, bits, kv_bits, k, seq)), None)
         if n:
             words = f"{n} x {other.name} (gpu={other.id}, gpus={n})"
-            others.append((n * other.price_per_hour, words, f"gpu={other.id} gpus={n}"))
+            price = other.price_per_hour  # the always-on median; GPUs without one are suggested last
+            others.append((n * price if price is not None else math.inf, words, f"gpu={other.id} gpus={n}"))
     ideas += [(words, text) for _, words, text in sorted(others)[:2]]
     return ideas
 

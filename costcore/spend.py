@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from . import units
 from .grammar import GrammarError, number, pairs
 
 DAYS_PER_MONTH = 365 / 12
@@ -67,7 +68,8 @@ def parse_spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
             SPEND_EXAMPLE,
         )
     try:
-        cost, rest = number(positional[0])
+        reading = units.money_reading(positional[0])
+        cost, rest = reading.value, reading.rest
     except ValueError as exc:
         raise GrammarError("amount", str(exc), SPEND_EXAMPLE) from None
     if rest:
@@ -85,8 +87,9 @@ def parse_spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
     for key, raw in pairs(options):
         if key not in values:
             raise GrammarError(key, "unknown; use in=, out=, tokens= or requests=", SPEND_EXAMPLE)
-        try:
-            values[key], unit = number(raw)
+        try:  # the same rule as the analysis grammar: a count takes no money sign
+            reading = units.no_money(raw, f"counts {SPEND_KEYS[key]}")
+            values[key], unit = reading.value, reading.rest
         except ValueError as exc:
             raise GrammarError(key, str(exc), SPEND_EXAMPLE) from None
         if unit and unit.lower() not in ("tokens", "tok", "requests", "req"):

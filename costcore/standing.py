@@ -19,6 +19,8 @@ never says "past the break-even" where buying loses money today, nor proposes a 
 
 from __future__ import annotations
 
+import math
+
 from . import economics
 from .format import count
 from .scenario import CostModel, Crossing, Growth, Standing, volume_unit
@@ -72,7 +74,7 @@ def standing(
     if breakeven is None:
         return Standing(
             where="never",
-            sentence=f"Buying never breaks even at these prices: {never_because}.",
+            sentence=f"Buying never breaks even at these prices ({never_because}).",
             **common,
         )
 
@@ -106,9 +108,10 @@ def standing(
         )
     else:
         paid_from = paid_until = None
+        at = "exactly at" if math.isclose(breakeven, requests, rel_tol=1e-9) else "below"
         where, sentence = (
             "below",
-            (f"Today's {count(requests)} {unit} a month is below the break-even of {count(breakeven)} {unit} a month."),
+            f"Today's {count(requests)} {unit} a month is {at} the break-even of {count(breakeven)} {unit} a month.",
         )
 
     if rate is not None and rate < 0 and month is None:

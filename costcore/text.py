@@ -48,7 +48,8 @@ def render(report: Report) -> str:
         be += f"; {breakeven_between(r)}"
     lines += [
         f"  Break-even             {be}",
-        f"  Payback                {months(r.payback_months)}",
+        f"  Payback                {months(r.payback_months)}"
+        + ("" if r.cash_up_front is None else f"; cash up front for the hardware {money(r.cash_up_front)}"),
         f"  First-year ROI         {percent(r.first_year_roi)}",
     ]
     if len(r.crossings) > 1:
@@ -79,10 +80,19 @@ def render(report: Report) -> str:
             f"  Buying stops paying at a fine-tuned failure rate of {limit}",
         ]
     lines += ["", "Sensitivity"]
-    lines += [
-        f"  {w.name:<22} savings {money(w.monthly_savings)} a month, payback {months(w.payback_months)}: {w.verdict}"
-        for w in r.sensitivity.what_ifs
-    ]
+    for w in r.sensitivity.what_ifs:
+        be = w.breakeven_requests_per_month
+        be_text = "none" if be is None else f"{count(be)} {unit} a month"
+        detail = f" ({w.detail})" if w.detail else ""
+        lines.append(
+            f"  {w.name:<22} savings {money(w.monthly_savings)} a month, payback {months(w.payback_months)}, "
+            f"break-even {be_text}: {w.verdict}{detail}"
+        )
+    if r.sensitivity.failure_threshold is not None:
+        basis = f" ({r.sensitivity.failure_threshold_basis})" if r.sensitivity.failure_threshold_basis else ""
+        lines.append(
+            f"  Buying stops paying at a fine-tuned failure rate of {r.sensitivity.failure_threshold:.1%}{basis}"
+        )
     lines.append(f"  Moves the answer most: {r.sensitivity.most_influential}")
     if r.growth:
         lines += ["", *growth_lines(r)]

@@ -193,7 +193,7 @@ class TimeUnit:
     """How a key reads a time: its field's unit, whose hours (a working or a calendar day), the unit
     words it takes, what a bare number means (None: refused), and whether a /period may follow."""
 
-    unit: str  # the field's unit: "ms", "h" or "mo"
+    unit: str  # the field's unit: "ms", "s", "h" or "mo"
     working: bool  # people's time (a day is 8 h) or the clock's (24 h)
     words: tuple[str, ...]  # the unit words accepted, canonical (ms, s, min, h, d, wk, mo, yr)
     bare: str | None  # the unit a bare number is read in; None refuses a bare number
@@ -203,7 +203,7 @@ class TimeUnit:
     def factor(self, word: str) -> float:
         """The field's value for one of `word` (canonical)."""
         hours = (_WORK_HOURS if self.working else _CALENDAR_HOURS)[word]
-        field_hours = {"ms": 1 / 3.6e6, "h": 1.0, "mo": HOURS_PER_MONTH}[self.unit]
+        field_hours = {"ms": 1 / 3.6e6, "s": 1 / 3600, "h": 1.0, "mo": HOURS_PER_MONTH}[self.unit]
         return hours / field_hours
 
     def accepted(self) -> str:

@@ -22,7 +22,7 @@ def test_analyze_prints_the_verdict_first_then_numbers_then_assumptions():
     assert out.splitlines()[0].startswith(f"Buy: self-hosting saves ${data['monthly_savings']:,.0f} a month")
     assert out.index("Numbers") < out.index("Assumptions")
     assert "genai-prices" in out and "data as of 20" in out
-    assert "AWS g5.xlarge" in out
+    assert "AWS (g5.xlarge)" in out
 
 
 def test_json_has_the_stable_keys():

@@ -34,7 +34,7 @@ def test_model_names_resolve_case_insensitively_and_by_provider():
 
 
 def test_every_shown_price_has_a_source_and_a_date():
-    report = run("volume=1M api=gpt-4o gpu=l4")
+    report = run("volume=1M api=gpt-4o gpu=l40s")
     priced = {a.key: a for a in report.assumptions if a.key in ("api", "gpu_price")}
     assert set(priced) == {"api", "gpu_price"}
     for assumption in priced.values():
@@ -100,11 +100,11 @@ def test_capacity_in_tokens_per_second_counts_output_tokens():
 
 def test_a_model_too_big_for_one_gpu_is_split_over_several_or_refused():
     # 13B at 16 bits is 26 GB of weights: 24 GB L4s take two, 16 GB T4s four, an 80 GB A100 one.
-    assert run("volume=1M gpu=l4 params=13B").capacity.gpus_per_instance == 2
-    assert run("volume=1M gpu=t4 params=13B").capacity.gpus_per_instance == 4
+    assert run("volume=1M gpu=l4 gpu_price=$0.80/h params=13B").capacity.gpus_per_instance == 2
+    assert run("volume=1M gpu=t4 gpu_price=$0.50/h params=13B").capacity.gpus_per_instance == 4
     assert run("volume=1M gpu=a100-80gb params=13B").capacity.gpus_per_instance == 1
     with pytest.raises(GrammarError) as caught:
-        run("volume=1M gpu=t4 params=13B gpus=1")
+        run("volume=1M gpu=t4 gpu_price=$0.50/h params=13B gpus=1")
     assert caught.value.key == "gpus" and "GB" in caught.value.problem
     with pytest.raises(GrammarError) as caught:
         run("volume=1M gpu=a10g params=405B")

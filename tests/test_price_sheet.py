@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from costcore import analyze, parse
+from costcore.grammar import GrammarError
 from costcore.price_sheet import PriceSheetError, load
 from costcore.price_sheet import parse as parse_sheet
-from costcore.prices import find_gpu, quote_model
+from costcore.prices import find_gpu, gpu_quote, quote_model
 from costcore.scenario import HOURS_PER_MONTH
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -78,20 +79,39 @@ def test_the_newest_price_in_effect_wins_and_a_later_one_waits_for_its_day(sheet
     assert "your price sheet" not in (assumption(before_any, "api").source or "")
 
 
-def test_a_gpu_contract_price_is_billed_every_hour_in_its_mode(sheet):
+def test_a_gpu_is_billed_in_the_mode_and_at_the_price_of_your_contract(sheet):
     report = analyze(parse(TEXT), now=NOW, sheet=sheet)
-    # one A10G an instance at $0.75 an hour, 730 hours a month = $547.50 (catalogue: $1.006 an hour)
+    # one A10G an instance reserved at $0.75 an hour, owed every hour: 730 hours a month = $547.50
+    assert report.billing == "reserved-1y"
     assert report.cost_model.instance_monthly == pytest.approx(0.75 * HOURS_PER_MONTH)
     gpu = assumption(report, "gpu_price")
-    assert gpu.value == "$0.75/h per NVIDIA A10G, reserved-1y"
+    assert gpu.value == "$0.75/h per NVIDIA A10G, reserved for 1 year (owed for the whole term)"
     assert gpu.source == "your price sheet, effective 2026-09-01"
-    assert f"catalogue on-demand ${find_gpu('a10g').price_per_hour:g}/h" in gpu.note
+    listed = gpu_quote("a10g", "reserved-1y")
+    assert gpu.note == "reserved-1y price; catalogue " + (f"${listed.price:,.4g}/h" if listed else "none in this mode")
+    billing = assumption(report, "billing")
+    assert (billing.value, billing.source) == ("reserved-1y", "your price sheet, effective 2026-09-01")
+    assert any("commitment is owed for its whole term, 12 months" in n for n in report.notes)
+    # Another mode asked for: the catalogue's price in it, and the sheet's entry is named unused.
+    always_on = analyze(parse(TEXT + " billing=always-on"), now=NOW, sheet=sheet)
+    assert always_on.cost_model.instance_monthly == pytest.approx(gpu_quote("a10g", "always-on").price * 730)
+    assert "your price sheet's reserved-1y price for the NVIDIA A10G is not used: billing=always-on is asked for" in (
+        always_on.notes
+    )
+    with pytest.raises(GrammarError, match="your price sheet: reserved-1y \\$0.75/h"):
+        analyze(parse(TEXT + " billing=spot"), now=NOW, sheet=sheet)  # in no mode the catalogue or sheet has
 
 
-def test_a_price_this_version_cannot_bill_is_named_not_used(sheet):
+def test_an_owned_gpu_is_bought_at_your_sheets_purchase_price(sheet):
     report = analyze(parse("volume=1M/month api=gpt-4o gpu=h100"), now=NOW, sheet=sheet)
-    assert report.cost_model.instance_monthly == pytest.approx(find_gpu("h100").price_per_hour * HOURS_PER_MONTH)
-    assert any("price sheet's owned price for the NVIDIA H100" in n and "not used" in n for n in report.notes)
+    assert report.billing == "owned"
+    purchase = assumption(report, "purchase")
+    assert purchase.value == "$25,000 an instance (1 x $25,000, the GPUs alone)"
+    assert purchase.source == "your price sheet, effective 2026-01-01"
+    # $25,000 over the default 36 months, plus the H100's power: depreciation is $694.44 of the month
+    assert report.cost_model.instance_monthly == pytest.approx(
+        25000 / 36 + find_gpu("h100").watts / 1000 * 1.4 * HOURS_PER_MONTH * 0.12
+    )
 
 
 def test_your_own_figures_in_the_scenario_beat_the_sheet(sheet):
@@ -224,6 +244,6 @@ def test_a_gpus_contract_is_the_sheets_own_mode_or_the_one_asked_for(sheet):
     chosen, unused = two.gpu_contract("a10g", day, mode="reserved-1y")
     assert (chosen.price_per_hour, [e.mode for e in unused]) == (0.75, ["always-on"])
     assert two.gpu_contract("a10g", day, mode="spot")[0] is None
-    owned, _ = sheet.gpu_contract("h100", day, billable=("owned",))  # a buy stage that bills purchases
+    owned, _ = sheet.gpu_contract("h100", day)
     assert owned.purchase == 25000
-    assert sheet.gpu_contract("h100", day) == (None, [owned])  # this version bills no purchase
+    assert sheet.gpu_contract("h100", day, billable=("always-on",)) == (None, [owned])

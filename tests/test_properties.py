@@ -110,7 +110,7 @@ def count(field: str, suffixes: list[str]) -> st.SearchStrategy[str]:
 
 FLAGS = ["yes", "no", "true", "false", "on", "off", "y", "n"]
 API_MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-haiku", "claude-3-5-sonnet", "gemini-1.5-flash", "gpt-4.1-mini"]
-GPUS = ["t4", "l4", "a10g", "rtx4090", "a100-40gb", "a100-80gb", "h100", "h200", "A100 80GB"]
+GPUS = ["t4", "l4", "a10g", "rtx4090", "a100-40gb", "a100-80gb", "h100", "h200", "A100 80GB", "l40s", "h100-pcie"]
 NUMBER_KINDS = ("count", "money", "time", "factor", "rate")
 
 
@@ -177,6 +177,16 @@ VALUES |= {
         magnitude(0, bounds("growth")[1]).map(lambda v: f"{_num(v)}/month"),
         st.sampled_from(["0", "3x/year", "0.5x/year", "2x/year", "-5% a month", "1%/week"]),
     ),
+    "billing": st.sampled_from(["always-on", "on-demand", "reserved-1y", "reserved-3y", "spot", "serverless", "owned"]),
+    "profile": st.one_of(
+        st.sampled_from(["24x7", "business-hours", "weekdays", "office-hours"]),
+        st.integers(1, 24).map(lambda h: f"{h}h/day"),
+    ),
+    "autoscale": st.sampled_from(FLAGS),
+    "residual": share("residual"),
+    "batch": st.one_of(st.sampled_from(FLAGS), share("batch_share")),
+    "tier": st.sampled_from(["standard", "flex", "priority"]),
+    "cache_write": share("cache_write_share"),
 }
 
 
@@ -506,6 +516,34 @@ def test_the_examples_of_the_issue():
     assert parse("volume=1000/day").requests_per_month == pytest.approx(1000 * 365 / 12)
     base = "volume=1M api=gpt-4o gpu=a10g data_h=50 maint_h=6"
     assert analyze(parse(f"{base} rate=$800/day")).model_dump() == analyze(parse(f"{base} rate=$100/h")).model_dump()
+
+
+# ---------------------------------------------------------------------------------------------
+# Prices as they are paid: the API's batch price and an autoscaled fleet only ever save money.
+
+
+@FAST
+@given(scenario_values(excluded=("batch",)), st.integers(1, 100))
+def test_batch_never_raises_the_api_bill(values, percent):
+    plain = analysed(values)
+    batched = analysed({**values, "batch": f"{percent}%"})
+    assume(plain is not None and batched is not None)
+    if plain.api_monthly_cost is not None:
+        assert batched.api_monthly_cost <= plain.api_monthly_cost * (1 + 1e-12) + 1e-12
+
+
+@FAST
+@given(
+    scenario_values(excluded=("autoscale", "billing", "server", "host_price")),
+    st.sampled_from(["business-hours", "weekdays", "8h/day", "24x7"]),
+)
+def test_autoscale_never_raises_the_selfhost_bill_of_the_fixed_fleet(values, profile):
+    values.pop("active", None)
+    fixed = analysed({**values, "profile": profile})
+    scaled = analysed({**values, "profile": profile, "autoscale": "yes"})
+    assume(fixed is not None and scaled is not None)
+    assert scaled.selfhost_monthly_cost <= fixed.selfhost_monthly_cost * (1 + 1e-9) + 1e-9
+    assert scaled.api_monthly_cost == fixed.api_monthly_cost
 
 
 # ---------------------------------------------------------------------------------------------

@@ -116,12 +116,13 @@ def test_setup_is_the_whole_one_time_cost_unless_training_runs_are_given_too():
 
 # --- every input changes the result or is answered with a note ----------------------------
 
-BASE = {"volume": "2M/month", "api": "gpt-4o", "gpu": "a10g"}
+BASE = {"volume": "2M/month", "api": "gpt-4o", "gpu": "l40s"}
 # A value for each key that differs from its default (the key table's example is sometimes the default).
 WALK = {key.name: key.example.split("=", 1)[1] for key in KEYS.values()}
 WALK.update(
     api="claude-3-5-haiku",
-    gpu="l4",
+    gpu="h100",
+    billing="spot",
     task="varied",
     complexity="novel",
     bits="8",

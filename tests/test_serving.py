@@ -151,7 +151,7 @@ def test_bound_names_what_limits_the_instance():
 def test_summary_reads_like_the_brief():
     result = size("llama-3.1-8b", "h100", in_tokens=500, out_tokens=200, peak_qps=100)
     assert re.fullmatch(
-        r"1 x NVIDIA H100 80 GB per instance, up to [\d,]+ requests at once, ~[\d,.]+ output tokens/s, "
+        r"1 x NVIDIA H100 SXM 80 GB per instance, up to [\d,]+ requests at once, ~[\d,.]+ output tokens/s, "
         r"[\d,.]+ (ms|s) per answer; \d+ instances? at peak",
         result.summary,
     )
@@ -280,14 +280,13 @@ def test_single_stream_decode_is_a_share_of_bandwidth_over_weights():
 # --- The data files ------------------------------------------------------------------------------------
 
 
-def test_every_gpu_has_flops_a_dated_price_and_sources():
+def test_every_gpu_has_flops_power_and_sources():
     gpus = list_gpus()
-    assert {"l40s", "b200", "mi300x", "h200"} <= {g.id for g in gpus}
+    assert {"l40s", "b200", "mi300x", "h200", "h100-pcie", "a100-80gb-pcie"} <= {g.id for g in gpus}
     for gpu in gpus:
         assert gpu.tflops_16 > 0 and gpu.tflops_8 and gpu.tflops_8 >= gpu.tflops_16, gpu.id
-        assert gpu.vram_gb > 0 and gpu.bandwidth_gb_s > 0 and gpu.price_per_hour > 0, gpu.id
-        assert YYYY_MM.fullmatch(gpu.price_date), gpu.id
-        assert "http" in gpu.price_source and "http" in gpu.spec_source, gpu.id
+        assert gpu.vram_gb > 0 and gpu.bandwidth_gb_s > 0 and gpu.watts > 0, gpu.id
+        assert "http" in gpu.spec_source, gpu.id
 
 
 def test_every_reference_row_has_a_source_a_date_and_a_known_shape():
@@ -298,6 +297,8 @@ def test_every_reference_row_has_a_source_a_date_and_a_known_shape():
     assert "l4" in {r["gpu"] for r in rows}  # an L4 row is kept, not fitted (mixed ShareGPT lengths)
     anchors = {(r["gpu"], r["in_tokens"], r["out_tokens"], r["value"]) for r in rows}
     assert {("h100", 128, 128, 28312), ("h100", 1000, 1000, 15220), ("h100", 2048, 128, 3450)} <= anchors
+    # a PCIe part, fitted: the same model and shape as the SXM anchor, at the PCIe card's bandwidth
+    assert ("h100-pcie", 128, 128, 17500) in anchors and "h100-pcie" in fitted_gpus
     for row in rows:
         assert row["source"]["url"].startswith("https://") and row["source"]["title"], row["id"]
         assert YYYY_MM.fullmatch(row["date"]) and row["date_basis"], row["id"]
@@ -334,6 +335,7 @@ def test_a_price_is_stale_after_six_calendar_months():
     today = dt.date(2026, 11, 30)
     assert price_age_months("2026-05", today) == 6 and not price_is_stale("2026-05", today)
     assert price_is_stale("2026-04", today) and price_is_stale("2025-06", today)
+    assert price_age_months("2026-05-07", today) == 6 and not price_is_stale("2026-05-31", today)
     assert not price_is_stale("2026-11", today)
     with pytest.raises(ValueError):
         price_is_stale("May 2026", today)
@@ -341,22 +343,23 @@ def test_a_price_is_stale_after_six_calendar_months():
 
 def test_breakeven_gpus_shows_each_price_date_and_flags_old_ones(capsys, time_machine):
     from breakeven.cli import main
+    from costcore.prices import list_prices
 
-    def shown(today: dt.datetime) -> dict[str, str]:
+    def shown(today: dt.datetime) -> list[str]:
         time_machine.move_to(today)
         assert main(["gpus"]) == 0
-        return {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
+        out = capsys.readouterr().out
+        return out.split("Every price, with its provider, source and date:")[1].strip().splitlines()
 
-    lines = shown(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC))
-    assert set(lines) >= {g.id for g in list_gpus()}
-    assert "2026-05" in lines["h100"] and "older than 6 months" not in lines["h100"]
-    assert "2026-06" in lines["b200"] and "older than 6 months" not in lines["b200"]
+    prices = list_prices()
+    lines = shown(dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC))
+    assert len(lines) == len(prices)
     # each price is flagged once it is more than six calendar months old, and only then
-    later = shown(dt.datetime(2026, 12, 15, 12, tzinfo=dt.UTC))
-    for gpu in list_gpus():
-        stale = price_is_stale(gpu.price_date, dt.date(2026, 12, 15))
-        assert ("older than 6 months" in later[gpu.id]) == stale, gpu.id
-    assert "older than 6 months" in later["h100"] and "older than 6 months" not in later["a10g"]
+    for today in (dt.date(2026, 6, 30), dt.date(2026, 12, 15)):
+        lines = shown(dt.datetime(today.year, today.month, today.day, 12, tzinfo=dt.UTC))
+        for price, line in zip(prices, lines, strict=True):
+            assert line.startswith(price.gpu) and price.date in line and price.provider in line
+            assert ("older than 6 months" in line) == price_is_stale(price.date, today), line
 
 
 # --- Hosted API latency ---------------------------------------------------------------------------------

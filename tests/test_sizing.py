@@ -49,7 +49,7 @@ def test_serving_says_what_one_instance_carries_in_one_line():
     result = cli("serving", "gpu=h100", "params=8B", "in=1500", "out=200")
     assert result.returncode == 0
     first = result.stdout.splitlines()[0]
-    assert first.startswith("1 x NVIDIA H100 80 GB per instance, up to ") and "output tokens/s" in first
+    assert first.startswith("1 x NVIDIA H100 SXM 80 GB per instance, up to ") and "output tokens/s" in first
 
 
 def test_serving_refuses_keys_that_are_not_about_sizing():
@@ -79,7 +79,7 @@ def test_out_4000_serves_at_least_8x_fewer_requests_than_out_200():
 
 def test_quantising_raises_throughput_and_concurrency():
     def sized(bits):
-        return analyze(parse(f"volume=10M gpu=l4 params=8B bits={bits}")).capacity
+        return analyze(parse(f"volume=10M gpu=l4 gpu_price=$0.80/h params=8B bits={bits}")).capacity
 
     assert sized(8).requests_per_s > sized(16).requests_per_s
     assert sized(8).max_concurrency > sized(16).max_concurrency

@@ -208,3 +208,18 @@ def test_spend_add_refuses_the_future_and_ambiguous_tokens(text, key, problem):
 
 def test_spend_add_takes_spaces_around_equals():
     assert parse_spend_add("$5 openai gpt-4o requests = 2k", today=dt.date(2026, 11, 24)).requests == 2000
+
+
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        ("$1,200 openai gpt-4o 2026-11-20 in=$30M", "in", "money sign"),
+        ("$1,200 openai gpt-4o 2026-11-20 requests=$40k", "requests", "money sign"),
+        ("$1,200 openai gpt-4o 2026-11-20 out=5%", "out", "percentage"),
+        ("50% openai gpt-4o 2026-11-20", "amount", "percentage"),
+    ],
+)
+def test_spend_add_reads_units_by_the_grammars_one_rule(text, key, words):
+    with pytest.raises(GrammarError) as caught:
+        parse_spend_add(text, today=dt.date(2026, 12, 1))
+    assert caught.value.key == key and words in caught.value.problem

@@ -23,7 +23,7 @@ from costcore.growth import outcome as growth_outcome
 from costcore.latency import api_latency
 from costcore.ledger import Ledger
 from costcore.one_time import one_time_cost, realistic
-from costcore.prices import find_gpu
+from costcore.prices import find_gpu, gpu_quote
 from costcore.rent import api_named, rent_side
 from costcore.scenario import SECONDS_PER_MONTH, ConstraintCheck, CostLine, CostModel, Scenario
 from costcore.sensitivity import GrowthInput, analyse
@@ -237,7 +237,7 @@ def test_buy_gpus_at_your_price_sized_by_the_serving_model():
     side, ledger = buy(gpu="a10g", gpu_price=1.0, requests_per_month=1e6)
     c = side.capacity
     assert side.kind == "gpu"
-    assert side.label == f"Self-host ({c.gpus_per_instance} x NVIDIA A10G)"
+    assert side.label == f"Self-host ({c.gpus_per_instance} x NVIDIA A10G, always-on, $1/h)"
     assert side.instance_monthly == 1.0 * c.gpus_per_instance * 730
     assert side.variable_per_request == 0.0
     assert side.requests_per_instance == c.requests_per_s * SECONDS_PER_MONTH
@@ -248,7 +248,7 @@ def test_buy_gpus_at_your_price_sized_by_the_serving_model():
     assert side.ops_monthly == 1000.0  # the default 10 h a month x $100/h
     assert side.ops_lines == [CostLine(name="Operations", amount=1000.0, detail="10 h x $100/h")]
     a = assumed(ledger, "gpu_price")
-    assert (a.value, a.note, a.source, a.custom) == ("$1/h per NVIDIA A10G", "your price", None, True)
+    assert (a.value, a.note, a.source, a.custom) == ("$1/h per NVIDIA A10G, always-on", "your price", None, True)
     capacity = assumed(ledger, "capacity")
     assert capacity.value == f"{c.requests_per_s:,.3g} requests/s per instance"
     assert (capacity.note, capacity.custom) == (c.summary, False)
@@ -260,7 +260,7 @@ def test_buy_gpus_given_per_instance_are_billed_each():
     side, _ = buy(gpu="a10g", gpu_price=1.0, gpus=2, requests_per_month=1e6)
     assert side.capacity.gpus_per_instance == 2
     assert side.instance_monthly == 1460.0
-    assert side.label == "Self-host (2 x NVIDIA A10G)"
+    assert side.label == "Self-host (2 x NVIDIA A10G, always-on, $1/h)"
 
 
 def test_buy_gpu_at_the_catalogue_price():
@@ -269,12 +269,14 @@ def test_buy_gpu_at_the_catalogue_price():
     assert side.instance_monthly == pytest.approx(gpu.price_per_hour * side.capacity.gpus_per_instance * 730)
     assert side.ops_monthly == 0 and side.ops_lines == []
     a = assumed(ledger, "gpu_price")
+    quote = gpu_quote("a10g", "always-on")
     assert (a.value, a.note, a.source, a.custom) == (
-        f"${gpu.price_per_hour:g}/h per NVIDIA A10G",
-        "typical on-demand price",
-        f"{gpu.price_source}, {gpu.price_date}",
+        f"${gpu.price_per_hour:g}/h per NVIDIA A10G, always-on (on-demand or dedicated, every hour of the month)",
+        "always-on price",
+        quote.source,
         False,
     )
+    assert "AWS" in quote.source and quote.date == "2026-06-17"
     assert assumed(ledger, "gpu").value == "NVIDIA A10G"
 
 
@@ -345,7 +347,7 @@ def test_buy_a_model_that_does_not_fit_names_the_key_to_change():
 
 
 def test_buy_sizing_is_what_the_analysis_sizes():
-    fields = dict(gpu="l4", requests_per_month=5e6, in_tokens=800, out_tokens=300, peak=2)
+    fields = dict(gpu="l4", gpu_price=0.8, requests_per_month=5e6, in_tokens=800, out_tokens=300, peak=2)
     side, _ = buy(**fields)
     assert sizing(Scenario(**fields)) == side.capacity
 
@@ -436,7 +438,12 @@ def test_a_buy_side_bills_its_instances_and_lines():
     assert side.instances(2500) == 4  # 3 for the load, 1 spare
     assert side.monthly(2500) == 4 * 400 + 2500 * 0.001 + 50
     assert side.lines(2500) == [
-        CostLine(name="Servers", amount=1600.0, hidden=False, detail="4 instance(s) incl. 1 spare (N+1) x $400.00"),
+        CostLine(
+            name="Servers",
+            amount=1600.0,
+            hidden=False,
+            detail="4 instance(s) incl. 1 spare (N+1) x $400.00 (2,920 instance-hours a month)",
+        ),
         CostLine(name="Per-token host", amount=2.5, hidden=False, detail="2.5k requests x $0.001"),
         CostLine(name="Operations", amount=50.0, detail="1 h x $50/h"),
     ]
@@ -445,7 +452,11 @@ def test_a_buy_side_bills_its_instances_and_lines():
         ops_monthly=0,
     )  # fmt: skip
     assert plain.instances(1e12) == 1
-    assert plain.lines(10) == [CostLine(name="Servers", amount=100.0, hidden=False, detail="1 instance(s) x $100.00")]
+    assert plain.lines(10) == [
+        CostLine(
+            name="Servers", amount=100.0, hidden=False, detail="1 instance(s) x $100.00 (730 instance-hours a month)"
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -844,8 +855,9 @@ def test_failures_need_a_price():
     ]
     ledger = Ledger(Scenario(fail_api=0.1, fail_ft=0.05))
     assert failures(ledger.scenario, None, ledger) is None
-    why = "a failure has no price: set fail_cost= (what one failure costs you)"
-    assert ledger.notes == [f"`fail_api=` is not used: {why}", f"`fail_ft=` is not used: {why}"]
+    (note,) = ledger.notes
+    assert note.startswith("`fail_api=` and `fail_ft=` not counted in the bills: a failure has no price")
+    assert "the sensitivity gives the failure rate where buying stops paying" in note
     ledger = Ledger(Scenario(fail_ft=0.05, manual_h=0.1))
     priced = failures(ledger.scenario, manual_side(ledger.scenario, 50, ledger), ledger, api_compared=False)
     assert (priced.fail_api, priced.fail_ft, priced.fail_cost) == (0.0, 0.05, 5.0)

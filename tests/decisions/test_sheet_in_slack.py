@@ -23,7 +23,7 @@ def test_a_bot_with_a_price_sheet_prices_analyses_and_menus_with_it(slack, tmp_p
         verdict = json.dumps(slack.called("chat.postMessage")[0]["args"]["blocks"])
         assert "`api` = openai:gpt-4o $0.5 / $2 per 1M (in/out)" in verdict
         assert "your price sheet, effective 2026-01-01: 2026 agreement" in verdict
-        assert "`gpu_price` = $0.55/h per NVIDIA L4, reserved-1y" in verdict
+        assert "`gpu_price` = $0.55/h per NVIDIA L4, reserved for 1 year (owed for the whole term)" in verdict
 
         labels = [o["text"]["text"] for o in suggestions(server, "gpt-4o")]
         assert "gpt-4o (openai, yours $0.5/$2)" in labels

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from bot.measure import Endpoint, MeasureError, Options, check_answer, load_prompts, measure, synthetic_prompts
+from costcore.prices import list_gpus
 
 from .conftest import reply, write_prompts
 
@@ -133,7 +134,7 @@ def test_costs_a_request(fakes):
     fake = fakes(models=("small", "gpt-4o-mini"), out_tokens=20, cached_tokens=100)
     prompts = synthetic_prompts(200, 20, 4)
     api = Endpoint("api", fake.url, "gpt-4o-mini", key="sk-x")
-    result = measure([api, own(fake)], prompts, Options(requests=4, concurrency=(2,), gpu="l4", gpus=2))
+    result = measure([api, own(fake)], prompts, Options(requests=4, concurrency=(2,), gpu="l4", gpus=2, gpu_price=0.80))
     api_row, own_row = (r.figures() for r in result.runs)
     # The API at its list price for the measured tokens: gpt-4o-mini is $0.15 / $0.60 per 1M, and
     # $0.075 for input read from its cache (100 tokens a request here).
@@ -141,9 +142,17 @@ def test_costs_a_request(fakes):
     assert api_row["cost_per_request"] == pytest.approx(expected, rel=0.01)
     assert api_row["cached_share"] == pytest.approx(100 / api_row["in_tokens_mean"], rel=0.01)
     assert any(f"add cached={100 / api_row['in_tokens_mean']:.0%}" in n for n in result.notes)
-    # Self-hosting: two L4s an hour over the requests served an hour.
+    # Self-hosting: two L4s at the price given an hour over the requests served an hour.
     assert own_row["cost_per_request"] == pytest.approx(2 * 0.80 / 3600 / own_row["requests_per_s"], rel=0.01)
     assert "L4" in own_row["cost_basis"]
+    # A GPU with no always-on price in the catalogue: a measured server runs all month, so no price
+    # from another billing mode stands in for it; the basis says so and what to give.
+    unpriced = [g for g in list_gpus() if g.price_per_hour is None]
+    assert unpriced
+    catalogue_only = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,), gpu=unpriced[0].id))
+    row = catalogue_only.runs[0].figures()
+    assert row["cost_per_request"] is None
+    assert f"no always-on price for the {unpriced[0].name}" in row["cost_basis"] and "gpu_price=" in row["cost_basis"]
     unknown = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,)))
     assert unknown.runs[0].figures()["cost_per_request"] is None
 

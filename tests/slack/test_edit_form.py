@@ -17,7 +17,7 @@ SAVED = [
     "volume=10000 manual_h=3min manual_rate=$50/h server=$400",
     "volume=50k/day api=gpt-4o-mini host_price=0.2 prompt_cut=80%",
     "volume=100k api_per_1k=1 server=$300 maint_h=0",
-    "tokens=3B/month api=claude-3-5-haiku gpu=l4",
+    "tokens=3B/month api=claude-3-5-haiku gpu=l4 billing=serverless",
     "volume=2M api=gemini-1.5-flash gpu=a10g",
     "volume=10k api=gpt-4o-mini",
     "volume=300k in=800 out=300 api=anthropic:claude-3-5-haiku capacity=20qps peak=3x ha=no fail_api=2% fail_ft=4%",
