@@ -247,3 +247,15 @@ def test_a_gpus_contract_is_the_sheets_own_mode_or_the_one_asked_for(sheet):
     owned, _ = sheet.gpu_contract("h100", day)
     assert owned.purchase == 25000
     assert sheet.gpu_contract("h100", day, billable=("always-on",)) == (None, [owned])
+
+
+def test_the_comparison_of_billing_modes_weighs_your_sheets_modes_too(sheet):
+    spot = '[[gpu]]\ngpu = "a10g"\nmode = "spot"\nprice_per_hour = 0.30\neffective = 2026-01-01\n'
+    report = analyze(parse(TEXT), now=NOW, sheet=parse_sheet(SHEET + spot))
+    assert report.billing == "reserved-1y"  # the first of the sheet's modes for the A10G
+    (billed,) = [w for w in report.sensitivity.what_ifs if w.name.startswith("Billed ")]
+    # the catalogue has no spot price for the A10G: the cheapest other way is the sheet's, $0.30 an hour
+    assert (billed.name, billed.detail) == ("Billed spot", "1 x NVIDIA A10G, spot, $0.3/h")
+    assert "your price sheet's spot price for the NVIDIA A10G is not used: its reserved-1y price is used" in (
+        report.notes
+    )
