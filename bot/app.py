@@ -7,7 +7,9 @@ those workers in a process of its own (bot/worker.py); build_app alone runs them
 process's threads (tests, tools).
 
 HTTP requests pass a front door first (`asgi`): the signature and timestamp are checked on the raw
-body before anything parses it (401), then the body must parse (400); neither logs a traceback.
+body before anything parses it (401), then the body must parse and hold what the listeners read
+(bot/payloads.py; 400); neither logs a traceback. Socket Mode runs the same payload check as the
+app's first middleware (`PayloadCheck`).
 
 Beside Slack's endpoint the same door serves /healthz, /readyz (bot/health.py), /metrics
 (bot/metrics.py) and, with many workspaces, Slack's install flow (bot/oauth.py). In Socket Mode,
@@ -20,10 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import os
-import re
 import signal
 import socket
 import sys
@@ -34,30 +34,22 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
+from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 
 from . import logs, metrics
 from .delivery import Throttled, web_client
 from .health import Readiness
 from .listeners import register
+from .payloads import problem as payload_problem
+from .redact import quiet_http_clients, redact
 from .service import Bot
 from .settings import Settings, SettingsError, load_settings
 from .store import Store, StoreError
 from .worker import WorkerProcess
 
 log = logging.getLogger("breakeven.bot")
-SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
-
-
-class RedactSecrets(logging.Filter):
-    """Tokens never reach a log line, whoever logs them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if SECRET.search(message):
-            record.msg = SECRET.sub(r"\1[redacted]", message)
-            record.args = ()
-        return True
 
 
 NOT_INSTALLED = (
@@ -93,6 +85,8 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
     )
     workspaces = Workspaces(settings, store, client)
     bot = Bot(store=store, settings=settings, client=client, clients=workspaces.client, admins=settings.admins)
+    if settings.socket_mode:  # HTTP requests are checked at the front door (`asgi`), before Bolt
+        app.use(PayloadCheck())
     register(app, bot)
     # Registered last: Bolt tries listeners in order, each match costs a few microseconds, and these
     # events are rare, so a command never waits for them to be ruled out.
@@ -105,6 +99,19 @@ def build_app(settings: Settings, *, store: Store | None = None) -> tuple[App, B
         def token_gone(event):  # answered 200, so that Slack does not retry (nor turn events off)
             log.error("Slack says %s: SLACK_BOT_TOKEN no longer works until the app is installed again", event["type"])
     return app, bot
+
+
+class PayloadCheck(Middleware):
+    """Socket Mode's front door: a body the listeners cannot read goes no further (bot/payloads.py).
+    A Middleware class, not a function: Bolt builds a function middleware's arguments from the body
+    first (the first action of an empty list...), which is what this check is for."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next):
+        problem = payload_problem(req.body)
+        if problem:
+            log.warning("rejected a malformed payload: %s", problem)
+            return BoltResponse(status=400, body="")
+        return next()
 
 
 def start_scheduler(app: App, bot: Bot) -> None:
@@ -154,24 +161,6 @@ def ssl_check(body: bytes) -> bool:
     if len(body) > 1000 or b"ssl_check=" not in body:
         return False
     return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)).get("ssl_check") == "1"
-
-
-def well_formed(body: bytes, content_type: str) -> str | None:
-    """None if the (signed) body parses the way Bolt will parse it (slack_bolt.request.internals.parse_body:
-    JSON for application/json or a body opening with "{", else a form whose `payload` field, if any, is
-    JSON); else why not. A form without "payload" anywhere cannot fail to parse: it is not parsed here."""
-    try:
-        text = body.decode("utf-8")
-        if content_type.split(";")[0] == "application/json" or text.startswith("{"):
-            return None if isinstance(json.loads(text), dict) else "JSON body is not an object"
-        if "payload" not in text:
-            return None
-        form = dict(parse_qsl(text, keep_blank_values=True))
-        if "payload" in form:
-            return None if isinstance(json.loads(form["payload"]), dict) else "payload is not a JSON object"
-        return None
-    except (UnicodeDecodeError, ValueError) as exc:
-        return f"malformed body ({type(exc).__name__})"
 
 
 @dataclass
@@ -267,22 +256,27 @@ def asgi(app: App, signing_secret: str | None, path: str = "/slack/events", *, o
             _rejected.warning("unsigned", "rejected a request (401): %s", problem)
             await reply(send, 401)
             return
-        problem = well_formed(body, headers.get("content-type", ""))
+        try:  # Bolt parses the body once, here (JSON, a form, or a form's JSON payload)
+            request = BoltRequest(
+                body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers
+            )
+            problem = payload_problem(request.body)
+        except Exception as exc:  # not UTF-8, not JSON, not an object: no listener could read it
+            problem = f"malformed body ({type(exc).__name__})"
         if problem:
             _rejected.warning("malformed", "rejected a signed request (400): %s", problem)
             await reply(send, 400)
             return
-        response = app.dispatch(
-            BoltRequest(body=body.decode("utf-8"), query=scope.get("query_string", b"").decode(), headers=headers)
-        )
-        await reply_bolt(send, response)
+        await reply_bolt(send, app.dispatch(request))
 
     return application
 
 
 def _configure_logging(log_format: str = "text") -> None:
-    # Redaction stays a filter of the one handler: every formatter, text or JSON, sees redacted records.
-    logs.configure(log_format, RedactSecrets())
+    """One handler, on the root logger, that redacts every record before any formatter (text or JSON)
+    sees it (bot/redact.py, bot/logs.py); uvicorn's records come to it too (log_config=None below)."""
+    logs.configure(log_format)
+    quiet_http_clients()
 
 
 def bind(port: int, name: str = "PORT") -> socket.socket:
@@ -304,7 +298,7 @@ def _start_up_error(settings: Settings, exc: Exception) -> str:
 
     if isinstance(exc, StoreError):
         return f"BREAKEVEN_DB: {exc}"
-    message = SECRET.sub(r"\1[redacted]", str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    message = redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, BoltError) and "auth.test" in str(exc):  # Slack answered: the token is wrong
         return f"cannot start: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url}: {message}"
     return f"cannot start: SLACK_API_URL {settings.slack_api_url} cannot be reached: {message}"

@@ -133,11 +133,13 @@ def schedule_backups(scheduler, db_path: Path | str, directory: Path | str, keep
 
 def damage(db_path: Path | str) -> str | None:
     """None if the database passes SQLite's quick check (or does not exist yet); else what is wrong."""
+    from . import db
+
     path = Path(db_path)
     if not path.exists():
         return None
-    try:
-        connection = sqlite3.connect(path, timeout=30)
+    try:  # a lock held past START_WAIT_S is not damage: the start-up's own open names it (bot/db.py)
+        connection = sqlite3.connect(path, timeout=db.START_WAIT_S)
         try:
             rows = connection.execute("PRAGMA quick_check(3)").fetchall()
         finally:

@@ -20,6 +20,14 @@ MAX_SCENARIO_VALUE = 1e15  # requests or tokens a month, dollars, hours: beyond 
 MAX_COST = 1e9  # dollars of spend on one model on one day
 MAX_COUNT = 1e15  # tokens or requests on one model on one day
 AUDIT_MAX = {"hours": 100_000.0, "rate": 100_000.0, "runs": 10_000.0, "train": 1e8, "params_b": 10_000.0}
+MAX_NAME = 100  # characters of a provider's or a model's name (the longest fine-tuned model ids are ~70)
+
+
+def check_length(key: str, text: str, limit: int, example: str) -> None:
+    """GrammarError naming `key` when text is longer than `limit`: checked before any parser or
+    library sees it (a time-zone lookup of 3,000 characters fails in the file system)."""
+    if len(text) > limit:
+        raise GrammarError(key, f"is {len(text):,} characters long: at most {limit}", example)
 
 
 def _too_large(value: float, limit: float) -> str | None:
@@ -47,6 +55,11 @@ def checked_scenario(scenario: Scenario) -> Scenario:
 def spend_add(text: str, *, today: dt.date | None = None) -> SpendRow:
     """`/breakeven spend add ...`: the grammar's row, with amounts and counts bounded and whole."""
     words = re.sub(r"\s*=\s*", "=", text.strip()).split()
+    positional = [w for w in words if "=" not in w]
+    for name, word in zip(("amount", "provider", "model", "day"), positional, strict=False):
+        check_length(name, word, MAX_NAME, SPEND_EXAMPLE)
+    for word in (w for w in words if "=" in w):  # in=30M, requests=40k: a number and a unit at most
+        check_length(word.partition("=")[0][:20], word, 40, SPEND_EXAMPLE)
     amount = next((w for w in words if "=" not in w), "")
     if re.match(r"^\$?\s*-|^-", amount):
         raise GrammarError(
@@ -79,6 +92,11 @@ def spend_csv(text: str, *, source: str = "csv") -> list[SpendRow]:
     except OverflowError:
         raise SpendCsvError(_line_of_huge_number(text), None, "a number is too large (infinite)") from None
     for row in rows:
+        for column, name in (("provider", row.provider), ("model", row.model)):
+            if len(name) > MAX_NAME:
+                raise SpendCsvError(
+                    _line_of(text, name), column, f"is {len(name):,} characters long: at most {MAX_NAME}"
+                )
         for column, value, limit in (
             ("cost", row.cost, MAX_COST),
             ("input_tokens", row.input_tokens, MAX_COUNT),
@@ -90,6 +108,11 @@ def spend_csv(text: str, *, source: str = "csv") -> list[SpendRow]:
                 line = _line_of_huge_number(text)
                 raise SpendCsvError(line, column, f"{row.day} {row.provider} {row.model}: {value:g} {problem}")
     return rows
+
+
+def _line_of(text: str, value: str) -> int:
+    """The first line holding value (for the message)."""
+    return next((n for n, line in enumerate(text.splitlines(), start=1) if value in line), 1)
 
 
 def _line_of_huge_number(text: str) -> int:

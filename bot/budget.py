@@ -33,6 +33,7 @@ from costcore.units import money as money_reader
 
 from . import metrics
 from .db import transaction
+from .delivery import post_guarded, slack_reason
 from .recheck import database
 from .spend import load_spend, now_iso
 
@@ -42,8 +43,8 @@ DEFAULT_THRESHOLDS = (0.5, 0.8, 1.0)
 FORECAST = "forecast"
 MAX_BUDGET = 1e9  # dollars a month
 ACK = "budget_alert_ack"
-METADATA_EVENT = "breakeven_alert"
 STALE_S = 600  # a claim older than this whose post never finished is taken again
+LOOK_BACK_S = 2 * 86400  # an alert that may have been posted is looked for this far back
 
 
 @dataclass(frozen=True)
@@ -341,24 +342,21 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
             .execute(f"SELECT id FROM budget_alerts WHERE {KEY}", _key(budget, period, threshold))
             .fetchone()[0]
         )
-        key = alert_key(budget, period, threshold)
-        ts = _find_posted(client, budget.channel, key) if claim == "retaken" else None
-        if ts is None:
-            try:
-                ts = client.chat_postMessage(
-                    channel=budget.channel,
-                    text=notification(budget, seen, threshold),
-                    blocks=alert_blocks(text, alert_id),
-                    metadata={"event_type": METADATA_EVENT, "event_payload": {"alert": key}},
-                    unfurl_links=False,
-                )["ts"]
-            except Exception as exc:
-                from .delivery import slack_reason
-
-                _finish(db, budget, period, threshold, status="failed")
-                log.warning("budget alert %s not posted: %s", key, slack_reason(exc))
-                results.append(Fired(budget, threshold, "failed"))
-                continue
+        try:
+            ts = post_guarded(
+                client,
+                budget.channel,
+                alert_key(budget, period, threshold),
+                claim,
+                text=notification(budget, seen, threshold),
+                blocks=alert_blocks(text, alert_id),
+                look_back_s=LOOK_BACK_S,
+            )
+        except Exception as exc:
+            _finish(db, budget, period, threshold, status="failed")
+            log.warning("budget alert %s not posted: %s", alert_key(budget, period, threshold), slack_reason(exc))
+            results.append(Fired(budget, threshold, "failed"))
+            continue
         _finish(
             db, budget, period, threshold, status="posted", ts=ts, text=text, spent=seen.month.spent,
             forecast=seen.month.forecast,
@@ -369,22 +367,6 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
     for _ in covered:
         metrics.budget_alert("covered")
     return results
-
-
-def _find_posted(client, channel: str, key: str) -> str | None:
-    """The ts of the alert a process that died mid-post may have posted (its metadata names the key)."""
-    from .delivery import slack_reason
-
-    oldest = f"{(dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).timestamp():.6f}"
-    try:
-        page = client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
-    except Exception as exc:  # posting again beats never alerting
-        log.warning("could not look for alert %s: %s", key, slack_reason(exc))
-        return None
-    for message in page.get("messages") or []:
-        if ((message.get("metadata") or {}).get("event_payload") or {}).get("alert") == key:
-            return message.get("ts")
-    return None
 
 
 def check_time(setting: str) -> tuple[int, int, str]:

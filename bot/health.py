@@ -12,32 +12,32 @@ balancer ask /readyz.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 
 from sqlite_utils import Database
+
+from .db import write_probe
 
 Check = Callable[[], str | None]  # None when fine, else why not (one line)
 WRITE_TIMEOUT_S = 2.0  # a probe waits this long for the write lock; the acks wait up to 30 s
 
 
 def database_check(path: str) -> Check:
-    """The database takes a write (a row in `readiness`, rewritten each time) and has every migration
-    this version knows."""
+    """The database has every migration this version knows (bot/store.py migration_sets) and takes a
+    write: the same write probe start-up makes (bot/db.py write_probe)."""
 
     def check() -> str | None:
-        from .spend import migrations as spend_migrations
-        from .store import migrations
+        from .store import migration_sets
 
         try:
             connection = sqlite3.connect(path, timeout=WRITE_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
             return f"database {path} cannot be opened: {exc}"
         try:
-            pending = [m.name for s in (migrations, spend_migrations) for m in s.pending(Database(connection))]
+            pending = [m.name for s in migration_sets() for m in s.pending(Database(connection))]
             if pending:
                 return f"database {path} lacks migrations {', '.join(pending)}: restart the bot to apply them"
-            connection.execute("INSERT OR REPLACE INTO readiness (id, checked) VALUES (1, ?)", [time.time()])
+            write_probe(connection)
         except sqlite3.Error as exc:
             return f"database {path} cannot be written: {exc}"
         finally:

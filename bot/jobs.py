@@ -30,14 +30,18 @@ nothing to them, and a finished measurement is not run again.
 
 That connection never checkpoints the WAL by itself: SQLite's automatic checkpoint runs inside the
 commit that crosses the threshold and takes tens of milliseconds, and on this connection it would
-land on an ack and hold the lock every other ack waits on. Every CHECKPOINT_EVERY finished jobs the
-thread that wrote the last finish (a worker, or the flusher) checkpoints instead, in two steps: the
-bulk on its own connection, after the lock is released (writers go on appending to the WAL while it
-copies), then the few frames appended meanwhile on this connection, under the lock and in FULL mode,
-which holds back the writers of other connections too (the acks, when they come from the front
-process: bot/worker.py) for as long. Only a checkpoint that copies every frame lets the next write
-rewind the WAL; under steady load the first step alone never does, and the WAL grew by ~15 KB a job
-(29 MB over 2,000).
+land on an ack and hold the lock every other ack waits on. Every CHECKPOINT_EVERY writes made here
+(adds, finishes, posts recorded: every one appends to the WAL) a checkpoint runs instead, in two
+steps: the bulk on its own connection, after the lock is released (writers go on appending to the
+WAL while it copies), then the few frames appended meanwhile on this connection, under the lock and
+in FULL mode, which holds back the writers of other connections too (the acks, when they come from
+the front process: bot/worker.py) for as long. Only a checkpoint that copies every frame lets the
+next write rewind the WAL; under steady load the first step alone never does, and the WAL grew by
+~15 KB a job (29 MB over 2,000). A finish (a worker, the flusher) runs it on its own thread; an add
+is an ack, so it hands it to the flusher thread instead. Counting every write, not only finishes, is
+what bounds the WAL: acks that outrun the finishes (a burst, workers busy with slow analyses) used
+to write unchecked between two checkpoints, and the WAL grew with the burst (past 8 MB in a test
+whose acking thread got ahead of its worker by 800 jobs).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from dataclasses import dataclass
 UNFINISHED = ("queued", "running")
 LEASE_S = 900  # a job running on another host is taken over only after this long
 KEEP_S = 30 * 86400  # finished jobs are kept a month (Slack's retries come within minutes), then pruned
-CHECKPOINT_EVERY = 200  # finished jobs between WAL checkpoints (about 400 writes, ~1,000 pages at most)
+CHECKPOINT_EVERY = 200  # writes on one connection between WAL checkpoints (~1,000 pages at most)
 FLUSH_S = 0.05  # a deferred finish is written at most this long after it is noted...
 FLUSH_AT = 32  # ...or at once when this many are waiting
 FLUSHER_IDLE_S = 1.0  # the flusher thread ends after this long with nothing to write (it comes back)
@@ -150,12 +154,21 @@ FINISH = "UPDATE jobs SET status = ?, finished = ?, error = ? WHERE id = ?"
 
 
 class Jobs:
-    def __init__(self, connection: sqlite3.Connection, checkpoint: Callable[[], None] | None = None):
-        """`checkpoint` runs a WAL checkpoint on another connection (the calling thread's own)."""
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        checkpoint: Callable[[], None] | None = None,
+        *,
+        off_the_ack_path: Callable[[Callable[[], None]], None] | None = None,
+    ):
+        """`checkpoint` runs a WAL checkpoint on another connection (the calling thread's own);
+        `off_the_ack_path(fn)` runs fn on another thread (by default the flusher's)."""
         self._db = connection
         self._db.execute("PRAGMA wal_autocheckpoint = 0")
         self._checkpoint = checkpoint
-        self._finished = 0
+        self._off_the_ack_path = off_the_ack_path or self._on_the_flusher
+        self._writes = 0  # rows written on this connection, for the checkpoint's cadence
+        self._checkpoint_due = False
         self._lock = threading.Lock()  # the connection
         # Deferred finishes, (status, finished, error, id), and the flusher that writes them.
         self._pending: list[tuple] = []
@@ -194,6 +207,9 @@ class Jobs:
             if cursor.rowcount != 1:
                 return None
             job_id = cursor.lastrowid
+            due = self._count(1)
+        if due:
+            self._off_the_ack_path(self._checkpoint_all)
         return Job(job_id, uid, delivery, kind, lane, team, channel, user, response_url, payload, 1, now, None)
 
     def claim(self, job_id: int, owner: str) -> Job | None:
@@ -230,11 +246,38 @@ class Jobs:
         """The job's message is in the channel: a resumed job must not post it again (written at once)."""
         with self._lock:
             self._db.execute("UPDATE jobs SET ts = ? WHERE id = ?", [ts, job_id])
+            due = self._count(1)
+        if due:
+            self._checkpoint_all()
 
     def charted(self, job_id: int, file_id: str) -> None:
         """The job's chart is uploaded: a resumed job must not upload it again (written at once)."""
         with self._lock:
             self._db.execute("UPDATE jobs SET chart = ? WHERE id = ?", [file_id, job_id])
+            due = self._count(1)
+        if due:
+            self._checkpoint_all()
+
+    def _count(self, rows: int) -> bool:
+        """Count rows written (under the lock); whether that made a checkpoint due."""
+        before, self._writes = self._writes, self._writes + rows
+        return self._checkpoint is not None and before // CHECKPOINT_EVERY != self._writes // CHECKPOINT_EVERY
+
+    def _checkpoint_all(self) -> None:
+        """Copy the whole WAL into the database, so that the next write rewinds it (see the module's doc)."""
+        self._checkpoint()  # the bulk of the copy, while acks go on appending
+        with self._lock:  # the few frames appended meanwhile, with every writer held for as long
+            self._db.execute("PRAGMA wal_checkpoint(FULL)")
+
+    def _on_the_flusher(self, run: Callable[[], None]) -> None:
+        """An ack made a checkpoint due: the flusher thread runs it (started if it is not running)."""
+        with self._noted:
+            self._checkpoint_due = True
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_loop, name="breakeven-flush")
+                self._flusher.start()
+            else:
+                self._noted.notify()
 
     def finish(self, job_id: int, status: str = "done", error: str | None = None, *, deferred: bool = False) -> None:
         """done | failed. Written at once (with any deferred finishes), or, deferred, by the flusher
@@ -283,41 +326,44 @@ class Jobs:
                         self._db.execute("ROLLBACK")
                         raise
                     self._db.execute("COMMIT")
-                before, self._finished = self._finished, self._finished + len(rows)
+                due = self._count(len(rows))
         except BaseException:
             with self._noted:  # kept, in order, for the next write to try again
                 self._pending[:0] = rows
             raise
-        if before // CHECKPOINT_EVERY != self._finished // CHECKPOINT_EVERY and self._checkpoint is not None:
-            self._checkpoint()  # the bulk of the copy, while acks go on appending
-            with self._lock:  # the few frames appended meanwhile, with every writer held for as long
-                self._db.execute("PRAGMA wal_checkpoint(FULL)")
+        if due:
+            self._checkpoint_all()
 
     def _flush_loop(self) -> None:
-        """The flusher: not a daemon, so a process that exits normally writes what is noted. It ends
-        after FLUSHER_IDLE_S with nothing to write, or as soon as the main thread has stopped and
-        nothing is left (from then on `finish` writes at once)."""
+        """The flusher: not a daemon, so a process that exits normally writes what is noted. It also
+        runs the checkpoints acks make due. It ends after FLUSHER_IDLE_S with nothing to do, or as soon
+        as the main thread has stopped and nothing is left (from then on `finish` writes at once)."""
         me = threading.current_thread()
         idle_since = time.monotonic()
         while True:
             with self._noted:
                 if self._flusher is not me:
                     return
+                checkpoint, self._checkpoint_due = self._checkpoint_due, False
                 running = threading.main_thread().is_alive()
-                if not self._pending:
-                    if not running or time.monotonic() - idle_since > FLUSHER_IDLE_S:
-                        self._flusher = None
-                        return
-                    self._noted.wait(0.25)  # woken by the next finish noted; looks up now and then
-                    continue
-                left = self._pending_since + FLUSH_S - time.monotonic()
-                if running and left > 0 and len(self._pending) < FLUSH_AT:
-                    self._noted.wait(left)
-                    continue
+                if not checkpoint:
+                    if not self._pending:
+                        if not running or time.monotonic() - idle_since > FLUSHER_IDLE_S:
+                            self._flusher = None
+                            return
+                        self._noted.wait(0.25)  # woken by the next finish noted; looks up now and then
+                        continue
+                    left = self._pending_since + FLUSH_S - time.monotonic()
+                    if running and left > 0 and len(self._pending) < FLUSH_AT:
+                        self._noted.wait(left)
+                        continue
             try:
-                self.flush()
+                if checkpoint:  # one an ack made due (add)
+                    self._checkpoint_all()
+                else:
+                    self.flush()
             except Exception as exc:  # the rows are kept: tried again at the next turn
-                log.warning("could not record finished jobs: %s", exc)
+                log.warning("could not %s: %s", "checkpoint the WAL" if checkpoint else "record finished jobs", exc)
                 time.sleep(FLUSH_S)
             idle_since = time.monotonic()
 

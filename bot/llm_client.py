@@ -27,10 +27,12 @@ def openai_client(
     max_retries: int = 0,
     admin_api_key: str | None = None,
     third_party: bool = False,
+    transport: Any = None,
 ):
     """An openai.OpenAI for one server. A query string on base_url (?api-version=...) is sent with
     every request (and never shown); third_party drops the OPENAI_ORG_ID / OPENAI_PROJECT_ID headers
-    the SDK would otherwise read from the environment and send along."""
+    the SDK would otherwise read from the environment and send along; `transport` (an httpx2
+    transport) replaces the network (tests give a fake server that way)."""
     import openai  # about 0.65 s: only when a client is needed
 
     kwargs: dict[str, Any] = {
@@ -45,6 +47,10 @@ def openai_client(
         kwargs["base_url"] = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         if parts.query:
             kwargs["default_query"] = dict(parse_qsl(parts.query))
+    if transport is not None:
+        import httpx2
+
+        kwargs["http_client"] = httpx2.Client(transport=transport)
     client = openai.OpenAI(**kwargs)
     if third_party:
         client.organization = client.project = None
@@ -115,6 +121,10 @@ class LLMSettings(BaseSettings):
             if secret is not None and secret.get_secret_value().strip():
                 return secret.get_secret_value().strip()
         return None
+
+    def secrets(self) -> list[Any]:
+        """The keys, and any credential in the server's URL, for the log redactor (bot/redact.py)."""
+        return [self.breakeven_llm_api_key, self.openai_api_key, self.breakeven_llm_base_url]
 
     @property
     def configured(self) -> bool:

@@ -1,9 +1,10 @@
 """How the bot logs: text (the default) or, with LOG_FORMAT=json, one JSON object a line.
 
 Every line passes the handler's filters before its formatter: first the secret redaction (the
-`RedactSecrets` filter of bot/app.py), then `JobContext`, which adds the team, channel and job id
-of the job the logging thread is running (`job_context`), so that a formatter, text or JSON, only
-ever sees redacted records and a log collector can follow one job across both processes.
+handler is bot/redact.py's `redacting_handler`, whose `RedactSecrets` filter redacts the message,
+its arguments and the traceback), then `JobContext`, which adds the team, channel and job id of the
+job the logging thread is running (`job_context`), so that a formatter, text or JSON, only ever sees
+redacted records and a log collector can follow one job across both processes.
 """
 
 from __future__ import annotations
@@ -52,17 +53,25 @@ class JsonFormatter(logging.Formatter):
             "job": getattr(record, "job", None),
             "pid": record.process,
         }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        # The redaction filter hands a traceback on as text (exc_text), already redacted.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure(log_format: str, redact: logging.Filter) -> None:
-    """The root logger's one handler (stderr): redaction first, then the job's context, then the format."""
-    handler = logging.StreamHandler()
-    handler.addFilter(redact)
+def configure(log_format: str) -> None:
+    """The root logger's one handler (stderr): the redacting handler (redaction first), then the
+    job's context, then the format."""
+    from .redact import redacting_handler
+
+    handler = redacting_handler(fmt=TEXT_FORMAT)
     handler.addFilter(JobContext())
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

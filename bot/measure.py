@@ -23,7 +23,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,13 @@ from costcore.scenario import Scenario
 
 MAX_REQUESTS = 1000  # a run's requests per endpoint and concurrency level (CLI; the bot has its own setting)
 MAX_CONCURRENCY = 128
+MAX_LEVELS = 8  # concurrency levels in one measurement
+# The work one measurement may build, whoever asks: a prompt of in= tokens is a string of about six
+# bytes a token, built for every request in flight (2M tokens, which the grammar allows, is 12 MB a
+# request, hundreds of MB at concurrency 16); a prompt file is read whole.
+MAX_PROMPT_TOKENS = 128_000  # in= of synthetic prompts: the largest context windows measured in practice
+MAX_OUTPUT_TOKENS = 32_000  # out=
+MAX_PROMPTS_BYTES = 64 * 1024 * 1024  # a prompt file (JSONL)
 REQUEST_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 900.0
 
@@ -60,6 +67,11 @@ class Endpoint:
     key: str | None = field(default=None, repr=False)
     key_source: str = "no key"  # where the key came from, for messages: "OPENAI_API_KEY", "--key-env VLLM_KEY"
     name: str | None = None  # an admin's name for it (the bot shows names, not internal URLs)
+
+    def __post_init__(self) -> None:
+        from .redact import remember
+
+        remember(self.key, self.url)  # never in a log line, whoever logs it (bot/redact.py)
 
     @property
     def label(self) -> str:
@@ -84,15 +96,17 @@ def check_url(url: str) -> None:
 
 
 def _redact(text: str, *secrets: str | None) -> str:
+    from .redact import redact
+
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[key]")
-    text = re.sub(r"\b(sk|rk|pk)-[A-Za-z0-9_*\-]{6,}", r"\1-[redacted]", text)
-    return re.sub(r"(?i)(bearer\s+)\S+", r"\1[redacted]", text)
+    return redact(text)
 
 
-def _client(endpoint: Endpoint, request_timeout: float):
-    """An openai client for one endpoint: no retries (a retry would hide a failure and stretch a latency)."""
+def _client(endpoint: Endpoint, request_timeout: float, transport: Any = None):
+    """An openai client for one endpoint: no retries (a retry would hide a failure and stretch a latency).
+    `transport` (an httpx2 transport) replaces the network: tests give a fake server that way."""
     from .llm_client import openai_client
 
     return openai_client(
@@ -104,6 +118,7 @@ def _client(endpoint: Endpoint, request_timeout: float):
         max_retries=0,
         # Nor the organization and project ids of OPENAI_ORG_ID / OPENAI_PROJECT_ID to a server of one's own.
         third_party=endpoint.kind == "endpoint",
+        transport=transport,
     )
 
 
@@ -177,7 +192,7 @@ class Prompt:
 
 @dataclass(frozen=True)
 class PromptSet:
-    prompts: list[Prompt]
+    prompts: Sequence[Prompt]
     source: str  # "support.jsonl (40 lines)" or "synthetic in=1500 out=200"
     sha256: str | None  # of the file's bytes; None for synthetic prompts
     synthetic: bool
@@ -186,6 +201,11 @@ class PromptSet:
 def load_prompts(path: Path) -> PromptSet:
     """One chat request a line: {"messages": [...], "max_tokens": 200, "expected": ...}."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PROMPTS_BYTES:
+            raise MeasureError(
+                f"--prompts: {path.name} is {size / 2**20:,.0f} MB: at most {MAX_PROMPTS_BYTES // 2**20} MB of prompts"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise MeasureError(f"--prompts: cannot read {path}: {exc.strerror}") from None
@@ -222,19 +242,41 @@ _WORDS = (
 ).split()
 
 
+class _Synthetic(Sequence):
+    """Synthetic prompts, each built when it is sent: a run holds only the ones in flight."""
+
+    def __init__(self, words_needed: int, out_tokens: float, count: int):
+        self.words_needed, self.out_tokens, self.count = words_needed, out_tokens, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.count))]
+        if not -self.count <= i < self.count:
+            raise IndexError(i)
+        i %= self.count
+        words = _WORDS
+        body = " ".join(words[(i * 7 + j * 13 + j // len(words)) % len(words)] for j in range(self.words_needed))
+        text = (
+            f"Request {i + 1}. Here is a text: {body}\n"
+            f"Write about {int(self.out_tokens)} words on what the text says. Do not stop early."
+        )
+        return Prompt(messages=[{"role": "user", "content": text}], max_tokens=max(1, int(self.out_tokens)))
+
+
 def synthetic_prompts(in_tokens: float, out_tokens: float, count: int) -> PromptSet:
     """Prompts of the scenario's shape: about in_tokens of text, asking for out_tokens.
 
-    Each prompt starts differently, so a server's prefix cache cannot make them artificially fast."""
+    Each prompt starts differently, so a server's prefix cache cannot make them artificially fast.
+    MeasureError beyond MAX_PROMPT_TOKENS or MAX_OUTPUT_TOKENS: the work would not fit in memory."""
+    if in_tokens > MAX_PROMPT_TOKENS:
+        raise MeasureError(f"in={in_tokens:,.0f} tokens a prompt: synthetic prompts have at most {MAX_PROMPT_TOKENS:,}")
+    if out_tokens > MAX_OUTPUT_TOKENS:
+        raise MeasureError(f"out={out_tokens:,.0f} tokens an answer: at most {MAX_OUTPUT_TOKENS:,}")
     words_needed = max(1, int(in_tokens) - 25)  # the instruction and the chat template take about 25 tokens
-    prompts = []
-    for i in range(count):
-        body = " ".join(_WORDS[(i * 7 + j * 13 + j // len(_WORDS)) % len(_WORDS)] for j in range(words_needed))
-        text = (
-            f"Request {i + 1}. Here is a text: {body}\n"
-            f"Write about {int(out_tokens)} words on what the text says. Do not stop early."
-        )
-        prompts.append(Prompt(messages=[{"role": "user", "content": text}], max_tokens=max(1, int(out_tokens))))
+    prompts = _Synthetic(words_needed, out_tokens, count)
     return PromptSet(prompts, f"synthetic in={in_tokens:g} out={out_tokens:g}", None, synthetic=True)
 
 
@@ -279,7 +321,7 @@ class Sample:
     out_tokens: float | None = None
     cached_tokens: float = 0.0  # input the provider read from its prompt cache (cheaper)
     usage_reported: bool = False
-    finished: float | None = None  # time.perf_counter() when the answer ended
+    finished: float | None = None  # the clock's time when the answer ended (time.perf_counter by default)
     correct: bool | None = None  # None: no expected answer to check
     cost: float | None = None
     detail: str = ""  # the server's message for an error, redacted
@@ -305,8 +347,9 @@ def send_one(
     timeout: float,
     stop: threading.Event,
     include_usage: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Sample | None:
-    """Send one streaming request and time it. None if `stop` was set before it finished."""
+    """Send one streaming request and time it (on `clock`). None if `stop` was set before it finished."""
     import openai
 
     kwargs: dict[str, Any] = {"model": endpoint.model, "messages": prompt.messages, "stream": True}
@@ -315,7 +358,7 @@ def send_one(
     if prompt.max_tokens:
         # The provider's newer models refuse max_tokens; servers of open models all know max_tokens.
         kwargs["max_completion_tokens" if endpoint.kind == "api" else "max_tokens"] = prompt.max_tokens
-    start = time.perf_counter()
+    start = clock()
     first = last = None
     pieces: list[str] = []
     token_chunks = reasoning_chunks = tool_chunks = chunks = 0
@@ -324,7 +367,7 @@ def send_one(
         stream = client.chat.completions.create(**kwargs)
         with stream:
             for chunk in stream:
-                now = time.perf_counter()
+                now = clock()
                 chunks += 1
                 if getattr(chunk, "usage", None):
                     usage = chunk.usage
@@ -354,7 +397,7 @@ def send_one(
         return Sample(error="stream error", detail=_redact(_message(exc), endpoint.key))
     except ValueError:  # a data line that is not JSON
         return Sample(error="not JSON", detail="the stream carried data that is not JSON")
-    end = time.perf_counter()
+    end = clock()
     if chunks == 0:
         return Sample(error="not JSON", detail="the answer was not a stream of JSON chunks (server-sent events)")
     sample = Sample(latency=end - start, ttft=None if first is None else first - start, finished=end)
@@ -575,8 +618,13 @@ def measure(
     *,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    transport: Any = None,
 ) -> Result:
     """Check each endpoint, then run every concurrency level against each, side by side.
+
+    Every time measured is read from `clock`, and `transport` (an httpx2 transport) may stand for the
+    network: a test gives a fake server whose timings are recorded on the clock, not slept.
 
     Raises MeasureError if an endpoint is unusable (down, not JSON, no such model). Ctrl-C (a
     KeyboardInterrupt in the calling thread), `stop` or the run timeout end it early: the result
@@ -588,8 +636,10 @@ def measure(
     clients = {}
     usage_option = {}
     for endpoint in endpoints:
-        clients[endpoint] = _client(endpoint, options.request_timeout)
-        usage_option[endpoint] = preflight(clients[endpoint], endpoint, prompts.prompts[0], options.request_timeout)
+        clients[endpoint] = _client(endpoint, options.request_timeout, transport)
+        usage_option[endpoint] = preflight(
+            clients[endpoint], endpoint, prompts.prompts[0], options.request_timeout, clock=clock
+        )
     pricing = {e: _pricing(e, options) for e in endpoints}
     own = any(e.kind == "endpoint" for e in endpoints)
     result = Result(
@@ -616,7 +666,10 @@ def measure(
                         label = r.endpoint.label
                         progress(Progress(label, r.concurrency, done, r.planned, failed, before + done, total))
 
-                _run(clients[endpoint], run, prompts.prompts, options, stop, deadline, usage_option[endpoint], report)
+                _run(
+                    clients[endpoint], run, prompts.prompts, options, stop, deadline, usage_option[endpoint], report,
+                    clock,
+                )  # fmt: skip
                 _price_samples(run, price)
                 done_before += run.planned
                 if run.stopped:
@@ -650,11 +703,15 @@ def check_options(endpoints: list[Endpoint], options: Options) -> None:
         raise MeasureError(f"--requests: give 1 to {options.max_requests} requests (got {options.requests})")
     if not options.concurrency or any(not 1 <= c <= options.max_concurrency for c in options.concurrency):
         raise MeasureError(f"--concurrency: each level must be 1 to {options.max_concurrency}")
+    if len(options.concurrency) > MAX_LEVELS:
+        raise MeasureError(f"--concurrency: at most {MAX_LEVELS} levels (got {len(options.concurrency)})")
     if options.request_timeout <= 0 or options.run_timeout <= 0:
         raise MeasureError("--timeout and --max-duration must be more than 0 seconds")
 
 
-def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -> bool:
+def preflight(
+    client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float, *, clock: Callable[[], float] = time.perf_counter
+) -> bool:
     """Is the endpoint up, speaking JSON, serving the model? One warm-up request, not counted, also
     loads the model on servers that load lazily (Ollama, llama.cpp). Returns whether the server
     accepts stream_options (some older ones refuse it: then output tokens are counted by chunk)."""
@@ -689,11 +746,11 @@ def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -
             ) from None
     warm = Prompt(messages=prompt.messages, max_tokens=min(prompt.max_tokens or 16, 16))
     never = threading.Event()
-    sample = send_one(client, endpoint, warm, timeout=timeout, stop=never)
+    sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, clock=clock)
     include_usage = True
     if sample is not None and sample.error in ("HTTP 400", "HTTP 422") and "stream_options" in sample.detail:
         include_usage = False
-        sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, include_usage=False)
+        sample = send_one(client, endpoint, warm, timeout=timeout, stop=never, include_usage=False, clock=clock)
     if sample is None or sample.ok:
         return include_usage
     served = f"; it serves: {', '.join(listed[:12])}" if listed else ""
@@ -716,12 +773,13 @@ def preflight(client: Any, endpoint: Endpoint, prompt: Prompt, timeout: float) -
 def _run(
     client: Any,
     run: Run,
-    prompts: list[Prompt],
+    prompts: Sequence[Prompt],
     options: Options,
     stop: threading.Event,
     deadline: float,
     usage: bool,
     report: Callable[[], None],
+    clock: Callable[[], float] = time.perf_counter,
 ) -> None:
     """N requests from C worker threads; this thread watches the clock, Ctrl-C and progress."""
     indices: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -739,7 +797,9 @@ def _run(
             prompt = prompts[i % len(prompts)]
             try:
                 timeout = options.request_timeout
-                sample = send_one(client, run.endpoint, prompt, timeout=timeout, stop=run_stop, include_usage=usage)
+                sample = send_one(
+                    client, run.endpoint, prompt, timeout=timeout, stop=run_stop, include_usage=usage, clock=clock
+                )
             except Exception as exc:  # never lose a worker silently: it is a failed request
                 sample = Sample(error=type(exc).__name__, detail=_redact(str(exc)[:200], run.endpoint.key))
             if sample is not None:
@@ -747,7 +807,7 @@ def _run(
 
     # Daemon threads: a request stuck past Ctrl-C must not keep the process alive.
     threads = [threading.Thread(target=worker, daemon=True, name=f"measure-{i}") for i in range(run.concurrency)]
-    start = time.perf_counter()
+    start = clock()
     for thread in threads:
         thread.start()
     try:
@@ -769,21 +829,21 @@ def _run(
         run.stopped = "interrupted"
         run_stop.set()
         _collect(finished, run)
-        run.wall_s = _wall(run, start)
+        run.wall_s = _wall(run, start, clock)
         raise
     finally:
         if run.stopped:
             run_stop.set()
     _collect(finished, run)
-    run.wall_s = _wall(run, start)
+    run.wall_s = _wall(run, start, clock)
     report()
 
 
-def _wall(run: Run, start: float) -> float:
+def _wall(run: Run, start: float, clock: Callable[[], float] = time.perf_counter) -> float:
     """From the first request to the last answer that ended: a slow progress update (a Slack edit)
     in the watching thread must not stretch the run and understate its throughput."""
     ends = [s.finished for s in run.samples if s.finished is not None]
-    return (max(ends) if ends else time.perf_counter()) - start
+    return (max(ends) if ends else clock()) - start
 
 
 def _collect(finished: queue.SimpleQueue, run: Run) -> None:
@@ -944,6 +1004,25 @@ def m001_measurements(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_measure_runs_per_user(db: sqlite_utils.Database) -> None:
+    # The bot's measurements, one row per job: who asked for how many requests when (the per-user
+    # budget, MEASURE_USER_DAILY_REQUESTS), and what the run showed at its end (a job resumed after a
+    # crash shows it again instead of measuring again).
+    db["measure_runs"].create(
+        {"job": str, "team": str, "user": str, "started": float, "requests": int, "result": str},
+        pk="job",
+        not_null={"team", "user", "started", "requests"},
+    )
+    db["measure_runs"].create_index(["team", "user", "started"])
+
+
+@migrations()
+def m003_measurement_saved_by(db: sqlite_utils.Database) -> None:
+    # Who saved a measurement from Slack: only they, or an admin, may replace it (docs/measure.md).
+    db["measurements"].add_column("saved_by", str)
+
+
 class MeasurementStore:
     """Named measurements of one SQLite file, keyed by team + name. Shares the bot Store's
     per-thread connections."""
@@ -956,8 +1035,28 @@ class MeasurementStore:
     def db(self) -> sqlite_utils.Database:
         return self.store.db
 
-    def save(self, team: str, result: Result, name: str) -> str | None:
-        """Store the result under name; the date of the measurement it replaced, or None."""
+    def owner(self, team: str, name: str) -> tuple[str | None, str] | None:
+        """(who saved it from Slack, or None from the command line; its date), or None if not saved."""
+        rows = list(self.db.query("SELECT saved_by, date FROM measurements WHERE team = ? AND name = ?", [team, name]))
+        return (rows[0]["saved_by"], rows[0]["date"]) if rows else None
+
+    def refusal(self, team: str, name: str, user: str, *, admin: bool) -> str | None:
+        """Why `user` may not replace the measurement saved as `name` (None: they may). Only the user
+        who saved it from Slack, or an admin, may; one saved from the command line, only an admin."""
+        found = self.owner(team, name)
+        if found is None or admin or (found[0] is not None and found[0] == user):
+            return None
+        from .render import mention
+
+        by = mention(found[0]) if found[0] else "the command line"
+        return (
+            f"`{name}` was saved by {by} on {found[1]}: only they or an admin of breakeven (BREAKEVEN_ADMINS) "
+            "may replace it. Pick another name with `save=NAME`."
+        )
+
+    def save(self, team: str, result: Result, name: str, *, by: str | None = None) -> str | None:
+        """Store the result under name (saved `by` a Slack user, or None from the command line); the
+        date of the measurement it replaced, or None."""
         measurement = result.measurement(name)
         previous = self.get(team, name)
         self.db["measurements"].upsert(
@@ -971,6 +1070,7 @@ class MeasurementStore:
                 "measurement": measurement.model_dump_json(),
                 "runs": json.dumps([r.figures() for r in result.runs]),
                 "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "saved_by": by,
             },
             pk=("team", "name"),
         )
@@ -987,6 +1087,53 @@ class MeasurementStore:
     def runs(self, team: str, name: str) -> list[dict] | None:
         rows = list(self.db.query("SELECT runs FROM measurements WHERE team = ? AND name = ?", [team, name]))
         return json.loads(rows[0]["runs"]) if rows else None
+
+
+class MeasureRuns:
+    """The bot's measurements, one row per job (table measure_runs): the per-user budget of requests,
+    and the result a resumed job shows again."""
+
+    DAY_S = 86400.0
+
+    def __init__(self, store: Any):
+        self.store = store
+        migrations.apply(store.db)
+
+    def reserve(self, *, job: str, team: str, user: str, requests: int, limit: int | None) -> str | None:
+        """Count `requests` against the user's last 24 hours, in one transaction (two runs of one user
+        at once cannot both slip under the limit); why not (None: reserved). limit None: no limit."""
+        from .db import transaction
+
+        now = time.time()
+        with transaction(self.store.db) as connection:
+            used = connection.execute(
+                "SELECT coalesce(sum(requests), 0), min(started) FROM measure_runs "
+                "WHERE team = ? AND user = ? AND started > ? AND job != ?",
+                [team, user, now - self.DAY_S, job],
+            ).fetchone()
+            if limit is not None and used[0] + requests > limit:
+                again = dt.datetime.fromtimestamp((used[1] or now) + self.DAY_S, dt.UTC).strftime("%H:%M UTC")
+                return (
+                    f"This measurement sends {requests:,} requests, and you sent {used[0]:,} in the last 24 hours: "
+                    f"over your limit of {limit:,} (MEASURE_USER_DAILY_REQUESTS). Use fewer `requests=` or levels, "
+                    f"try again after {again}, or ask an admin of breakeven (BREAKEVEN_ADMINS), who has no limit."
+                )
+            connection.execute(
+                "INSERT OR REPLACE INTO measure_runs (job, team, user, started, requests) VALUES (?, ?, ?, ?, ?)",
+                [job, team, user, now, requests],
+            )
+        return None
+
+    def release(self, job: str) -> None:
+        """The run never started (its message could not be posted): its requests do not count."""
+        self.store.db.execute("DELETE FROM measure_runs WHERE job = ?", [job])
+
+    def finished(self, job: str, result: dict) -> None:
+        self.store.db.execute("UPDATE measure_runs SET result = ? WHERE job = ?", [json.dumps(result), job])
+
+    def result(self, job: str) -> dict | None:
+        rows = list(self.store.db.query("SELECT result FROM measure_runs WHERE job = ?", [job]))
+        return json.loads(rows[0]["result"]) if rows and rows[0]["result"] else None
 
 
 def with_measurement(store: Any, team: str, scenario: Scenario) -> Scenario:

@@ -51,7 +51,7 @@ class _Metrics:
         self.duplicates = Counter("breakeven_deliveries_repeated", "Deliveries Slack made again, not done twice")
         self.finished = Counter(
             "breakeven_commands_finished",
-            "Jobs finished, by kind and outcome (answered or failed)",
+            "Jobs finished, by kind and outcome (answered, failed, or given_up after JOB_MAX_ATTEMPTS)",
             ["kind", "outcome"],
         )
         self.duration = Histogram(
@@ -59,6 +59,12 @@ class _Metrics:
         )
         self.slack_errors = Counter(
             "breakeven_slack_api_errors", "Slack Web API calls that failed, by method and error", ["method", "error"]
+        )
+        self.unanswered = Counter(
+            "breakeven_posts_unanswered",
+            "Posts Slack may have made without answering (a dropped connection, a late answer, HTTP 500), by what "
+            "became of them: found in the channel, or unconfirmed (the user was told it may not have arrived)",
+            ["outcome"],
         )
         self.scheduled = Counter(
             "breakeven_scheduled_posts", "Scheduled posts by outcome (posted, quiet, skipped, failed)", ["outcome"]
@@ -109,6 +115,17 @@ def job_finished(job_kind: str, payload: dict | None, outcome: str, seconds: flo
         kind = kind_of(job_kind, payload)
         _m.finished.labels(kind, outcome).inc()
         _m.duration.labels(kind).observe(seconds)
+
+
+def job_given_up(job_kind: str, payload: dict | None) -> None:
+    """A job dropped after its process ended JOB_MAX_ATTEMPTS times running it (it did not run: no duration)."""
+    if _m is not None:
+        _m.finished.labels(kind_of(job_kind, payload), "given_up").inc()
+
+
+def post_unanswered(outcome: str) -> None:
+    if _m is not None:
+        _m.unanswered.labels(outcome).inc()
 
 
 def slack_error(method: str, error: str) -> None:

@@ -15,6 +15,10 @@ authorizer then calls `auth.test` on every delivery unless cached. These two sma
 bot's migrations and connections (bot/db.py); the installer's user token is not asked for (the bot
 needs none), so only bot tokens are kept.
 
+Every bot token read or saved here is remembered by the log redactor (bot/redact.py), and each
+workspace's client retries only what never reached Slack (bot/delivery.py `retry_handlers`), as the
+one-workspace client does.
+
 SLACK_STATE_SECRET signs the OAuth `state` (HMAC-SHA256): a forged or altered state is refused
 before the database is read; a genuine one is also single-use and expires after ten minutes.
 """
@@ -36,6 +40,7 @@ from slack_sdk.oauth.installation_store import Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 
 from .db import transaction
+from .redact import remember
 
 log = logging.getLogger("breakeven.oauth")
 
@@ -78,6 +83,7 @@ class SQLiteInstallations(InstallationStore):
         log.info("workspace %s (%s) installed the app", installation.team_id, installation.team_name or "")
 
     def save_bot(self, bot: InstalledBot) -> None:
+        remember(bot.bot_token)  # installed at run time: redacted from every log line from now on
         with transaction(self.store.db) as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO workspaces (team, enterprise, team_name, app_id, bot_token, bot_id, "
@@ -106,6 +112,7 @@ class SQLiteInstallations(InstallationStore):
         if row is None:
             return None
         team, enterprise, team_name, app_id, token, bot_id, bot_user_id, scopes, installed = row
+        remember(token)  # read by this process (the other one installed it): redacted here too
         return InstalledBot(
             app_id=app_id,
             enterprise_id=enterprise or None,

@@ -61,6 +61,48 @@ def cut(text: str, limit: int) -> str:
     return text + "…"
 
 
+_ESCAPED_SIZE = {"&": 5, "<": 4, ">": 4}  # &amp; &lt; &gt;
+
+
+def escaped_len(text: str) -> int:
+    """Length of the text once escaped (what counts against Slack's limits)."""
+    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
+
+def cut_line(line: str, limit: int) -> str:
+    """The line, or its start with an ellipsis, at most `limit` characters once escaped."""
+    if escaped_len(line) <= limit:
+        return line
+    size = 0
+    for index, char in enumerate(line):
+        size += _ESCAPED_SIZE.get(char, 1)
+        if size > limit - 1:
+            return line[:index] + "…"
+    return line
+
+
+def fit_lines(lines: list[str], limit: int = SECTION_LIMIT) -> str:
+    """The lines joined, at most `limit` characters once escaped. When they do not fit, the longest
+    are cut first, each keeping its start and ending with an ellipsis, to one common width: no line,
+    and so no section of a message, is dropped for a long one (a 3,000-character model name once
+    emptied the weekly summary). Only more lines than the limit can hold at all are summed up."""
+    if len(lines) * 8 > limit:  # even a few characters a line would not fit: the rest is counted
+        keep = max(1, limit // 80)
+        lines = [*lines[:keep], f"… and {len(lines) - keep} more lines"]
+    sizes = [escaped_len(line) for line in lines]
+    budget = limit - (len(lines) - 1)
+    if sum(sizes) <= budget:
+        return "\n".join(lines)
+    low, high = 1, max(sizes)  # the widest common width at which the lines fit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(size, middle) for size in sizes) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return "\n".join(cut_line(line, low) for line in lines)
+
+
 def slack_text(text: str, limit: int = SECTION_LIMIT) -> str:
     """The one exit for text: everything escaped, then the bot's own links put back, then cut."""
     return cut(_LINK.sub(lambda m: f"<{m[1]}{m[2]}>", escape(text)), limit)
@@ -122,11 +164,11 @@ AUDIT = "audit_start"
 
 
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit_lines(text.split("\n"), SECTION_LIMIT)}}
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit_lines(text.split("\n"), 2000)}]}
 
 
 def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
@@ -145,8 +187,8 @@ def _chunks(lines: list[str], limit: int = SECTION_LIMIT) -> list[str]:
     """Lines grouped into texts that each fit a section."""
     chunks, current = [], ""
     for line in lines:
-        line = line[: limit - 1]
-        if current and len(current) + 1 + len(line) > limit:
+        line = cut_line(line, limit - 1)
+        if current and escaped_len(current) + 1 + escaped_len(line) > limit:
             chunks.append(current)
             current = line
         else:

@@ -20,10 +20,23 @@ from costcore import Report, Scenario, analyze
 from costcore.grammar import to_text
 
 from . import metrics
-from .delivery import Responder, Where, slack_reason, tell, undelivered
+from .delivery import (
+    Responder,
+    Unconfirmed,
+    Where,
+    find_file,
+    find_message,
+    job_metadata,
+    may_have_arrived,
+    slack_reason,
+    tell,
+    unconfirmed,
+    undelivered,
+)
 from .jobs import Job, process_owner
 from .logs import job_context
-from .render import MAX_BLOCKS, report_blocks
+from .redact import redact
+from .render import MAX_BLOCKS, cut_line, report_blocks
 from .store import Store
 
 log = logging.getLogger("breakeven.bot")
@@ -31,7 +44,8 @@ log = logging.getLogger("breakeven.bot")
 # Cheap replies (help, errors, history, show, forms) never wait behind analyses and charts.
 LANES = {"fast": 4, "slow": 8}
 WORK: dict[str, Callable[[Bot, WebClient, Job], None]] = {}
-METADATA_EVENT = "breakeven_answer"
+POST_ATTEMPTS = 3  # a post Slack never answered is looked for, then sent again, at most this often
+LOOK_AGAIN_S = (0.0, 0.5, 1.5)  # pauses before each look for a post that may have been made
 
 
 def work(kind: str):
@@ -134,8 +148,36 @@ class Bot:
 
     def _resume(self, job_id: int) -> None:
         job = self.store.jobs.claim(job_id, self.owner)
-        if job is not None:  # else another process took it first, or it is finished
-            self._run(job)
+        if job is None:  # another process took it first, or it is finished
+            return
+        if job.attempts > self.max_attempts:
+            self._give_up(job)
+            return
+        self._run(job)
+
+    @property
+    def max_attempts(self) -> int:
+        return getattr(self.settings, "job_max_attempts", None) or 3
+
+    def _give_up(self, job: Job) -> None:
+        """A job whose process ended while running it, time after time (out of memory, killed): it
+        would run again at every start, for ever. It ends here, failed, and its user is told (with the
+        token of the job's workspace; nobody, when that workspace has uninstalled the app)."""
+        tries = job.attempts - 1
+        with job_context(job.team, job.channel, job.id):
+            log.error("job %s (%s) given up: its process ended %d times while running it", job.id, job.kind, tries)
+            client = self.client_for(job.team)
+            if client is not None:
+                tell(
+                    client,
+                    self.where(job),
+                    f"Sorry: {describe(job)} was dropped. The bot stopped {tries} times while working on it (it may "
+                    f"need more memory than the bot has), so it will not try again, and nothing more will be posted "
+                    f"for it. {advice(job)}",
+                    self.responder,
+                )
+            self.store.jobs.finish(job.id, "failed", f"given up after {tries} attempts: its process ended each time")
+            metrics.job_given_up(job.kind, job.payload)
 
     def _run(self, job: Job) -> None:
         started = time.monotonic()
@@ -161,7 +203,7 @@ class Bot:
                         "Check the numbers, or try again.",
                         self.responder,
                     )
-                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    error = redact(f"{type(exc).__name__}: {exc}")[:500]  # stored: no credential in a row either
                     self.store.jobs.finish(job.id, "failed", error, deferred=self._cheap(job))
                 else:
                     self.store.jobs.finish(job.id, deferred=self._cheap(job))
@@ -238,71 +280,94 @@ class Bot:
 
     # --- posting once ----------------------------------------------------------------------
 
-    def post(self, client: WebClient, where: Where, *, text: str, blocks: list[dict], job: Job | None = None) -> str:
-        """chat.postMessage carrying the job's uid in its metadata; the message's ts. A resumed job
-        first looks for its message (recorded, or in the channel), so a crash between posting and
-        recording it does not post twice. SlackApiError when Slack refuses."""
+    def post(
+        self, client: WebClient, where: Where, *, text: str, blocks: list[dict] | None, job: Job | None = None
+    ) -> str:
+        """chat.postMessage carrying the job's uid in its metadata; the message's ts, recorded on the
+        job. Posted once, whatever happens on the way:
+        - a resumed job first looks for its message (recorded, or in the channel), so a crash between
+          posting and recording it does not post twice;
+        - a post that may have reached Slack without an answer coming back (the connection dropped
+          after sending, or the answer came after the timeout) is looked for before it is sent again:
+          the client retries only what never left (bot/delivery.py).
+        SlackApiError when Slack refuses; Unconfirmed when it may have posted and the message cannot
+        be found."""
         if where.resumed:
             found = (job.ts if job else None) or find_posted(client, where)
             if found:
                 log.info("job %s had posted already (%s): not posted again", where.job_uid, found)
+                self._posted(job, found)
                 return found
-        metadata = {"event_type": METADATA_EVENT, "event_payload": {"job": where.job_uid}} if where.job_uid else None
-        response = client.chat_postMessage(
-            channel=where.channel, text=text, blocks=blocks, thread_ts=where.thread_ts, metadata=metadata
-        )
-        ts = response["ts"]
+        metadata = job_metadata(where.job_uid) if where.job_uid else None
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                response = client.chat_postMessage(
+                    channel=where.channel, text=text, blocks=blocks, thread_ts=where.thread_ts, metadata=metadata
+                )
+            except Exception as exc:
+                if not (may_have_arrived(exc) and where.job_uid):
+                    raise
+                log.warning("job %s: no answer to its post (%s): looking for it", where.job_uid, type(exc).__name__)
+                found = self._look_again(client, where)
+                if found:
+                    metrics.post_unanswered("found")
+                    self._posted(job, found)
+                    return found
+                if attempt == POST_ATTEMPTS - 1:
+                    metrics.post_unanswered("unconfirmed")
+                    raise Unconfirmed(exc) from exc
+                continue
+            self._posted(job, response["ts"])
+            return response["ts"]
+        raise AssertionError("unreachable")
+
+    def _posted(self, job: Job | None, ts: str) -> None:
         if job is not None:
+            job.ts = ts
             self.store.jobs.posted(job.id, ts)
-        return ts
+
+    @staticmethod
+    def _look_again(client: WebClient, where: Where) -> str | None:
+        """The message a post without an answer may have made: Slack shows a new message in the
+        history within moments, so it is looked for a few times before it counts as not posted."""
+        for pause in LOOK_AGAIN_S:
+            time.sleep(pause)
+            found = find_posted(client, where)
+            if found:
+                return found
+        return None
+
+
+def describe(job: Job) -> str:
+    """What the user asked for, in their words, for a message about the job."""
+    if job.kind == "command":
+        return f"`/breakeven {cut_line(str(job.payload.get('text') or ''), 200)}`"
+    return {
+        "form": "your form",
+        "what_if": "your what-if",
+        "edit": "your click on Edit assumptions",
+        "audit_finish": "your audit",
+        "measure_analyze": "your click on Analyze with these figures",
+    }.get(job.kind, f"your request ({job.kind})")
+
+
+def advice(job: Job) -> str:
+    """What to do instead, for a job that could never finish."""
+    text = str(job.payload.get("text") or "")
+    if job.kind == "command" and text.partition(" ")[0].lower() == "measure":
+        return "Measure with fewer `requests=`, fewer concurrency levels or a smaller `in=`/`out=`."
+    return "Try it with smaller figures, or tell whoever runs the bot."
 
 
 def find_posted(client: WebClient, where: Where) -> str | None:
     """The ts of the message this job posted before a crash, from the channel (or thread) history."""
-    oldest = f"{(where.job_created or 0) - 5:.6f}"
-    try:
-        cursor = None
-        for _ in range(5):  # 1,000 messages since the job was made: more than a crash leaves
-            if where.thread_ts:
-                page = client.conversations_replies(
-                    channel=where.channel, ts=where.thread_ts, oldest=oldest, include_all_metadata=True, limit=200,
-                    cursor=cursor,
-                )  # fmt: skip
-            else:
-                page = client.conversations_history(
-                    channel=where.channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
-                )
-            for message in page.get("messages") or []:
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("job") == where.job_uid:
-                    return message.get("ts")
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-    except Exception as exc:  # no history scope, or Slack down: posting again beats never answering
-        log.warning("could not look for job %s's message: %s", where.job_uid, slack_reason(exc))
-    return None
+    oldest = (where.job_created or 0) - 5
+    return find_message(client, where.channel, where.job_uid, oldest=oldest, thread_ts=where.thread_ts)
 
 
 def find_shared_file(client: WebClient, where: Where, thread_ts: str, filename: str) -> str | None:
     """The id of a file named `filename` shared in the thread since the job was made, if any."""
-    oldest = f"{(where.job_created or 0) - 5:.6f}"
-    try:
-        cursor = None
-        for _ in range(5):  # 1,000 replies since the job was made: more than a crash leaves
-            page = client.conversations_replies(
-                channel=where.channel, ts=thread_ts, oldest=oldest, limit=200, cursor=cursor
-            )
-            for message in page.get("messages") or []:
-                for file in message.get("files") or []:
-                    if file.get("name") == filename:
-                        return file.get("id") or "uploaded"
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-    except Exception as exc:  # uploading again beats never attaching it
-        log.warning("could not look for job %s's chart: %s", where.job_uid, slack_reason(exc))
-    return None
+    return find_file(client, where.channel, thread_ts, filename, oldest=(where.job_created or 0) - 5)
 
 
 def publish_analysis(
@@ -374,6 +439,9 @@ def post_report(
     blocks = with_lead(lead, report, report_blocks(report, analysis_id))
     try:
         ts = bot.post(client, where, text=report.headline, blocks=blocks, job=job)
+    except Unconfirmed as exc:  # it may be in the channel: the analysis is kept, and nobody says otherwise
+        bot.tell(client, where, unconfirmed("The analysis", exc))
+        return None
     except Exception as exc:
         if on_failure:
             on_failure()
@@ -465,6 +533,12 @@ def share_chart_once(
             initial_comment=initial_comment,
         )
     except Exception as exc:
+        # The upload's last step shares the file: without its answer, the file may be in the thread.
+        found = find_shared_file(client, where, thread_ts, filename) if may_have_arrived(exc) else None
+        if found:
+            if job is not None:
+                bot.store.jobs.charted(job.id, found)
+            return None
         log.warning("%s not attached: %s", filename, slack_reason(exc))
         return slack_reason(exc)
     if job is not None:

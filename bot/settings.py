@@ -17,6 +17,7 @@ ENV_NAMES = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
+    "slack_timeout_s": "SLACK_TIMEOUT_S",
     "breakeven_db": "BREAKEVEN_DB",
     "port": "PORT",
     "openai_admin_key": "OPENAI_ADMIN_KEY",
@@ -30,6 +31,8 @@ ENV_NAMES = {
     "measure_run_timeout_s": "MEASURE_RUN_TIMEOUT_S",
     "measure_progress_every_s": "MEASURE_PROGRESS_EVERY_S",
     "breakeven_admins": "BREAKEVEN_ADMINS",
+    "measure_user_daily_requests": "MEASURE_USER_DAILY_REQUESTS",
+    "job_max_attempts": "JOB_MAX_ATTEMPTS",
     **LLM_ENV_NAMES,
     "log_format": "LOG_FORMAT",
     "metrics_port": "METRICS_PORT",
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr = Field(default=SecretStr(""))
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Seconds a Web API call may take. A post unanswered by then may still have been made: it is
+    # looked for in the channel before it is sent again (bot/service.py Bot.post).
+    slack_timeout_s: float = Field(default=15.0, ge=1, le=120)
     breakeven_db: Path = Path("breakeven.db")
     port: int = Field(default=3000, ge=1, le=65535)
     openai_admin_key: SecretStr | None = None
@@ -72,6 +78,12 @@ class Settings(BaseSettings):
     measure_run_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     measure_progress_every_s: float = Field(default=5.0, ge=0.1, le=60)  # chat.update at most this often
     breakeven_admins: str = ""  # user ids, comma-separated, who may point scheduled posts at any channel
+    # Requests one user may have `/breakeven measure` send in 24 hours, all runs together (0: no limit;
+    # admins have none): the API side costs real money.
+    measure_user_daily_requests: int = Field(default=1000, ge=0, le=10_000_000)
+    # Runs of one job: a job whose process died this many times while running it is given up, and its
+    # user told (a job that kills the worker would otherwise run again at every start, for ever).
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
     # Asking in plain words (BREAKEVEN_LLM_MODEL, ...): read from the same environment and .env, off by default.
     llm: LLMSettings = Field(default_factory=LLMSettings)
     # Operations (docs/operations.md)
@@ -124,6 +136,7 @@ class Settings(BaseSettings):
         from .measure import parse_endpoints
 
         return parse_endpoints(value)
+
     @field_validator("breakeven_admins")
     @classmethod
     def _admins(cls, value: str) -> str:
@@ -217,6 +230,28 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    def secrets(self) -> list[Any]:
+        """Every secret these settings hold or point at, for the log redactor (bot/redact.py): the
+        tokens and keys (the OAuth client and state secrets, the plain-words model's key among them),
+        credentials in the URLs, and the endpoints' keys as read from the environment. Each
+        workspace's bot token, installed at run time, is remembered as it is read (bot/oauth.py)."""
+        import os
+
+        found: list[Any] = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.openai_admin_key,
+            self.openai_base_url,
+            self.slack_api_url,
+            self.slack_client_secret,
+            self.slack_state_secret,
+            *self.llm.secrets(),
+        ]
+        for endpoint in self.breakeven_endpoints.values():
+            found += [endpoint.url, os.environ.get(endpoint.key_env) if endpoint.key_env else None]
+        return found
+
     def check(self) -> None:
         given = [name for name in OAUTH_SETTINGS if getattr(self, name) is not None]
         if given and len(given) < len(OAUTH_SETTINGS):
@@ -262,5 +297,8 @@ def load_settings(**overrides) -> Settings:
         name = ENV_NAMES.get(field, field.upper())
         problem = "is missing" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name} {problem}") from None
+    from .redact import remember
+
+    remember(*settings.secrets())
     settings.check()
     return settings

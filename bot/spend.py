@@ -72,6 +72,12 @@ def m001_spend_and_weekly(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_spend_recorded_by(db: sqlite_utils.Database) -> None:
+    # Who recorded a manual row (`/breakeven spend add`): only they, or an admin, may replace it.
+    db["spend"].add_column("recorded_by", str)
+
+
 _ready: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -183,15 +189,34 @@ def _conflict_note(conflicts: list[str]) -> str:
     )
 
 
-def add_manual(db, team: str, row: SpendRow) -> str:
-    """`/breakeven spend add ...`: store the row; the reply for the user (says what it replaced)."""
+class NotYours(ValueError):
+    """A row someone else recorded: only they, or an admin, may replace it (docs/slack.md)."""
+
+
+def add_manual(db, team: str, row: SpendRow, *, user: str | None = None, admin: bool = False) -> str:
+    """`/breakeven spend add ...`: store the row, recorded by `user`; the reply for the user (says
+    what it replaced). NotYours when the day's row for that provider and model was recorded by
+    someone else (or before the bot kept who recorded rows) and `user` is not an admin."""
+    from .render import mention
+
     db = database(db)
     with transaction(db) as connection:
         before = connection.execute(
-            "SELECT cost FROM spend WHERE team = ? AND day = ? AND provider = ? AND model = ? AND source = ?",
+            "SELECT cost, recorded_by FROM spend WHERE team = ? AND day = ? AND provider = ? AND model = ? "
+            "AND source = ?",
             [team, row.day.isoformat(), row.provider, row.model, row.source],
         ).fetchone()
+        if before is not None and user is not None and not admin and before[1] != user:
+            by = f"by {mention(before[1])}" if before[1] else "before the bot kept who records spend"
+            raise NotYours(
+                f"{money(before[0])} of {row.provider} {row.model} on {row.day} was recorded {by}: only they or an "
+                "admin of breakeven (BREAKEVEN_ADMINS) may replace it. Nothing was changed."
+            )
         save_spend(db, team, [row])
+        connection.execute(
+            "UPDATE spend SET recorded_by = ? WHERE team = ? AND day = ? AND provider = ? AND model = ? AND source = ?",
+            [user, team, row.day.isoformat(), row.provider, row.model, row.source],
+        )
     text = f"Recorded {money(row.cost)} of {row.provider} {row.model} on {row.day}"
     if before is not None and before[0] != row.cost:
         text += f" (it replaces the {money(before[0])} recorded for that day earlier)"

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .db import StoreError, connect, prepare
+from .db import StoreError, connect, prepare, why_not, write_probe
 
 log = logging.getLogger("breakeven.bot")
 
@@ -257,6 +257,15 @@ def m008_budgets_and_alerts(db: sqlite_utils.Database) -> None:
     db["budget_alerts"].create_index(["team", "channel", "model", "period", "threshold", "budget"], unique=True)
 
 
+def migration_sets() -> tuple[Migrations, ...]:
+    """Every table set of the bot's one database, in the order they are applied (the store's own, the
+    spend and weekly tables, the measurements): what start-up applies and /readyz expects applied."""
+    from .measure import migrations as measure_migrations
+    from .spend import migrations as spend_migrations
+
+    return (migrations, spend_migrations, measure_migrations)
+
+
 @dataclass(frozen=True)
 class Analysis:
     id: int
@@ -306,15 +315,13 @@ def now_iso() -> str:
 
 class Store:
     def __init__(self, path: Path | str):
-        from .spend import migrations as spend_migrations
-
         self.path = str(path)
         self._local = threading.local()
         self._jobs = None
-        try:
-            prepare(self.db, migrations, spend_migrations)
+        try:  # the tables in place, and a write that proves the file takes one (or one line why not)
+            prepare(self.db, *migration_sets(), probe=write_probe)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+            raise StoreError(why_not(self.path, exc)) from None
 
     @property
     def db(self) -> sqlite_utils.Database:

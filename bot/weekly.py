@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,13 @@ from costcore.format import count, money
 from costcore.spend import WeeklySummary, report_week, summarise
 
 from .db import transaction
+from .delivery import find_file, post_guarded
 from .spend import database, load_spend, now_iso
 
 log = logging.getLogger("breakeven.weekly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RETRY_DELAYS_S = (600, 1800, 3600)  # a scheduled post that failed is tried again after these
+LOOK_BACK_S = 2 * 86400  # a summary that may have been posted is looked for this far back
 SHOWN_DECISIONS = 5
 
 
@@ -66,8 +69,9 @@ def weekly_channel(db, team: str, channel: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def claim_week(db, team: str, channel: str, week: str, *, stale_after_s: int = 600) -> bool:
-    """Claim the week's summary for this channel: False if it was posted, or is being posted, already."""
+def claim_week(db, team: str, channel: str, week: str, *, stale_after_s: int = 600) -> str | None:
+    """Claim the week's summary for this channel: "new", or "retaken" (a post failed, or its process
+    died: the summary may be in the channel already); None if it was posted, or is being posted."""
     db = database(db)
     stamp = dt.datetime.now(dt.UTC)
     stale = (stamp - dt.timedelta(seconds=stale_after_s)).isoformat(timespec="seconds")
@@ -77,13 +81,13 @@ def claim_week(db, team: str, channel: str, week: str, *, stale_after_s: int = 6
             [team, channel, week, stamp.isoformat(timespec="seconds")],
         )
         if cursor.rowcount == 1:
-            return True
+            return "new"
         cursor = connection.execute(
             "UPDATE weekly_posts SET status = 'posting', claimed = ? WHERE team = ? AND channel = ? AND week = ? "
             "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
             [stamp.isoformat(timespec="seconds"), team, channel, week, stale],
         )
-        return cursor.rowcount == 1
+        return "retaken" if cursor.rowcount == 1 else None
 
 
 def finish_week(
@@ -168,7 +172,7 @@ def _alert_line(d) -> str:
 
 
 def summary_lines(summary: WeeklySummary) -> list[str]:
-    """The message as mrkdwn lines, the most important first (it is cut to Slack's limit from the end)."""
+    """The message as mrkdwn lines, the most important first (cut to Slack's limit line by line)."""
     lines = [
         f"*LLM API spend, week {summary.week}* ({_day(summary.monday)} - {_day(summary.sunday)}): "
         f"*{money(summary.total)}*, {_change(summary.change, 0)}"
@@ -202,15 +206,15 @@ def summary_blocks(summary: WeeklySummary, sources: list[str]) -> tuple[str, lis
     """(notification text, blocks), validated by slack_sdk's block models."""
     from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-    lines = summary_lines(summary)
-    while len("\n".join(lines)) > 3000:
-        lines.pop()
+    from .render import fit_lines
+
+    text_of_lines = fit_lines(summary_lines(summary), 3000)  # long lines cut, none dropped
     notes = [f"Sources: {', '.join(sources) or 'none'}."]
     if summary.selfhost_basis is not None:
         notes.append(f"Self-hosted figures from analysis #{summary.selfhost_basis}'s cost model. Chart in the thread.")
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
-        ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes)[:3000])]),
+        SectionBlock(text=MarkdownTextObject(text=text_of_lines)),
+        ContextBlock(elements=[MarkdownTextObject(text=fit_lines([" ".join(notes)], 3000))]),
     ]
     text = (
         f"LLM API spend, week {summary.week}: {money(summary.total)} "
@@ -285,33 +289,37 @@ def post_weekly_summary(
         (folder / f"weekly-{week}.png").write_bytes(weekly_chart(summary))
         return WeeklyResult("dry-run", week, body)
     sides = {d.analysis_id: d.past_breakeven for d in summary.distances}
-    if not claim_week(db, team, channel, week):
+    claim = claim_week(db, team, channel, week)
+    if not claim:
         return WeeklyResult("skipped", week)
     if empty and quiet:
         finish_week(db, team, channel, week, status="quiet", sides=sides)
         return WeeklyResult("quiet", week)
     try:
-        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        key = f"weekly:{team}:{channel}:{week}"
+        ts = post_guarded(client, channel, key, claim, text=text, blocks=blocks, look_back_s=LOOK_BACK_S)
     except Exception as exc:
         finish_week(db, team, channel, week, status="failed")
         log.warning("weekly summary for %s %s not posted: %s", channel, week, exc)
         return WeeklyResult("failed", week, str(exc))
-    ts = response["ts"]
     finish_week(db, team, channel, week, status="posted", ts=ts, sides=sides)  # before the chart: never twice
     extras.posted(db, week)
     if not no_spend:
-        _attach_chart(client, channel, ts, summary)
+        _attach_chart(client, channel, ts, summary, look_first=claim == "retaken")
     return WeeklyResult("posted", week, blocks[0]["text"]["text"], ts)
 
 
-def _attach_chart(client, channel: str, ts: str, summary: WeeklySummary) -> None:
+def _attach_chart(client, channel: str, ts: str, summary: WeeklySummary, *, look_first: bool = False) -> None:
     from costcore.spend_chart import weekly_chart
 
+    filename = f"spend-{summary.week}.png"
+    if look_first and find_file(client, channel, ts, filename, oldest=time.time() - LOOK_BACK_S):
+        return  # attached before the process that posted it died
     try:
         client.files_upload_v2(
             channel=channel,
             thread_ts=ts,
-            filename=f"spend-{summary.week}.png",
+            filename=filename,
             content=weekly_chart(summary),
             title=f"Daily spend, week {summary.week}",
         )
@@ -337,9 +345,17 @@ def parse_weekly(text: str) -> dict:
 
     from costcore.grammar import GrammarError
 
+    from .bounds import check_length
+
     words = text.split()
     if not words:
         raise GrammarError("channel", "name the channel to post in", WEEKLY_EXAMPLE)
+    # Bounded before any lookup: a time zone of 3,000 characters is an error of the file system.
+    check_length("channel", words[0], 100, WEEKLY_EXAMPLE)  # <#C0123|name>: names are at most 80
+    for word in words[1:]:
+        check_length("timezone", word, 64, WEEKLY_EXAMPLE)  # the longest of the other words is 9
+    if len(words) > 5:
+        raise GrammarError(None, "give the channel, then at most a day, a time, a timezone and quiet", WEEKLY_EXAMPLE)
     match = re.fullmatch(r"<#([A-Z0-9]+)(\|[^>]*)?>", words[0])
     if match:
         channel = match[1]
@@ -364,7 +380,7 @@ def parse_weekly(text: str) -> dict:
         else:
             try:
                 ZoneInfo(word)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: not a file name at all
                 raise GrammarError(
                     "timezone",
                     f"'{word}' is not a day, a time (09:00) or a timezone (e.g. Europe/Paris)",

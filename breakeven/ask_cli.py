@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
     else:
         settings = LLMSettings()
+        from bot.redact import remember
+
+        remember(*settings.secrets())  # read from .env too: never in a warning or an error shown
         if not settings.configured:  # no request leaves: the grammar's help, and how to turn asking on
             from costcore.grammar import EXAMPLE, KEYS
 

@@ -416,8 +416,27 @@ def _gpus(as_json: bool) -> int:
     return 0
 
 
+def _configure_logging() -> None:
+    """Warnings from the libraries below (the HTTP clients, the SDKs) on stderr, every one redacted:
+    the keys this command reads from the environment are remembered before any request is made."""
+    import logging
+
+    from bot.redact import quiet_http_clients, redacting_handler, remember
+
+    names = ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_BASE_URL", "BREAKEVEN_LLM_API_KEY", "BREAKEVEN_LLM_BASE_URL")
+    remember(*(os.environ.get(name) for name in names))
+    root = logging.getLogger()
+    if not any(getattr(handler, "breakeven_cli", False) for handler in root.handlers):  # main() runs again in tests
+        handler = redacting_handler(fmt="breakeven: %(levelname)s %(name)s: %(message)s")
+        handler.breakeven_cli = True
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    quiet_http_clients()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _configure_logging()
     try:
         if hasattr(args, "price_sheet"):  # the commands that price: checked before anything runs
             try:

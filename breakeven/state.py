@@ -165,6 +165,8 @@ def run(args) -> int:
         else:
             print(weekly(args.team, args.channel, args.db, args.dry_run, args.out, args.sheet))
     except (ValueError, StoreError) as exc:
-        print(f"breakeven: {exc}", file=sys.stderr)
+        from bot.redact import redact
+
+        print(f"breakeven: {redact(str(exc))}", file=sys.stderr)  # a server may echo the key it refused
         return 2
     return 0

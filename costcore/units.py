@@ -518,11 +518,16 @@ def choice(field: str, options: dict[str, str]) -> Reader:
     return parse
 
 
+MAX_NAME = 80  # characters of a name (a saved measurement, a use case): `save=` allows as many
+
+
 def name(field: str) -> Reader:
     def parse(text: str) -> dict[str, Any]:
         value = text.strip().strip("`'\"")
         if not value:
             raise ValueProblem("give a name")
+        if len(value) > MAX_NAME:
+            raise ValueProblem(f"is {len(value):,} characters long: a name has at most {MAX_NAME}")
         return {field: value}
 
     return parse

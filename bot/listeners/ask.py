@@ -45,7 +45,7 @@ from ..ask_view import (
 )
 from ..audit_flow import AuditState
 from ..bounds import checked_scenario
-from ..delivery import Where, slack_reason, trusted_response_url
+from ..delivery import Unconfirmed, Where, slack_reason, trusted_response_url, unconfirmed
 from ..jobs import Job
 from ..render import finalize_args, help_blocks
 from ..service import Bot, publish_analysis, work
@@ -178,11 +178,17 @@ def _status(client: WebClient, where: Where) -> None:
             log.info("no reading note either: %s", slack_reason(note_exc))
 
 
-def _say(bot: Bot, client: WebClient, where: Where, text: str, blocks: list[dict] | None, *, dm: bool) -> None:
-    """A reply to the asker: in a direct message, a message in its thread; elsewhere only they see it."""
+def _say(
+    bot: Bot, client: WebClient, where: Where, text: str, blocks: list[dict] | None, *, dm: bool, job: Job
+) -> None:
+    """A reply to the asker: in a direct message, a message in its thread, posted as the job's (once,
+    even across a crash or an unanswered post: Bot.post); elsewhere only they see it."""
     if dm:
         try:
-            client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=text, blocks=blocks)
+            bot.post(client, where, text=text, blocks=blocks, job=job)
+            return
+        except Unconfirmed as exc:  # it may be in the conversation: not said a second time
+            bot.tell(client, where, unconfirmed("The answer", exc))
             return
         except Exception as exc:
             log.warning("could not answer in the direct message: %s", slack_reason(exc))
@@ -205,7 +211,7 @@ def ask_words(bot: Bot, client: WebClient, where: Where, text: str, job: Job, *,
     settings = asking(bot)
     if settings is None:  # no request leaves: the grammar's help, and how to turn asking on
         blocks = [*help_blocks(), {"type": "context", "elements": [{"type": "mrkdwn", "text": why_off(bot)}]}]
-        _say(bot, client, where, f"Type the scenario as key=value pairs. {why_off(bot)}", blocks, dm=dm)
+        _say(bot, client, where, f"Type the scenario as key=value pairs. {why_off(bot)}", blocks, dm=dm, job=job)
         return
     found = bot.store.found_ask(where.delivery)  # a job resumed after a crash: understood before
     if found is not None:
@@ -216,12 +222,12 @@ def ask_words(bot: Bot, client: WebClient, where: Where, text: str, job: Job, *,
     try:
         understood, usage = understand(text, settings)
     except AskError as exc:
-        _say(bot, client, where, f":warning: {exc}", None, dm=dm)
+        _say(bot, client, where, f":warning: {exc}", None, dm=dm, job=job)
         return
     asked = mask_secrets(text)[0][:4000]  # as it was sent: a key typed by mistake is never stored
     if understood.empty:
         blocks = nothing_understood_blocks(asked, understood.to_json(), usage.to_json(), EXAMPLE)
-        _say(bot, client, where, "I found no figure I could use in your message.", blocks, dm=dm)
+        _say(bot, client, where, "I found no figure I could use in your message.", blocks, dm=dm, job=job)
         return
     ask_id, _ = bot.store.claim_ask(
         delivery=where.delivery,
@@ -381,7 +387,7 @@ def follow_up_in_thread(bot: Bot, client: WebClient, where: Where, text: str, jo
         try:
             understood = Understood(intent="analysis", kept=typed_changes(text))
         except GrammarError as exc:
-            _say(bot, client, where, f"{exc}\nType `/breakeven help` for every key.", None, dm=dm)
+            _say(bot, client, where, f"{exc}\nType `/breakeven help` for every key.", None, dm=dm, job=job)
             return True
         follow_up(understood, current)
     else:
@@ -394,6 +400,7 @@ def follow_up_in_thread(bot: Bot, client: WebClient, where: Where, text: str, jo
                 f"To change this answer, type the keys to change, e.g. `gpu=h100` or `volume=3M/month`. {why_off(bot)}",
                 None,
                 dm=dm,
+                job=job,
             )
             return True
         if dm:
@@ -401,7 +408,7 @@ def follow_up_in_thread(bot: Bot, client: WebClient, where: Where, text: str, jo
         try:
             understood, _usage = understand(text, settings, current_line=current)
         except AskError as exc:
-            _say(bot, client, where, f":warning: {exc}", None, dm=dm)
+            _say(bot, client, where, f":warning: {exc}", None, dm=dm, job=job)
             return True
         asked = mask_secrets(text)[0][:4000]
     if not understood.changes:
@@ -415,6 +422,7 @@ def follow_up_in_thread(bot: Bot, client: WebClient, where: Where, text: str, jo
             + '. Name a figure ("what if we used an H100?") or type it: `gpu=h100`.',
             None,
             dm=dm,
+            job=job,
         )
         return True
     try:
@@ -424,7 +432,7 @@ def follow_up_in_thread(bot: Bot, client: WebClient, where: Where, text: str, jo
 
             scenario = with_measurement(bot.store, where.team, scenario)
     except GrammarError as exc:
-        _say(bot, client, where, f"{exc}\nNothing was run.", None, dm=dm)
+        _say(bot, client, where, f"{exc}\nNothing was run.", None, dm=dm, job=job)
         return True
     changes = [vars(c) for c in understood.changes]
     details = understood.to_json()
@@ -458,11 +466,10 @@ def welcome(bot: Bot, client: WebClient, job: Job) -> None:
     except Exception as exc:
         log.info("no suggested prompts (%s): a welcome message instead", slack_reason(exc))
     if bot.store.welcome_once(where.team, where.user):
-        try:
-            client.chat_postMessage(
-                channel=where.channel or where.user,
-                thread_ts=job.payload.get("thread_ts"),
-                text=welcome_text(on, why_off(bot)),
-            )
+        where.channel = where.channel or where.user
+        where.thread_ts = job.payload.get("thread_ts")
+        text = welcome_text(on, why_off(bot))
+        try:  # the job's guarded post: not twice for an unanswered post
+            bot.post(client, where, text=text, blocks=None, job=job)
         except Exception as exc:
             log.warning("could not post the welcome: %s", slack_reason(exc))

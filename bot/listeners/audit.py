@@ -12,7 +12,7 @@ from costcore import Report, Scenario, analyze
 from costcore.audit import AuditResult, audited_scenario, run_audit
 
 from ..audit_flow import BACK_ACTION, CALLBACK_ID, STEP_TITLES, AuditState, audit_view, read_step
-from ..delivery import Where, slack_reason, undelivered
+from ..delivery import Unconfirmed, Where, slack_reason, unconfirmed, undelivered
 from ..jobs import Job
 from ..render import AUDIT, audit_blocks, finalize, safe_errors
 from ..service import Bot, share_chart_once, work
@@ -163,6 +163,10 @@ def finish(bot: Bot, client: WebClient, job: Job) -> None:
     blocks = audit_blocks(result, original, audited, audit_id)
     try:
         ts = bot.post(client, where, text=headline, blocks=blocks, job=job)
+    except Unconfirmed as exc:  # it may be in the channel: the audit and the draft are kept
+        bot.store.save_draft(team, user, state.dump())
+        bot.tell(client, where, unconfirmed("The audit", exc))
+        return
     except Exception as exc:
         bot.store.forget_audit(audit_id)
         bot.store.save_draft(team, user, state.dump())

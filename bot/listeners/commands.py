@@ -15,9 +15,9 @@ from costcore import GrammarError, Report, parse
 from costcore.ask import is_grammar
 
 from ..bounds import checked_scenario
-from ..delivery import Where, slack_reason, undelivered
+from ..delivery import Unconfirmed, Where, slack_reason, unconfirmed, undelivered
 from ..jobs import Job
-from ..render import channel_link, compare_blocks, help_blocks, history_blocks, slack_text
+from ..render import channel_link, compare_blocks, cut_line, help_blocks, history_blocks, slack_text
 from ..service import Bot, post_report, publish_analysis, work
 from .shared import (
     asking,
@@ -92,7 +92,7 @@ def command(bot: Bot, client: WebClient, job: Job) -> None:
     elif word == "measure":  # only endpoints an admin configured (BREAKEVEN_ENDPOINTS)
         from .measure import start_measure
 
-        start_measure(bot, client, where, rest)
+        start_measure(bot, client, where, rest, job)
     elif word == "audit":
         offer_or_open_audit(bot, client, trigger_id, where)
     else:
@@ -123,7 +123,8 @@ def _ids(rest: str, wanted: int) -> list[int] | None:
 def history(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     rest = rest.strip()
     if rest and not (rest.isdigit() and len(rest) < 6):
-        bot.tell(client, where, f"`history` takes a number of analyses: `/breakeven history 10` (got '{rest}').")
+        got = cut_line(rest, 20)
+        bot.tell(client, where, f"`history` takes a number of analyses: `/breakeven history 10` (got '{got}').")
         return
     limit = max(1, min(int(rest or 10), 50))
     rows = bot.store.history(where.team, where.channel, limit)
@@ -187,6 +188,8 @@ def compare(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> N
         bot.post(
             client, where, text=f"Comparing #{first.id} and #{second.id}", blocks=compare_blocks(first, second), job=job
         )
+    except Unconfirmed as exc:
+        bot.tell(client, where, unconfirmed("The comparison", exc))
     except Exception as exc:
         bot.tell(client, where, undelivered(slack_reason(exc), "The comparison", "Nothing was lost."))
 
@@ -195,7 +198,7 @@ def spend(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     from costcore.spend import SPEND_EXAMPLE
 
     from ..bounds import spend_add
-    from ..spend import add_manual
+    from ..spend import NotYours, add_manual
 
     verb, _, args = rest.strip().partition(" ")
     if verb == "":
@@ -214,7 +217,12 @@ def spend(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     except GrammarError as exc:
         bot.tell(client, where, str(exc))
         return
-    bot.reply(client, where, add_manual(bot.store, where.team, row))
+    try:
+        reply = add_manual(bot.store, where.team, row, user=where.user, admin=where.user in bot.admins)
+    except NotYours as exc:
+        bot.tell(client, where, str(exc))
+        return
+    bot.reply(client, where, reply)
 
 
 def may_post_in(bot: Bot, client: WebClient, user: str, channel: str) -> str | None:

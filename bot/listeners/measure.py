@@ -4,19 +4,23 @@ Measures only endpoints an admin configured (BREAKEVEN_ENDPOINTS: name -> url, m
 a URL typed in Slack is refused, so nobody can make the bot send requests to an arbitrary address.
 The measurement runs after the ack, off the listener thread; one message in the channel shows its
 progress (chat.update, at most every MEASURE_PROGRESS_EVERY_S seconds) and then the table, the
-scenario keys and an "Analyze with these figures" button. The whole job is `run_measure_job(bot,
-client, job)` with a JSON-serialisable job, so a durable queue can hold it.
+scenario keys and an "Analyze with these figures" button.
+
+It is a command job like any other (bot/jobs.py): its message is posted through the job's guarded
+post, so a crash never posts it twice, and a job resumed after a crash never measures (and spends)
+twice. What a measurement may build is bounded before anything is sent (in=, out=, levels, the
+prompt file), and each user's requests a day too (MEASURE_USER_DAILY_REQUESTS; admins have no limit).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
 import re
 import threading
 import time
-import uuid
 from typing import Any
 
 from slack_bolt import App
@@ -25,7 +29,7 @@ from slack_sdk import WebClient
 from costcore import GrammarError, parse
 from costcore.grammar import pairs
 
-from ..delivery import Where, slack_reason
+from ..delivery import Unconfirmed, Where, slack_reason
 from ..jobs import Job
 from ..measure import (
     Endpoint,
@@ -40,7 +44,7 @@ from ..measure import (
     run_table,
     with_measurement,
 )
-from ..service import Bot, publish_analysis, work
+from ..service import Bot, find_posted, publish_analysis, work
 from .shared import action_payload, where_from_action
 
 log = logging.getLogger("breakeven.bot")
@@ -77,11 +81,25 @@ def _names_hint(configured: dict[str, Any]) -> str:
     return "Configured: " + ", ".join(f"`{n}`" for n in sorted(configured)) + "."
 
 
-def start_measure(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
-    """Check the command and run the measurement (we are already past the ack, on the bot's pool)."""
+MAX_NAME = 64  # characters of a configured endpoint's name
+MAX_SAVE = 80  # characters of a measurement's name (the grammar's measured= takes as many)
+
+
+def start_measure(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None:
+    """Check the command and run the measurement (we are already past the ack, on the bot's pool).
+    Everything a measurement would build is bounded here, before anything is sent or posted."""
     configured = _configured(bot)
     words = rest.split()
     names = [w for w in words if "=" not in w]
+    too_long = next((w for w in names if len(w) > MAX_NAME), None)
+    if too_long is not None:
+        bot.tell(client, where, f"`endpoint`: a name of {len(too_long):,} characters; names have at most {MAX_NAME}.")
+        return
+    for key, _, value in (w.partition("=") for w in words if "=" in w):
+        limit = MAX_SAVE if key == "save" else 40
+        if len(key) > 40 or len(value) > limit:
+            bot.tell(client, where, f"`{key[:40]}`: {len(value):,} characters; at most {limit}.\nUsage: {USAGE}")
+            return
     refused = [w for w in names if w not in configured and _looks_like_address(w)]
     if refused:
         bot.tell(
@@ -100,18 +118,20 @@ def start_measure(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         bot.tell(client, where, "Measure one endpoint, or two side by side (the API and your own server).")
         return
     try:
-        job = _job(bot, where, names, " ".join(w for w in words if "=" in w))
+        plan = _plan(bot, where, names, " ".join(w for w in words if "=" in w))
     except (GrammarError, ValueError) as exc:
         bot.tell(client, where, f"{exc}\nUsage: {USAGE}")
         return
-    run_measure_job(bot, client, job)
+    run_measure_job(bot, client, where, job, plan)
 
 
-def _job(bot: Bot, where: Where, names: list[str], text: str) -> dict[str, Any]:
+def _plan(bot: Bot, where: Where, names: list[str], text: str) -> dict[str, Any]:
+    from ..measure import MAX_LEVELS, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS
+
     settings = bot.settings
     options: dict[str, str] = {}
     shape_words = []
-    for key, value in pairs(text) if text else []:
+    for key, value in pairs(text) if text else []:  # each word's length was checked by start_measure
         if key in OPTION_KEYS:
             options[key] = value
         elif key in SHAPE_KEYS:
@@ -119,6 +139,10 @@ def _job(bot: Bot, where: Where, names: list[str], text: str) -> dict[str, Any]:
         else:
             raise ValueError(f"`{key}`: measure takes requests, concurrency, in, out, latency and save")
     shape = parse(" ".join(shape_words)) if shape_words else None
+    if shape and (shape.in_tokens or 0) > MAX_PROMPT_TOKENS:
+        raise ValueError(f"`in`: {shape.in_tokens:,.0f} tokens a prompt; at most {MAX_PROMPT_TOKENS:,}")
+    if shape and (shape.out_tokens or 0) > MAX_OUTPUT_TOKENS:
+        raise ValueError(f"`out`: {shape.out_tokens:,.0f} tokens an answer; at most {MAX_OUTPUT_TOKENS:,}")
     requests = None
     if "requests" in options:
         if not options["requests"].isdigit() or not 1 <= int(options["requests"]) <= settings.measure_max_requests:
@@ -130,14 +154,20 @@ def _job(bot: Bot, where: Where, names: list[str], text: str) -> dict[str, Any]:
         if not parts or not all(p.isdigit() for p in parts):
             raise ValueError(f"`concurrency`: '{options['concurrency']}' is not a list like 1,8")
         levels = list(dict.fromkeys(int(p) for p in parts))
-    levels = [min(level, settings.measure_max_concurrency) for level in levels]
-    if any(level < 1 for level in levels):
-        raise ValueError("`concurrency`: each level must be 1 or more")
+        if len(levels) > MAX_LEVELS:
+            raise ValueError(f"`concurrency`: {len(levels)} levels; at most {MAX_LEVELS}")
+        over = [level for level in levels if not 1 <= level <= settings.measure_max_concurrency]
+        if over:
+            raise ValueError(
+                f"`concurrency`: {over[0]} streams at once; give 1 to {settings.measure_max_concurrency} "
+                "(the bot's MEASURE_MAX_CONCURRENCY)"
+            )
+    else:
+        levels = [min(level, settings.measure_max_concurrency) for level in levels]  # the default, within the limit
     save = options.get("save")
-    if save is not None and not 1 <= len(save) <= 80:
-        raise ValueError("`save`: give a name of 1 to 80 characters")
+    if save is not None and not 1 <= len(save) <= MAX_SAVE:
+        raise ValueError(f"`save`: give a name of 1 to {MAX_SAVE} characters")
     return {
-        "id": uuid.uuid4().hex,
         "team": where.team,
         "channel": where.channel,
         "user": where.user,
@@ -151,15 +181,22 @@ def _job(bot: Bot, where: Where, names: list[str], text: str) -> dict[str, Any]:
     }
 
 
-def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
-    """One measurement, start to finish: post a progress message, measure, save, show the result."""
-    from ..measure import synthetic_prompts
+def run_measure_job(bot: Bot, client: WebClient, where: Where, job: Job, plan: dict[str, Any]) -> None:
+    """One measurement, start to finish: post a progress message (through the job's guarded post),
+    measure, save, show the result. At most once per job: a resumed job whose message is in the
+    channel had started, and shows what it knows instead of measuring (and spending) again."""
+    from ..measure import MeasureRuns, synthetic_prompts
 
-    where = Where(team=job["team"], channel=job["channel"], user=job["user"], delivery=f"measure:{job['id']}")
+    names = " vs ".join(f"`{n}`" for n in plan["endpoints"])
+    if job.resumed:
+        ts = job.ts or find_posted(client, where)
+        if ts:
+            _show_resumed(bot, client, where, job, ts, names)
+            return
     settings = bot.settings
     configured = _configured(bot)
     endpoints, own = [], None
-    for name in job["endpoints"]:
+    for name in plan["endpoints"]:
         entry = configured.get(name)
         if entry is None:
             bot.tell(client, where, f"`{name}` is no longer configured. {_names_hint(configured)}")
@@ -174,28 +211,42 @@ def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
         )
         if not entry.api and own is None:
             own = entry
-    prompt_files = [configured[n].prompts for n in job["endpoints"] if configured[n].prompts]
+    prompt_files = [configured[n].prompts for n in plan["endpoints"] if configured[n].prompts]
     try:
         if prompt_files:
             prompts = load_prompts(prompt_files[0])
         else:
-            prompts = synthetic_prompts(job["in"] or 500, job["out"] or 200, job["requests"] or 20)
+            prompts = synthetic_prompts(plan["in"] or 500, plan["out"] or 200, plan["requests"] or 20)
     except MeasureError as exc:
-        bot.tell(client, where, f"The configured prompts cannot be used: {exc}")
+        bot.tell(client, where, f"The prompts cannot be used: {exc}")
         return
     options = Options(
-        requests=job["requests"],
-        concurrency=tuple(job["concurrency"]),
+        requests=plan["requests"],
+        concurrency=tuple(plan["concurrency"]),
         request_timeout=settings.measure_request_timeout_s,
         run_timeout=settings.measure_run_timeout_s,
-        latency_ms=job["latency_ms"],
+        latency_ms=plan["latency_ms"],
         gpu=own.gpu if own else None,
         gpus=own.gpus if own else 1,
         gpu_price=own.gpu_price if own else None,
         max_requests=settings.measure_max_requests,
         max_concurrency=settings.measure_max_concurrency,
     )
-    claimed = [(job["team"], n) for n in job["endpoints"]]
+    admin = where.user in bot.admins
+    measurements = MeasurementStore(bot.store)
+    save_as = plan["save"]
+    if save_as is None:  # the day's default name, or the next one free if another user has it
+        base = f"{'-vs-'.join(plan['endpoints'])}-{dt.date.today().isoformat()}"
+        save_as = next(
+            name
+            for name in (base, *(f"{base}-{n}" for n in range(2, 1000)))
+            if measurements.refusal(where.team, name, where.user, admin=admin) is None
+        )
+    refusal = measurements.refusal(where.team, save_as, where.user, admin=admin)
+    if refusal:  # before a request is sent: nobody measures for a result they could not keep
+        bot.tell(client, where, refusal)
+        return
+    claimed = [(plan["team"], n) for n in plan["endpoints"]]
     with _busy_lock:
         taken = [n for t, n in claimed if (t, n) in _busy]
         if not taken:
@@ -204,36 +255,76 @@ def run_measure_job(bot: Bot, client: WebClient, job: dict[str, Any]) -> None:
         bot.tell(client, where, f"`{taken[0]}` is being measured already; two runs at once would skew both. Try later.")
         return
     try:
-        _measure_and_post(bot, client, where, job, endpoints, prompts, options)
+        per_run = options.requests or min(len(prompts.prompts), options.max_requests)
+        planned = (per_run * len(options.concurrency) + 1) * len(endpoints)  # and one warm-up each
+        limit = None if admin or not settings.measure_user_daily_requests else settings.measure_user_daily_requests
+        runs = MeasureRuns(bot.store)
+        refusal = runs.reserve(job=job.uid, team=where.team, user=where.user, requests=planned, limit=limit)
+        if refusal:
+            bot.tell(client, where, refusal)
+            return
+        _measure_and_post(bot, client, where, job, plan, endpoints, prompts, options, runs, names, save_as)
     finally:
         with _busy_lock:
             _busy.difference_update(claimed)
 
 
-def _measure_and_post(bot, client, where, job, endpoints, prompts, options) -> None:
-    names = " vs ".join(f"`{n}`" for n in job["endpoints"])
+def _show_resumed(bot: Bot, client: WebClient, where: Where, job: Job, ts: str, names: str) -> None:
+    """The job's message is in the channel: it had started measuring when the bot stopped. Its
+    result, if it had one, is shown again; otherwise it says it stopped. Nothing is measured twice."""
+    from ..measure import MeasureRuns
+
+    shown = MeasureRuns(bot.store).result(job.uid)
+    if shown is not None:
+        _update(client, where.channel, ts, shown["text"], shown["blocks"])
+        return
+    from ..render import cut_line
+
+    text = cut_line(str(job.payload.get("text") or "measure"), 300)
+    _update(
+        client,
+        where.channel,
+        ts,
+        f":warning: The bot restarted while measuring {names}: this measurement stopped, and nothing was saved. "
+        f"To measure again: `/breakeven {text}`",
+    )
+
+
+def _measure_and_post(bot, client, where, job, plan, endpoints, prompts, options, runs, names, save_as) -> None:
     per_run = options.requests or min(len(prompts.prompts), options.max_requests)
     levels = ", ".join(str(c) for c in options.concurrency)
     intro = f":stopwatch: Measuring {names}: {per_run} requests at concurrency {levels} ({prompts.source})."
     try:
-        posted = client.chat_postMessage(channel=where.channel, text=intro)
+        ts = bot.post(client, where, text=intro, blocks=_text_blocks(intro), job=job)
+    except Unconfirmed:  # it may be in the channel, where a resumed job would find it: measure nothing
+        runs.release(job.uid)
+        bot.tell(client, where, f"The measurement of {names} did not start: Slack did not confirm its message.")
+        return
     except Exception as exc:
+        runs.release(job.uid)
         bot.tell(
             client, where, f"The measurement could not start: its message could not be posted ({slack_reason(exc)})."
         )
         return
-    ts = posted["ts"]
     progress = _ProgressMessage(client, where.channel, ts, intro, bot.settings.measure_progress_every_s)
     try:
         result = measure(endpoints, prompts, options, progress=progress)
     except MeasureError as exc:
-        _update(client, where.channel, ts, f":x: {names} could not be measured: {exc}")
+        text = f":x: {names} could not be measured: {exc}"
+        runs.finished(job.uid, {"text": text, "blocks": _text_blocks(text)})
+        _update(client, where.channel, ts, text)
         return
-    save_as, replaced = None, None
+    saved, replaced = None, None
     if result.figures and not result.stopped:  # a run cut short is shown, not saved
-        save_as = job["save"] or f"{'-vs-'.join(job['endpoints'])}-{result.date}"
-        replaced = MeasurementStore(bot.store).save(where.team, result, save_as)
-    blocks = result_blocks(result, names, options.latency_ms, save_as, replaced, _extra_keys(job, bot))
+        store = MeasurementStore(bot.store)
+        if store.refusal(where.team, save_as, where.user, admin=where.user in bot.admins) is None:
+            saved = save_as
+            replaced = store.save(where.team, result, save_as, by=where.user)
+        else:  # someone saved that name meanwhile: shown, and kept under a name of its own
+            saved = f"{save_as}-{job.uid[:6]}"
+            replaced = store.save(where.team, result, saved, by=where.user)
+    blocks = result_blocks(result, names, options.latency_ms, saved, replaced, _extra_keys(plan, bot))
+    runs.finished(job.uid, {"text": f"Measured {names}", "blocks": blocks})
     _update(client, where.channel, ts, f"Measured {names}", blocks)
 
 
@@ -267,7 +358,9 @@ def _update(client: WebClient, channel: str, ts: str, text: str, blocks: list[di
 
 
 def _text_blocks(text: str) -> list[dict]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+    from ..render import fit_lines
+
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": fit_lines(text.split("\n"), 3000)}}]
 
 
 def _extra_keys(job: dict[str, Any], bot: Bot) -> str:
@@ -308,12 +401,14 @@ def result_blocks(
 ) -> list[dict]:
     from costcore.measured import scenario_keys
 
+    from ..render import fit_lines
+
     rows = [r.figures() for r in result.runs]
     table = "\n".join(run_table(rows, compact=True))
     head = f"*Measured {names}* on {result.date} ({result.prompts.source})"
     if result.stopped:
         head += f" — stopped early ({result.stopped}): the figures cover the requests that finished"
-    blocks = [_text_blocks(head)[0], _text_blocks(f"```\n{table[:2900]}\n```")[0]]
+    blocks = [_text_blocks(head)[0], _text_blocks(f"```\n{fit_lines(table.splitlines(), 2990)}\n```")[0]]
     keys = scenario_keys(result.figures)
     lines = [f"Scenario keys: `{keys}`" if keys else "Scenario keys: none measured (see below)"]
     chosen = capacity_line(result, latency_ms)

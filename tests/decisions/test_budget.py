@@ -289,3 +289,16 @@ def test_two_checks_fired_at_once_post_each_alert_once(slack, tmp_path):
     again = check_process(slack, db_path, tmp_path)  # and once more, later
     assert again.communicate(timeout=60)[0].strip() == "C9 LLM API spend 100%: skipped"
     assert len(slack.called("chat.postMessage")) == 1
+
+
+def test_an_alert_slack_posted_without_answering_is_found_not_posted_again(server, slack):
+    store, client = server.bot.store, server.bot.client_for
+    rising(store)
+    set_budget(store, Budget("T1", "C9", "", 1000.0, (1.0,), "U1"))  # $1,518 spent: 100%, nothing to forecast
+    slack.drop("chat.postMessage")  # carried out, then the connection closes without an answer
+    assert [(f.threshold, f.status) for f in run_check(client, store, server.bot.settings, NOW)] == [("100%", "fired")]
+    (posted,) = slack.messages["C9"]
+    (alert,) = open_alerts(store, "T1")
+    assert alert.ts == posted["ts"]  # found by the key its metadata carries, and recorded
+    assert [f.status for f in run_check(client, store, server.bot.settings, NOW)] == ["skipped"]
+    assert len(slack.messages["C9"]) == 1

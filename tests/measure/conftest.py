@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.slack.conftest import slack  # noqa: F401 - the fake Slack (test_slack.py times its own)
+
 from .fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]

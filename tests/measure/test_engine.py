@@ -1,8 +1,9 @@
-"""The engine against a fake server over real HTTP: what it measures matches what the fake was set to do.
+"""The engine: what it measures matches what the fake server was set to do.
 
-Timing checks are bands and relations, never exact times: the fake can only be slower than it was
-told (a sleep overshoots, a loaded machine delays), so a lower bound is firm and an upper bound is
-generous; two fakes that differ in one setting must differ in that figure, by about that much.
+Timings come from a fake whose times are recorded on the engine's clock, not slept
+(tests/measure/recorded.py): a time to first token of 150 ms measures exactly 150 ms on any machine,
+however loaded, so timing checks are equalities, not bands. What the engine does over the wire
+(streaming, errors, keys, URLs) is checked against a fake server over real HTTP (fake_llm.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.measure import Endpoint, MeasureError, Options, check_answer, load_prom
 from costcore.prices import list_gpus
 
 from .conftest import reply, write_prompts
+from .recorded import RecordedLLM
 
 
 def own(fake, model="small", **kw) -> Endpoint:
@@ -32,56 +34,70 @@ def only(result) -> dict:
     return result.runs[0].figures()
 
 
-def test_ttft_pace_and_tokens_match_what_the_server_did(fakes):
-    fake = fakes(ttft=0.15, token_delay=0.01, out_tokens=40)
-    row = only(run(fake, requests=5))
+def recorded(fake: RecordedLLM, *, requests=6, concurrency=(1,), prompts=None, progress=None, **options):
+    prompts = prompts or synthetic_prompts(120, 40, requests)
+    endpoint = Endpoint("endpoint", "http://fake.test/v1", "small")
+    return measure(
+        [endpoint], prompts, Options(requests=requests, concurrency=concurrency, **options),
+        clock=fake.clock, transport=fake, progress=progress,
+    )  # fmt: skip
+
+
+def test_ttft_pace_and_tokens_are_what_the_server_did(fakes):
+    row = only(recorded(RecordedLLM(ttft=0.15, token_delay=0.01, out_tokens=40), requests=5))
     assert row["ok"] == row["requests"] == 5 and row["failed"] == 0
-    # Tokens come from the usage chunk: exactly what the fake reported.
-    assert row["out_tokens_mean"] == 40 and row["usage_reported"] == 5
-    sent = fake.chat_requests()[-1]["body"]
-    assert row["in_tokens_mean"] == sum(len(m["content"].split()) for m in sent["messages"])
-    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert row["out_tokens_mean"] == 40 and row["usage_reported"] == 5  # from the usage chunk
     # TTFT is to the first token, not to the empty role chunk the server sends at once.
-    assert 150 <= row["ttft_ms_p50"] <= 150 + 400 and row["ttft_ms_p95"] <= 150 + 1000
-    # 100 tokens a second a stream, as configured: a wide band, since a loaded machine reads late.
-    assert 30 <= row["output_tok_s_per_stream"] <= 170
-    # Latency covers the whole answer: the first token plus 39 more at 10 ms.
-    assert row["latency_ms_p50"] >= 150 + 39 * 10
+    assert row["ttft_ms_p50"] == row["ttft_ms_p95"] == 150.0
+    assert row["output_tok_s_per_stream"] == 100.0  # one token each 10 ms
+    assert row["latency_ms_p50"] == 150 + 39 * 10  # the whole answer: the first token and 39 more
+    assert row["wall_s"] == 5 * 0.54 and row["requests_per_s"] == round(1 / 0.54, 4)
+    # Over the wire, the same request: streamed, usage asked for, tokens as the server counts them.
+    fake = fakes(out_tokens=40)
+    wire = only(run(fake, requests=2))
+    sent = fake.chat_requests()[-1]["body"]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert wire["in_tokens_mean"] == sum(len(m["content"].split()) for m in sent["messages"])
+    assert wire["out_tokens_mean"] == 40
 
 
-def test_a_slower_server_measures_slower_in_proportion(fakes):
-    base = only(run(fakes(ttft=0.05, token_delay=0.01, out_tokens=30), requests=5))
-    late = only(run(fakes(ttft=0.35, token_delay=0.01, out_tokens=30), requests=5))
-    slow = only(run(fakes(ttft=0.05, token_delay=0.02, out_tokens=30), requests=5))
+def test_a_slower_server_measures_slower_by_exactly_as_much():
+    base = only(recorded(RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=30), requests=5))
+    late = only(recorded(RecordedLLM(ttft=0.35, token_delay=0.01, out_tokens=30), requests=5))
+    slow = only(recorded(RecordedLLM(ttft=0.05, token_delay=0.02, out_tokens=30), requests=5))
     # 300 ms more before the first token: the TTFT shows it, and the pace of the stream does not.
-    assert 150 <= late["ttft_ms_p50"] - base["ttft_ms_p50"] <= 700
-    assert 0.65 <= late["output_tok_s_per_stream"] / base["output_tok_s_per_stream"] <= 1.5
-    # Twice the delay between tokens: about half the pace, and no later first token.
-    assert 0.3 <= slow["output_tok_s_per_stream"] / base["output_tok_s_per_stream"] <= 0.75
-    assert slow["ttft_ms_p50"] < base["ttft_ms_p50"] + 300
+    assert late["ttft_ms_p50"] - base["ttft_ms_p50"] == pytest.approx(300)
+    assert late["output_tok_s_per_stream"] == base["output_tok_s_per_stream"] == 100.0
+    # Twice the delay between tokens: half the pace, the same first token, 29 x 10 ms more an answer.
+    assert slow["output_tok_s_per_stream"] == 50.0 and slow["ttft_ms_p50"] == base["ttft_ms_p50"]
+    assert slow["latency_ms_p50"] - base["latency_ms_p50"] == pytest.approx(290)
 
 
-def test_concurrency_multiplies_throughput_and_never_exceeds_the_level(fakes):
-    fake = fakes(ttft=0.05, token_delay=0.01, out_tokens=20)
-    result = run(fake, requests=12, concurrency=(1, 4))
-    one, four = (r.figures() for r in result.runs)
-    assert (one["concurrency"], four["concurrency"]) == (1, 4)
+def test_concurrency_multiplies_throughput_and_never_exceeds_the_level():
+    one = only(recorded(RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=20), requests=12, concurrency=(1,)))
+    fake = RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=20, gather=4)  # 4 streams at once, as served
+    four = only(recorded(fake, requests=12, concurrency=(4,)))
     assert fake.max_in_flight == 4  # four streams at once, never five
-    assert four["output_tok_s"] >= 1.8 * one["output_tok_s"]  # about 4x; at least 1.8x on a loaded machine
-    assert four["requests_per_s"] >= 1.8 * one["requests_per_s"]
+    assert four["output_tok_s"] == pytest.approx(4 * one["output_tok_s"], abs=0.05)  # 12 answers in the time of 3
+    assert four["requests_per_s"] == pytest.approx(4 * one["requests_per_s"], abs=0.001)
     # The pace of one stream does not depend on how many run beside it, on this server.
-    assert four["output_tok_s_per_stream"] >= 0.5 * one["output_tok_s_per_stream"]
+    assert four["output_tok_s_per_stream"] == one["output_tok_s_per_stream"]
+    crowded = only(recorded(RecordedLLM(token_delay=0.01, gather=4, batch_penalty=0.5), requests=8, concurrency=(4,)))
+    assert crowded["output_tok_s_per_stream"] == pytest.approx(100 / 2.5)  # 3 others slow each by half
 
 
 def test_http_errors_timeouts_and_empty_answers_are_counted_as_failures(fakes):
     # The warm-up is the fake's request 1; the 12 measured ones are 2..13.
-    errors = only(run(fakes(error_every=4, error_status=503), requests=12, concurrency=(3,)))
+    errors = only(recorded(RecordedLLM(error_every=4, error_status=503), requests=12, concurrency=(3,)))
     assert errors["failures"] == {"HTTP 503": 3} and errors["failed"] == 3 and errors["ok"] == 9
     assert errors["failure_rate"] == 0.25
-    hangs = only(run(fakes(hang_every=5), requests=9, request_timeout=1.5))  # 2..10: 5 and 10 hang
+    hangs = only(recorded(RecordedLLM(hang_every=5), requests=9, request_timeout=1.5))  # 2..10: 5 and 10 hang
     assert hangs["failures"] == {"timeout": 2} and hangs["ok"] == 7
-    empty = only(run(fakes(empty_every=3), requests=9))
+    empty = only(recorded(RecordedLLM(empty_every=3), requests=9))
     assert empty["failures"] == {"empty answer": 3} and empty["failure_rate"] == pytest.approx(3 / 9, abs=1e-4)
+    # Over the wire, a real HTTP error and a stream that never ends are counted the same way.
+    wire = only(run(fakes(error_every=3, hang_every=4), requests=4, request_timeout=1.0))
+    assert wire["failures"] == {"HTTP 500": 1, "timeout": 1} and wire["ok"] == 2
 
 
 def test_wrong_answers_make_the_measured_failure_rate(fakes, tmp_path):
@@ -113,21 +129,21 @@ def test_without_usage_tokens_are_counted_by_chunk_and_the_user_is_told(fakes):
     assert any("reported no token usage" in note for note in result.notes)
 
 
-def test_capacity_is_the_best_throughput_that_meets_the_latency_bound(fakes):
+def test_capacity_is_the_best_throughput_that_meets_the_latency_bound():
     # Like a GPU, each stream slows as more run: concurrency 4 serves more tokens a second in all
-    # (about 1.4x), but each answer takes about 1.7 s instead of 0.6 s.
-    fake = fakes(ttft=0.05, token_delay=0.02, out_tokens=30, batch_penalty=0.6)
-    free = run(fake, requests=5, concurrency=(1, 4))
-    one, four = (r.figures() for r in free.runs)
-    assert four["output_tok_s"] > one["output_tok_s"] and four["latency_ms_p95"] > one["latency_ms_p95"]
-    assert free.chosen.concurrency == 4
-    assert free.figures["capacity_tok_s"] == pytest.approx(four["output_tok_s"], abs=0.1)
-    bound = run(fake, requests=5, concurrency=(1, 4), latency_ms=1150)
-    assert bound.chosen.concurrency == 1
-    assert bound.figures["capacity_tok_s"] == pytest.approx(bound.runs[0].figures()["output_tok_s"], abs=0.1)
-    impossible = run(fake, requests=2, concurrency=(1,), latency_ms=1)
+    # (4 / 2.8 = 1.43x), but each answer takes 50 + 29 x 28 = 862 ms instead of 340 ms.
+    def level(concurrency: int, latency_ms=None):
+        fake = RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=30, gather=concurrency, batch_penalty=0.6)
+        return recorded(fake, requests=8, concurrency=(concurrency,), latency_ms=latency_ms)
+
+    one, four = only(level(1)), only(level(4))
+    assert (one["latency_ms_p95"], four["latency_ms_p95"]) == (pytest.approx(340), pytest.approx(862))
+    assert four["output_tok_s"] == pytest.approx(one["output_tok_s"] * 4 * 340 / 862, abs=0.05)
+    assert level(4).figures["capacity_tok_s"] == pytest.approx(four["output_tok_s"], abs=0.1)
+    assert "capacity_tok_s" not in level(4, latency_ms=800).figures  # 862 ms misses a bound of 800
+    impossible = level(1, latency_ms=1)
     assert "capacity_tok_s" not in impossible.figures
-    assert any("no concurrency met latency=1ms" in n for n in impossible.notes)
+    assert any("no concurrency met latency=1ms at p95 (the best was 340 ms)" in n for n in impossible.notes)
 
 
 def test_costs_a_request(fakes):
@@ -157,20 +173,18 @@ def test_costs_a_request(fakes):
     assert unknown.runs[0].figures()["cost_per_request"] is None
 
 
-def test_a_slow_progress_display_does_not_lower_the_measured_throughput(fakes):
-    fake = fakes(ttft=0.05, token_delay=0.01, out_tokens=10)
-    quick = only(run(fake, requests=5))
-
+def test_a_slow_progress_display_does_not_lower_the_measured_throughput():
+    quick = only(recorded(RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=10), requests=5))
     calls = []
 
-    def slow_display(progress) -> None:  # a Slack edit that takes two seconds, while the answers go on
+    def slow_display(progress) -> None:  # a Slack edit that takes a while, while the answers go on
         calls.append(progress)
         if len(calls) == 1:
-            time.sleep(2.0)
+            time.sleep(0.3)
 
-    prompts = synthetic_prompts(120, 40, 5)
-    slow = measure([own(fake)], prompts, Options(requests=5, concurrency=(1,)), progress=slow_display)
-    assert slow.runs[0].figures()["requests_per_s"] >= 0.55 * quick["requests_per_s"]  # not 0.35, as it was
+    fake = RecordedLLM(ttft=0.05, token_delay=0.01, out_tokens=10)
+    slow = only(recorded(fake, requests=5, progress=slow_display))
+    assert calls and slow["requests_per_s"] == quick["requests_per_s"]  # the display is not the server's time
 
 
 def test_a_stop_or_the_run_timeout_ends_it_with_what_finished(fakes):

@@ -185,7 +185,12 @@ def test_limits_from_the_settings_are_enforced(start_bot, slack, fakes):
     server = start_bot({"box": {"url": fake.url, "model": "small"}}, measure_max_requests=5, measure_max_concurrency=2)
     server.command("measure box requests=50")
     assert "`requests`: give 1 to 5" in ephemeral(slack)
-    server.command("measure box requests=4 concurrency=1,8")
+    server.command("measure box requests=4 concurrency=1,8")  # refused up front, with the limit named
+    slack.wait_for(lambda: len(slack.called("chat.postEphemeral")) == 2, what="the second refusal")
+    refusal = slack.called("chat.postEphemeral")[1]["args"]["text"]
+    assert "`concurrency`: 8 streams at once; give 1 to 2 (the bot's MEASURE_MAX_CONCURRENCY)" in refusal
+    assert fake.chat_requests() == [] and slack.called("chat.postMessage") == []
+    server.command("measure box requests=4")  # the default levels, 1 and 8, within the limit: 1 and 2
     result = final(slack)
     assert fake.max_in_flight <= 2 and "concurrency 1, 2" in slack.called("chat.postMessage")[0]["args"]["text"]
     check_blocks(result["blocks"])
@@ -205,3 +210,71 @@ def test_a_bad_endpoints_setting_stops_start_up_naming_it(tmp_path):
         result.stderr.strip()
         == "breakeven-bot: BREAKEVEN_ENDPOINTS 'box': model is missing (each endpoint needs url and model)"
     )
+
+
+@pytest.mark.parametrize(
+    "options, refusal",
+    [
+        ("in=200k", "`in`: 200,000 tokens a prompt; at most 128,000"),
+        ("out=100k", "`out`: 100,000 tokens an answer; at most 32,000"),
+        ("concurrency=1,2,3,4,5,6,7,8,9", "`concurrency`: 9 levels; at most 8"),
+        ("requests=5000", "`requests`: give 1 to 100 (the bot's MEASURE_MAX_REQUESTS)"),
+        ("requests=" + "9" * 100, "`requests`: 100 characters; at most 40"),
+        ("save=" + "n" * 81, "`save`: 81 characters; at most 80"),
+        ("x" * 3000, "`endpoint`: a name of 3,000 characters; names have at most 64"),
+    ],
+)
+def test_a_measurement_that_would_build_too_much_is_refused_before_anything_is_sent(
+    start_bot, slack, fakes, options, refusal
+):
+    # in=2M (which the grammar allows) built hundreds of MB of prompts: the worker died, every start.
+    fake = fakes(models=("small",))
+    server = start_bot({"box": {"url": fake.url, "model": "small"}})
+    server.command(f"measure box {options}")
+    text = ephemeral(slack)
+    assert refusal in text and len(text) < 1000, text
+    assert fake.requests == [] and slack.called("chat.postMessage") == []
+
+
+def _finished(slack, n: int) -> None:
+    slack.wait_for(lambda: len([u for u in updates(slack) if "```" in json.dumps(u.get("blocks"))]) == n, timeout=60)
+
+
+def test_each_user_has_a_daily_budget_of_requests_and_admins_have_none(start_bot, slack, fakes):
+    fake = fakes(models=("small",), out_tokens=2)
+    server = start_bot(
+        {"box": {"url": fake.url, "model": "small"}}, measure_user_daily_requests=10, breakeven_admins="UADMIN"
+    )
+    for n in (1, 2):  # 3 requests and a warm-up each: 8 of U1's 10
+        server.command("measure box requests=3 concurrency=1", user="U1")
+        _finished(slack, n)
+    sent = len(fake.chat_requests())
+    server.command("measure box requests=3 concurrency=1", user="U1")
+    refusal = ephemeral(slack)
+    assert "This measurement sends 4 requests, and you sent 8 in the last 24 hours: over your limit of 10" in refusal
+    assert "(MEASURE_USER_DAILY_REQUESTS)" in refusal and "ask an admin of breakeven" in refusal
+    assert len(fake.chat_requests()) == sent  # nothing sent for it
+    server.command("measure box requests=3 concurrency=1", user="U2")  # another user's budget is their own
+    _finished(slack, 3)
+    for n in (4, 5, 6):  # an admin has no limit
+        server.command("measure box requests=3 concurrency=1", user="UADMIN")
+        _finished(slack, n)
+
+
+def test_a_saved_measurement_is_replaced_only_by_who_saved_it_or_an_admin(start_bot, slack, fakes):
+    fake = fakes(models=("small",), out_tokens=2)
+    server = start_bot({"box": {"url": fake.url, "model": "small"}}, breakeven_admins="UADMIN")
+    server.command("measure box requests=2 concurrency=1 save=nov", user="U1")
+    _finished(slack, 1)
+    sent = len(fake.chat_requests())
+    server.command("measure box requests=2 concurrency=1 save=nov", user="U2")
+    refusal = ephemeral(slack)
+    assert "`nov` was saved by <@U1> on " in refusal and "only they or an admin of breakeven" in refusal
+    assert len(fake.chat_requests()) == sent  # refused before anything was measured
+    server.command("measure box requests=2 concurrency=1 save=nov", user="U1")  # its owner may
+    _finished(slack, 2)
+    server.command("measure box requests=2 concurrency=1 save=nov", user="UADMIN")  # and an admin
+    _finished(slack, 3)
+    assert "(replaced the one measured on " in json.dumps(updates(slack)[-1]["blocks"])
+    with sqlite3.connect(server.bot.store.path) as db:
+        assert db.execute("SELECT name, saved_by FROM measurements").fetchall() == [("nov", "UADMIN")]

@@ -5,7 +5,9 @@ conversations.replies answer as Slack would; channels can refuse the bot (not_in
 conversations.members lists who is in a channel (and users.conversations the channels of a user),
 and /response/... stands for response_urls.
 A `before_reply` hook runs after a call is recorded and before it is answered (the kill test
-kills the bot there: the message exists, the bot never learns it).
+kills the bot there: the message exists, the bot never learns it). `drop` and `late` make Slack's
+two unanswered successes: the call is carried out, then the connection closes without an answer,
+or the answer waits until the client has given up.
 
 Many workspaces: `installs` maps an OAuth code to the team that granted it; `oauth.v2.access`
 trades the code for that team's bot token (`xoxb-<team>-bot-token`), and `auth.test` answers for
@@ -15,6 +17,8 @@ the team whose token it is given (T1 for any other token).
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +49,9 @@ class FakeSlack:
         self.errors: dict[str, str] = {}  # method -> the error it answers (HTTP 200, ok: false), e.g. a missing scope
         self.installs: dict[str, str] = {}  # OAuth code -> the team installing the app (oauth.v2.access)
         self.before_reply = None  # fn(method, args), called outside the lock
-        self._failures: dict[str, list[tuple[int, dict]]] = {}
+        self._failures: dict[str, list[tuple[int, dict, str]]] = {}
+        self._unanswered: dict[str, list[str]] = {}  # method -> "drop" | "late", for its next calls
+        self._closing = threading.Event()
         self._lock = threading.Lock()
         self._ts = 0  # message ts: now, and a counter that keeps them unique and ordered
         self.socket_url = "ws://127.0.0.1:1/"
@@ -86,7 +92,20 @@ class FakeSlack:
                 status, body, headers = fake._answer(
                     method, raw, self.headers.get("Content-Type", ""), self.headers.get("Authorization", "")
                 )
-                self._reply(status, json.dumps(body).encode(), "application/json", headers)
+                with fake._lock:
+                    queued = fake._unanswered.get(method)
+                    unanswered = queued.pop(0) if queued else None
+                if unanswered == "drop":  # carried out; the client hears nothing but a closed connection
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if unanswered == "late":  # carried out; answered once the client has stopped waiting
+                    fake._wait_for_hang_up(self.connection)
+                    self.close_connection = True
+                try:
+                    self._reply(status, json.dumps(body).encode(), "application/json", headers)
+                except OSError:  # the client hung up (late): nobody reads the answer
+                    pass
 
             def _reply(self, status, data, content_type, headers=None):
                 self.send_response(status)
@@ -105,16 +124,44 @@ class FakeSlack:
         self._thread.start()
 
     def close(self) -> None:
+        self._closing.set()
         self.server.shutdown()
         self.server.server_close()
 
     # --- behaviour -----------------------------------------------------------------------
 
-    def fail(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
-        """The next `times` calls of method answer HTTP status (429 with Retry-After when given)."""
+    def fail(
+        self, method: str, status: int, times: int = 1, retry_after: int | None = None, error: str | None = None
+    ) -> None:
+        """The next `times` calls of method answer HTTP status (429 with Retry-After when given), with
+        `error` (default: ratelimited for 429, fatal_error otherwise)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        error = error or ("ratelimited" if status == 429 else "fatal_error")
         with self._lock:
-            self._failures.setdefault(method, []).extend([(status, headers)] * times)
+            self._failures.setdefault(method, []).extend([(status, headers, error)] * times)
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """The next `times` successful calls of method are carried out (a post is in the channel), then
+        the connection closes without an answer."""
+        with self._lock:
+            self._unanswered.setdefault(method, []).extend(["drop"] * times)
+
+    def late(self, method: str, times: int = 1) -> None:
+        """The next `times` successful calls of method are carried out, and answered only after the
+        client has given up waiting for the answer (its timeout) and closed the connection."""
+        with self._lock:
+            self._unanswered.setdefault(method, []).extend(["late"] * times)
+
+    def _wait_for_hang_up(self, connection: socket.socket, limit: float = 120.0) -> None:
+        deadline = time.monotonic() + limit
+        while not self._closing.is_set() and time.monotonic() < deadline:
+            readable, _, _ = select.select([connection], [], [], 0.2)
+            if readable:
+                try:
+                    if connection.recv(1, socket.MSG_PEEK) == b"":
+                        return
+                except OSError:
+                    return
 
     def _answer(self, method: str, raw: bytes, content_type: str, authorization: str):
         if "json" in content_type:
@@ -131,8 +178,8 @@ class FakeSlack:
             failures = self._failures.get(method)
             self.calls.append(Call(method=method, args=args, authorization=authorization, failed=bool(failures)))
             if failures:
-                status, headers = failures.pop(0)
-                return status, {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}, headers
+                status, headers, error = failures.pop(0)
+                return status, {"ok": False, "error": error}, headers
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
             channel = args.get("channel") or args.get("channel_id")

@@ -353,6 +353,7 @@ def test_without_ai_app_features_the_messages_tab_gets_a_short_welcome_once(serv
         server.wait_idle()
     (welcome,) = slack.called("chat.postMessage")
     assert welcome["args"]["channel"] == "D1" and "40k support tickets" in welcome["args"]["text"]
+    assert welcome["args"]["metadata"]["event_payload"]["job"]  # the job's guarded post (Bot.post)
 
 
 def test_a_direct_message_is_answered_like_the_command_with_a_status_while_it_works(server, slack):
@@ -391,6 +392,24 @@ def test_a_direct_message_is_answered_like_the_command_with_a_status_while_it_wo
     assert "• `gpu`: l4 → h100" in json.dumps(
         slack.called("chat.postMessage")[-1]["args"]["blocks"], ensure_ascii=False
     )
+
+
+def test_a_direct_message_answer_whose_connection_drops_is_found_not_said_twice(slack, tmp_path, monkeypatch, model):
+    # The answer in a direct message is the job's post (Bot.post): carried out by Slack without an answer,
+    # it is found by the job's metadata, not posted again nor repeated as a note.
+    server = start(slack, tmp_path, monkeypatch, None)
+    try:
+        slack.drop("chat.postMessage")
+        server.event({"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": SENTENCE,
+                      "ts": "5.1"})  # fmt: skip
+        server.wait_idle()
+        (answer,) = slack.messages["D1"]
+        assert answer["thread_ts"] == "5.1" and answer["metadata"]["event_payload"]["job"]
+        assert "BREAKEVEN_LLM_MODEL" in answer["text"]
+        assert len(slack.called("chat.postMessage")) == 1 and slack.called("conversations.replies")
+        assert not slack.called("chat.postEphemeral")
+    finally:
+        server.stop()
 
 
 def test_the_assistant_view_gets_prompts_in_its_thread_and_its_messages_are_answered(server, slack):

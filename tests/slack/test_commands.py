@@ -101,11 +101,29 @@ def test_post_retried_after_500_and_after_429_with_retry_after(bot_server, slack
     assert len(rows(bot_server)) == 1
 
 
-def test_user_is_told_when_posting_finally_fails_and_nothing_is_kept(bot_server, slack):
+def test_a_post_slack_answers_with_an_internal_error_is_looked_for_before_each_new_try(bot_server, slack):
+    # Slack documents HTTP 500 (internal_error, fatal_error) as "it's possible some aspect of the
+    # operation succeeded": the post is looked for in the channel before it is sent again, and when it
+    # is never found the user hears it may not have arrived, never that nothing was posted or saved.
+    from bot.service import POST_ATTEMPTS
+
     slack.fail("chat.postMessage", 500, times=10)
     bot_server.command(TEXT)
+    reply = slack.wait_for(lambda: slack.called("chat.postEphemeral"), timeout=30, what="the notice")
+    text = reply[0]["args"]["text"]
+    assert "The analysis may not have reached the channel: Slack did not confirm it" in text
+    assert "nothing was saved" not in text and "could not be posted" not in text
+    assert len(slack.called("chat.postMessage", ok_only=False)) == POST_ATTEMPTS
+    assert len(slack.called("conversations.history")) >= POST_ATTEMPTS  # looked for before each new try
+    assert [r[5] for r in rows(bot_server)] == [None]  # the analysis is kept (not shown until it is posted)
+
+
+def test_a_post_slack_refuses_tells_the_user_and_keeps_nothing(bot_server, slack):
+    slack.fail("chat.postMessage", 200, times=10, error="msg_blocks_too_long")  # an answer: refused, not lost
+    bot_server.command(TEXT)
     reply = slack.wait_for(lambda: slack.called("chat.postEphemeral"), timeout=20, what="the failure notice")
-    assert "could not be posted" in reply[0]["args"]["text"]
+    assert "The analysis could not be posted (msg_blocks_too_long)" in reply[0]["args"]["text"]
+    assert len(slack.called("chat.postMessage", ok_only=False)) == 1  # not tried again
     assert rows(bot_server) == []
 
 

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from .conftest import bot_env, free_port, signed_post, wait_healthy
 
 BURST = 50
@@ -316,43 +318,79 @@ def test_the_queue_keeps_its_wal_checkpointed_off_the_ack_path(tmp_path):
         assert db.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()[0] == n
 
 
-def test_the_wal_stays_small_while_acks_keep_writing(tmp_path):
-    # Under load the acks never stop appending: a checkpoint taken beside them never catches up, and
-    # SQLite only rewinds a WAL whose every frame is back in the database. Without the catch-up under
-    # the lock, 2,000 jobs grew the WAL past 15 MB; the default auto-checkpoint keeps it near 4 MB.
-    import threading
-
-    from bot.jobs import CHECKPOINT_EVERY
+@pytest.mark.parametrize(
+    "acks, finishes",
+    [(1, 1), (3, 1), (500, 100), (2000, 2000)],
+    ids=["in step", "acks ahead", "bursts", "every ack first"],
+)
+def test_the_wal_stays_small_however_acks_and_finishes_interleave(tmp_path, acks, finishes):
+    # The acks never stop appending: a checkpoint taken beside them never catches up, and SQLite only
+    # rewinds a WAL whose every frame is back in the database. And they may run far ahead of the
+    # finishes (a burst; workers busy with slow analyses): checkpoints paced by finishes alone let
+    # them write unchecked, and the WAL grew with the lead (this test, run with two threads, failed
+    # whenever the acking thread got ~800 jobs ahead). Here each interleaving is played out in turn,
+    # the ack path's checkpoints run at once where the flusher thread would run them.
+    from bot.db import connect
+    from bot.jobs import CHECKPOINT_EVERY, Jobs
     from bot.store import Store
 
     store = Store(tmp_path / "busy.db")
+    jobs = Jobs(connect(store.path), checkpoint=store.checkpoint, off_the_ack_path=lambda checkpoint: checkpoint())
     n = 10 * CHECKPOINT_EVERY
-    added: list[int] = []
-    done = threading.Event()
-
-    def ack() -> None:  # the listener: one INSERT a command, as fast as they come
-        for i in range(n):
-            job = store.jobs.add(
-                delivery=f"d-{i}", kind="command", lane="fast", team="T1", channel="C1", user="U1",
-                response_url=None, payload={"text": "help " * 200}, owner="me",
-            )  # fmt: skip
-            added.append(job.id)
-        done.set()
-
-    acks = threading.Thread(target=ack)
-    acks.start()
-    finished = 0
-    while finished < n:  # the worker: finishes what was acked, checkpointing every CHECKPOINT_EVERY
-        if finished < len(added):
-            store.jobs.finish(added[finished])
-            finished += 1
-        elif done.is_set() and finished >= len(added):
-            break
-    acks.join()
-    assert finished == n
-    assert os.path.getsize(f"{store.path}-wal") < 8_000_000
+    acked: list[int] = []
+    finished = largest = 0
+    while finished < n:
+        for _ in range(acks):
+            if len(acked) < n:
+                job = jobs.add(
+                    delivery=f"d-{len(acked)}", kind="command", lane="fast", team="T1", channel="C1", user="U1",
+                    response_url=None, payload={"text": "help " * 200}, owner="me",
+                )  # fmt: skip
+                acked.append(job.id)
+        for _ in range(finishes):
+            if finished < len(acked):
+                jobs.finish(acked[finished])
+                finished += 1
+        largest = max(largest, os.path.getsize(f"{store.path}-wal"))
+    assert largest < 8_000_000, largest  # 2,000 unchecked acks alone are ~25 MB
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()[0] == n
+
+
+def test_an_ack_that_makes_a_checkpoint_due_leaves_it_to_the_flusher(tmp_path):
+    # A checkpoint takes tens of milliseconds: the ack that makes one due must not wait for it.
+    import threading
+
+    from bot.db import connect
+    from bot.jobs import CHECKPOINT_EVERY, Jobs
+    from bot.store import Store
+
+    store = Store(tmp_path / "acks.db")
+    started, release, copied = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_bulk() -> None:  # the checkpoint's first step, held until the acks are done
+        started.set()
+        release.wait(30)
+        store.checkpoint()
+        copied.set()
+
+    jobs = Jobs(connect(store.path), checkpoint=slow_bulk)
+    for i in range(CHECKPOINT_EVERY + 5):  # one of these makes a checkpoint due; none waits for it
+        jobs.add(
+            delivery=f"d-{i}", kind="command", lane="fast", team="T1", channel="C1", user="U1",
+            response_url=None, payload={"text": "help"}, owner="me",
+        )  # fmt: skip
+    assert started.wait(10) and not copied.is_set()  # running on the flusher, still held
+    release.set()
+    assert copied.wait(10)
+    jobs.close()  # the flusher ends once its checkpoint (the bulk, then the catch-up) is done
+    jobs.add(
+        delivery="d-next", kind="command", lane="fast", team="T1", channel="C1", user="U1",
+        response_url=None, payload={"text": "help"}, owner="me",
+    )  # fmt: skip  # the next write rewinds a WAL whose every frame was copied
+    with sqlite3.connect(store.path) as db:
+        _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames < 10
 
 
 def test_the_catch_up_checkpoint_waits_for_an_ack_written_by_the_front_process(tmp_path):
@@ -367,6 +405,7 @@ def test_the_catch_up_checkpoint_waits_for_an_ack_written_by_the_front_process(t
 
     store = Store(tmp_path / "two.db")
     front = Store(tmp_path / "two.db")  # the front process's connection and lock
+    front.jobs._checkpoint = None  # the front process's own checkpoints are not what this test is about
     held = front.jobs._db
     committed = threading.Event()
 

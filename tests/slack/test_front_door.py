@@ -89,3 +89,20 @@ def test_a_command_whose_text_is_ssl_check_is_run_as_a_command(bot_server, slack
     assert status == 200
     reply = slack.wait_for(lambda: slack.called("chat.postEphemeral"), what="the reply")[0]["args"]
     assert "ssl_check" in reply["text"]  # answered as a command with an unknown key, not swallowed
+
+
+@pytest.mark.parametrize("age_s", [301, 400, 3600, 86400 * 365])
+def test_a_replayed_request_with_an_old_timestamp_is_401_and_does_nothing(bot_server, slack, age_s):
+    # Signed correctly, but at a time long past: a request captured then and sent again now.
+    sent_at = int(time.time()) - age_s
+    status, _ = bot_server.command("help", trigger_id=f"replay-{age_s}", timestamp=sent_at)
+    assert status == 401
+    bot_server.wait_idle()
+    assert slack.calls == [c for c in slack.calls if c["method"] == "auth.test"]
+    assert bot_server.bot.store.jobs.get(1) is None
+
+
+def test_a_request_signed_within_five_minutes_is_answered(bot_server, slack):
+    status, _ = bot_server.command("help", timestamp=int(time.time()) - 240)
+    assert status == 200
+    slack.wait_for(lambda: slack.called("chat.postEphemeral"), what="the help")

@@ -60,12 +60,14 @@ def test_readyz_is_ready_then_names_a_database_that_cannot_be_written_or_lacks_a
         assert get(f"{base}/healthz") == (200, "ok")  # the process itself still answers
         assert get(f"{base}/readyz") == (200, "ready")
 
-        # A database another version left behind (a restored backup, say) lacks a migration.
+        # A database another version left behind (a restored backup, say) lacks a migration: of any of the
+        # table sets start-up applies (bot/store.py migration_sets), the measurements' included.
         with sqlite3.connect(db_path) as db:
-            db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_readiness_probe'")
+            gone = ("m006_readiness_probe", "m003_measurement_saved_by")
+            db.execute("DELETE FROM _sqlite_migrations WHERE name IN (?, ?)", gone)
         status, body = get(f"{base}/readyz")
-        assert (status, body) == (503, f"not ready: database {db_path} lacks migrations m006_readiness_probe: "
-                                  "restart the bot to apply them")  # fmt: skip
+        assert (status, body) == (503, f"not ready: database {db_path} lacks migrations m006_readiness_probe, "
+                                  "m003_measurement_saved_by: restart the bot to apply them")  # fmt: skip
     finally:
         bot.terminate()
         assert bot.wait(timeout=30) == 0

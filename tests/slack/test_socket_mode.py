@@ -114,3 +114,38 @@ def test_breakeven_bot_in_socket_mode_answers_from_its_worker_and_stops_cleanly(
             bot.wait()
         sockets.close()
     assert "Traceback" not in bot.stderr.read().decode()
+
+
+def test_a_malformed_payload_over_socket_mode_goes_no_further_than_the_check(slack, tmp_path, monkeypatch, caplog):
+    # Socket Mode has no front door of ours: the same check runs as the app's first middleware.
+    import logging
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.chdir(tmp_path)
+    empty_actions = {
+        "envelope_id": "env-bad",
+        "type": "interactive",
+        "accepts_response_payload": False,
+        "payload": {
+            "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "trigger_id": "t", "actions": [],
+        },  # fmt: skip
+    }
+    sockets = EnvelopeServer([empty_actions, command_envelope("env-good", "trig-good")])
+    slack.socket_url = f"ws://127.0.0.1:{sockets.port}/link"
+    settings = load_settings(
+        slack_bot_token=TOKEN, slack_app_token="xapp-1-test", slack_api_url=slack.url,
+        breakeven_db=tmp_path / "b.db", slack_signing_secret="",
+    )  # fmt: skip
+    app, bot = build_app(settings)
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    handler.connect()
+    try:
+        slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=15, what="the good one's chart")
+        bot.wait_idle()
+    finally:
+        handler.close()
+        sockets.close()
+        bot.shutdown(wait=True)
+    assert bot.store.jobs.get(2) is None  # one job: the good command's
+    assert "rejected a malformed payload: block_actions: actions: List should have at least 1 item" in caplog.text
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)

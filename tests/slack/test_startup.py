@@ -160,3 +160,50 @@ def test_many_processes_opening_a_new_database_at_once_never_fail(tmp_path):
         ]
         errors = [p.communicate(timeout=60)[1] for p in processes]
         assert [p.returncode for p in processes] == [0] * 6, errors
+
+
+def test_a_read_only_database_stops_start_up_with_one_line_naming_breakeven_db(slack, tmp_path):
+    # A valid database the bot may read but not write: it opens, and every command would fail after
+    # its ack. The start says so instead, in one line, with status 2.
+    from bot.store import Store
+
+    path = tmp_path / "theirs.db"
+    Store(path)
+    # Root writes any file whatever its mode: the immutable attribute is what stops root.
+    read_only = ["chattr", "+i", str(path)] if os.geteuid() == 0 else None
+    if read_only:
+        subprocess.run(read_only, check=True)
+    else:
+        path.chmod(0o444)
+    try:
+        env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url}
+        result = run_bot({**env, "BREAKEVEN_DB": str(path), "PORT": str(free_port())}, tmp_path)
+    finally:
+        if read_only:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    line = one_line(result)
+    assert line.startswith(f"breakeven-bot: BREAKEVEN_DB: {path} is read-only"), line
+    assert line.endswith("give it a file it can write, in a directory it can write")
+
+
+def test_a_database_locked_by_another_process_stops_start_up_with_one_line(slack, tmp_path):
+    from bot.store import Store
+
+    path = tmp_path / "held.db"
+    Store(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write it never finishes
+    try:
+        env = bot_env(slack.url, BREAKEVEN_DB=str(path), PORT=str(free_port()))
+        quick = "import sys, bot.db; bot.db.START_WAIT_S = 1.0; from bot.app import main; sys.exit(main())"
+        result = subprocess.run(
+            [sys.executable, "-c", quick], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    line = one_line(result)
+    assert line == (
+        f"breakeven-bot: BREAKEVEN_DB: {path} is locked by another process (still locked after 1 s): "
+        "stop the process holding it, or give this bot a database of its own"
+    ), line

@@ -88,3 +88,30 @@ def test_a_bad_weekly_schedule_setting_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SettingsError, match="WEEKLY_SCHEDULE"):
         load_settings(slack_bot_token="xoxb-t", slack_signing_secret="s", weekly_schedule="someday")
+
+
+def test_a_manual_spend_row_is_replaced_only_by_who_recorded_it_or_an_admin(settings, slack):
+    from bot.app import build_app
+
+    from .conftest import BotServer
+
+    app, bot = build_app(settings.model_copy(update={"breakeven_admins": "UADMIN"}))
+    server = BotServer(app, bot, settings.port, slack)
+    day = "spend add {} openai gpt-4o 2026-11-20"
+    try:
+        for user, amount in (("U1", "$1,200"), ("U2", "$5"), ("U1", "$1,300"), ("UADMIN", "$1,250"), ("U1", "$9")):
+            server.command(day.format(amount), user=user)
+            server.wait_idle()
+    finally:
+        server.stop()
+    texts = [(r["args"]["user"], r["args"]["text"]) for r in slack.called("chat.postEphemeral")]
+    assert texts[0] == ("U1", "Recorded $1,200 of openai gpt-4o on 2026-11-20.")
+    assert texts[1] == (
+        "U2",
+        "$1,200 of openai gpt-4o on 2026-11-20 was recorded by <@U1>: only they or an admin of breakeven "
+        "(BREAKEVEN_ADMINS) may replace it. Nothing was changed.",
+    )
+    assert "it replaces the $1,200" in texts[2][1]  # its author may
+    assert texts[3][0] == "UADMIN" and "it replaces the $1,300" in texts[3][1]  # and an admin, who then owns it
+    assert "was recorded by <@UADMIN>" in texts[4][1]
+    assert [r.cost for r in load_spend(bot.store, "T1", "2026-11-01")] == [1250]

@@ -82,7 +82,8 @@ def oauth_bot(slack, tmp_path):
     yield port, db_path, bot
     bot.terminate()
     assert bot.wait(timeout=30) == 0
-    assert "client-secret-123" not in bot.stderr.read().decode()
+    log = bot.stderr.read().decode()
+    assert "client-secret-123" not in log and "state-s3cret" not in log
 
 
 def test_two_workspaces_install_and_each_is_answered_with_its_own_token_and_history(oauth_bot, slack):
@@ -124,6 +125,20 @@ def test_two_workspaces_install_and_each_is_answered_with_its_own_token_and_hist
                            "slack-app-oauth-state=forged.0000")  # fmt: skip
     assert status != 200 and "TC" not in workspaces(db_path)
     assert len(slack.called("oauth.v2.access")) == 2
+
+
+def test_a_workspaces_post_whose_connection_drops_is_found_not_posted_twice(oauth_bot, slack):
+    # Each workspace's client retries only what never reached Slack, as the one-token client does: a
+    # connection dropped after Slack made the post is looked for, not sent again (bot/delivery.py).
+    port, db_path, bot = oauth_bot
+    assert install(port, slack, "TA")[0] == 200
+    slack.drop("chat.postMessage")
+    assert command(port, slack, "TA", "a-drop", "volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g") == 200
+    wait_until_idle(db_path, bot)
+    assert len(answers(slack, "chat.postMessage", "TA")) == 1
+    assert len([m for m in slack.messages["C1"] if not m["thread_ts"]]) == 1  # the verdict, once
+    assert answers(slack, "conversations.history", "TA")  # looked for with the workspace's own token
+    assert len(answers(slack, "files.completeUploadExternal", "TA")) == 1
 
 
 def test_uninstalling_deletes_the_workspaces_token_and_its_commands_are_no_longer_run(oauth_bot, slack):

@@ -38,6 +38,6 @@ def db(db_path):
 @pytest.fixture
 def client(slack):  # noqa: F811 - the imported fixture, requested by name
     """The bot's own client: what the tests see is what Slack would get (texts escaped)."""
-    from bot.delivery import SafeWebClient
+    from bot.delivery import SafeWebClient, retry_handlers
 
-    return SafeWebClient(token="xoxb-test", base_url=slack.url)
+    return SafeWebClient(token="xoxb-test", base_url=slack.url, retry_handlers=retry_handlers())

@@ -142,6 +142,31 @@ def test_a_claim_left_by_a_process_that_died_is_retaken_after_ten_minutes(slack,
     assert len(slack.called("chat.postMessage")) == 1
 
 
+def test_a_summary_whose_connection_drops_after_slack_posted_it_is_found_not_posted_again(slack, client, db, db_path):
+    seed(db_path)
+    slack.drop("chat.postMessage")  # posted; the answer never comes
+    result = post_weekly_summary(client, db, "T1", "C9", NOW)
+    assert result.status == "posted" and result.ts == slack.messages["C9"][0]["ts"]
+    assert len(slack.called("chat.postMessage")) == 1 and len(slack.called("files.completeUploadExternal")) == 1
+    assert post_weekly_summary(client, db, "T1", "C9", NOW).status == "skipped"
+
+
+def test_a_claim_retaken_after_a_process_died_mid_post_finds_the_summary_and_attaches_its_chart_once(
+    slack, client, db, db_path
+):
+    from bot.delivery import job_metadata
+
+    seed(db_path)
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert claim_week(db, "T1", "C9", "2026-W47") == "new"  # a process claimed the week, posted, and died
+        client.chat_postMessage(channel="C9", text="summary", metadata=job_metadata("weekly:T1:C9:2026-W47"))
+        clock.shift(dt.timedelta(minutes=11))
+        result = post_weekly_summary(client, db, "T1", "C9", NOW)
+    assert result.status == "posted" and result.ts == slack.messages["C9"][0]["ts"]
+    assert len(slack.called("chat.postMessage")) == 1  # found by its key, not posted again
+    assert len(slack.called("files.completeUploadExternal")) == 1  # its chart had not come: attached once
+
+
 def test_a_week_without_spend_posts_one_quiet_line_or_nothing_if_asked(slack, client, db):
     assert post_weekly_summary(client, db, "T1", "C1", NOW).status == "posted"
     (post,) = slack.called("chat.postMessage")
