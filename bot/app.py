@@ -115,8 +115,10 @@ class PayloadCheck(Middleware):
 
 
 def start_scheduler(app: App, bot: Bot) -> None:
-    """Weekly summaries, in-process: one cron job per channel that asked for them."""
-    from .weekly import build_scheduler, parse_weekly, set_weekly_channel, weekly_channel
+    """Weekly summaries (one cron job per channel that asked for them), the daily budget check and the
+    daily backup, in-process (bot/schedules.py)."""
+    from .schedules import build as build_scheduler
+    from .weekly import parse_weekly, set_weekly_channel, weekly_channel
 
     settings = bot.settings
     if settings is not None and settings.weekly_channel:

@@ -259,6 +259,32 @@ def find_message(client: WebClient, channel: str, key: str | None, *, oldest: fl
     return None
 
 
+def post_guarded(
+    client: WebClient, channel: str, key: str, claim: str, *, text: str, blocks: list[dict], look_back_s: float
+) -> str:
+    """Post a scheduled message whose guard row was claimed (claim: "new" or "retaken"): the ts. The post
+    carries the guard's key, so that one Slack made without the bot hearing so (a lost answer, a process
+    that died mid-post) is found instead of posted again: a retaken claim looks for it first, and a post
+    that may have arrived is looked for before it counts as failed (then the exception is raised). The
+    weekly summaries (bot/weekly.py) and the budget alerts (bot/budget.py) post through here."""
+    since = time.time() - look_back_s
+    ts = find_message(client, channel, key, oldest=since) if claim == "retaken" else None
+    if ts is not None:
+        return ts
+    try:
+        return client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=job_metadata(key)
+        )["ts"]
+    except Exception as exc:
+        unanswered = may_have_arrived(exc)
+        ts = find_message(client, channel, key, oldest=since) if unanswered else None
+        if unanswered:  # counted with the jobs' posts Slack did not answer (bot/metrics.py)
+            metrics.post_unanswered("found" if ts else "unconfirmed")
+        if ts is None:
+            raise
+        return ts
+
+
 def find_file(client: WebClient, channel: str, thread_ts: str, filename: str, *, oldest: float) -> str | None:
     """The id of a file named `filename` shared in the thread since `oldest`, if any."""
     since = f"{max(oldest, 0):.6f}"

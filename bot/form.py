@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 from costcore.grammar import ALIASES, GrammarError, pairs, parse, to_text
-from costcore.prices import list_api_models, list_gpus
+from costcore.prices import MODES, list_api_models, list_gpus, money_of
 from costcore.scenario import Scenario
 from costcore.templates import catalogue
 
@@ -65,36 +65,58 @@ def _catalogue() -> tuple:
     return tuple(models)
 
 
-def _model_label(m) -> str:
+def _today():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _model_label(m, sheet=None) -> str:
+    """A model with the price an analysis will use: yours where the price sheet has one in effect."""
+    contract = sheet.api_price(m.provider, m.model_id, _today()) if sheet else None
+    if contract is not None:
+        return f"{m.model_id} ({m.provider}, yours ${contract.price_in:g}/${contract.price_out:g})"
     return f"{m.model_id} ({m.provider}, ${m.price_in:g}/${m.price_out:g})"
 
 
-def options_for(query: str) -> list[dict]:
+def options_for(query: str, sheet=None) -> list[dict]:
     """The API select's options for what the user typed (block_suggestion): matches on provider,
     model id or name, at most 100, with Custom price first when it matches."""
     words = query.lower().split()
     found = [m for m in _catalogue() if all(w in f"{m.provider}:{m.model_id} {m.name}".lower() for w in words)]
-    options = [_option(m.ref, _model_label(m)) for m in found[: MAX_OPTIONS - 1]]
+    options = [_option(m.ref, _model_label(m, sheet)) for m in found[: MAX_OPTIONS - 1]]
     if not words or "custom".startswith(words[0]):
         options.insert(0, _option(CUSTOM, "Custom price (type it below)"))
     return options[:MAX_OPTIONS]
 
 
-def api_option(value: str) -> dict:
+def api_option(value: str, sheet=None) -> dict:
     """The option for a value already chosen (a scenario's api=...), its label from the catalogue."""
     if value == CUSTOM:
         return _option(CUSTOM, "Custom price (type it below)")
     lowered = value.lower()
     match = next((m for m in _catalogue() if lowered in (m.ref.lower(), m.model_id.lower())), None)
-    return _option(value, _model_label(match) if match else value)
+    return _option(value, _model_label(match, sheet) if match else value)
 
 
 def template_options() -> list[dict]:
     return [_option(t.name, f"{t.name}: {t.title}") for t in catalogue()]
 
 
-def gpu_options() -> list[dict]:
-    return [_option(g.id, f"{g.name} ({g.price_label})") for g in list_gpus()]
+def gpu_options(sheet=None) -> list[dict]:
+    """Each GPU with the price an analysis will use: yours where the price sheet has one in effect (in the
+    mode it will be billed in when none is asked for), else the catalogue's."""
+    options = []
+    for g in list_gpus():
+        contract = sheet.gpu_contract(g.id, _today(), billable=MODES)[0] if sheet else None
+        if contract is None:
+            price = g.price_label
+        elif contract.mode == "owned":
+            price = f"yours {money_of(contract.purchase)} owned"
+        else:
+            price = f"yours ${contract.price_per_hour:g}/h {contract.mode}"
+        options.append(_option(g.id, f"{g.name} ({price})"))
+    return options
 
 
 def prefill(scenario: Scenario | None) -> dict[str, str]:
@@ -116,9 +138,15 @@ def prefill(scenario: Scenario | None) -> dict[str, str]:
 
 
 def form_view(
-    channel: str, scenario: Scenario | None = None, analysis_id: int | None = None, *, ask_id: int | None = None
+    channel: str,
+    scenario: Scenario | None = None,
+    analysis_id: int | None = None,
+    *,
+    ask_id: int | None = None,
+    sheet=None,
 ) -> dict:
-    """The form, filled from a scenario; ask_id: a question asked in words, whose words the analysis keeps."""
+    """The form, filled from a scenario; ask_id: a question asked in words, whose words the analysis keeps;
+    sheet: your price sheet, whose prices the menus show where it has them."""
     values = prefill(scenario)
     blocks: list[dict] = [
         {
@@ -148,14 +176,14 @@ def form_view(
         }
         blocks.append(block)
         if block_id == "out":
-            blocks.append(_api_block(_initial_api(scenario, values)))
+            blocks.append(_api_block(_initial_api(scenario, values), sheet))
         if block_id == "api_price":
             blocks.append(
                 _select_block(
                     "gpu",
                     "Self-host on a GPU",
                     "Catalogue GPU at its typical $/h (default A10G); or fill one of the next two fields instead.",
-                    gpu_options(),
+                    gpu_options(sheet),
                     values.get("gpu", ""),
                 )
             )
@@ -183,7 +211,7 @@ def _initial_api(scenario: Scenario | None, values: dict[str, str]) -> str:
     return "gpt-4o-mini" if scenario is None else ""
 
 
-def _api_block(initial: str) -> dict:
+def _api_block(initial: str, sheet=None) -> dict:
     element = {
         "type": "external_select",
         "action_id": API_ACTION,
@@ -191,7 +219,7 @@ def _api_block(initial: str) -> dict:
         "min_query_length": 0,
     }
     if initial:
-        element["initial_option"] = api_option(initial)
+        element["initial_option"] = api_option(initial, sheet)
     return {
         "type": "input",
         "block_id": "api",

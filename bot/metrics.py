@@ -27,7 +27,9 @@ _m = None  # the metrics, once enabled
 _directory: Path | None = None
 
 # Labels come from bounded sets only: a label value typed by a user would make a series per value.
-COMMAND_WORDS = {"help", "history", "show", "compare", "spend", "weekly", "measure", "audit", "form"}
+COMMAND_WORDS = {
+    "help", "history", "show", "compare", "spend", "weekly", "measure", "audit", "form", "recheck", "budget",
+}  # fmt: skip
 JOB_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
@@ -69,6 +71,12 @@ class _Metrics:
         )
         self.analyses = Counter("breakeven_analyses", "Analyses posted, by verdict", ["verdict"])
         self.backups = Counter("breakeven_backups", "Scheduled backups by outcome (made, failed)", ["outcome"])
+        self.alerts = Counter(
+            "breakeven_budget_alerts",
+            "Budget alerts by outcome (fired; skipped: posted before or the workspace is gone; covered: a higher "
+            "threshold posted instead; failed)",
+            ["outcome"],
+        )
 
 
 def enable(directory: Path) -> None:
@@ -133,6 +141,11 @@ def scheduled_post(outcome: str) -> None:
 def analysis_posted(verdict: str) -> None:
     if _m is not None:
         _m.analyses.labels(verdict[:20]).inc()
+
+
+def budget_alert(outcome: str) -> None:
+    if _m is not None:
+        _m.alerts.labels(outcome).inc()
 
 
 def backup_made(outcome: str) -> None:

@@ -350,6 +350,8 @@ HELP = f"""*`/breakeven`: rent an LLM API per token, or fine-tune and self-host?
 • `/breakeven history [N]`: this channel's recent analyses (only you see it)
 • `/breakeven show ID`, `/breakeven compare ID ID`
 • `/breakeven audit`: a guided hidden-cost audit
+• `/breakeven recheck`: this channel's decisions again, with today's prices and the volume your spend shows
+• `/breakeven budget $5,000/month [model=gpt-4o]`: a monthly budget here, with alerts; `/breakeven spend`: forecasts
 Use cases: {USE_CASES}.
 Numbers: `10k`, `2.5M`, `$1,200`, `80%`; rates `/day`, `/month`, `/h`; units `tokens/day`, `tok/s`, `qps`."""
 
@@ -484,28 +486,3 @@ def audit_blocks(
         blocks.append(_context(footer))
     return blocks[:MAX_BLOCKS]
 
-
-def home_view(has_draft: bool) -> dict:
-    blocks = [
-        _section(
-            "*breakeven*: rent an LLM API per token, or fine-tune and self-host a small open model?\n"
-            f"Type `/breakeven {EXAMPLE}` in a channel, or `/breakeven form` for a guided form."
-        ),
-        _section(
-            "*Hidden-cost audit*: most of a fine-tuning project's cost is people's time. Walk through it in "
-            "five short steps before you trust a buy verdict."
-        ),
-        {
-            "type": "actions",
-            "block_id": "home_actions",
-            "elements": [
-                _button(
-                    "audit_home",
-                    "Resume my audit draft" if has_draft else "Start a hidden-cost audit",
-                    "resume" if has_draft else "new",
-                    "primary",
-                )
-            ],
-        },
-    ]
-    return {"type": "home", "blocks": blocks}

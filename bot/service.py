@@ -85,6 +85,11 @@ class Bot:
         self._started: dict[Future, int | None] = {}  # jobs given to the lanes and not run yet: job id
         self._started_lock = threading.Lock()
 
+    @property
+    def sheet(self):
+        """The prices the company pays (BREAKEVEN_PRICE_SHEET, read at start): every analysis uses them."""
+        return getattr(self.settings, "price_sheet", None)
+
     def client_for(self, team: str) -> WebClient | None:
         """The Web API client that answers this team (None: its workspace uninstalled the app)."""
         return self.clients(team) if self.clients is not None else self.client
@@ -382,7 +387,7 @@ def publish_analysis(
 
     asked: the plain words it was asked in (stored beside the line that ran); lead: blocks shown above
     the verdict (a follow-up's changes and the verdict before them)."""
-    report = analyze(scenario)
+    report = analyze(scenario, sheet=bot.sheet)
     analysis_id, message_ts = bot.store.claim_analysis(
         delivery=where.delivery,
         team=where.team,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .llm_client import ENV_NAMES as LLM_ENV_NAMES
@@ -43,6 +43,10 @@ ENV_NAMES = {
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
     "slack_state_secret": "SLACK_STATE_SECRET",
+    "breakeven_price_sheet": "BREAKEVEN_PRICE_SHEET",
+    "recheck_threshold": "RECHECK_THRESHOLD",
+    "daily_check": "DAILY_CHECK",
+    "schedule_refresh_s": "SCHEDULE_REFRESH_S",
 }
 # Many workspaces (bot/oauth.py): all three, or none.
 OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
@@ -93,6 +97,12 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_state_secret: SecretStr | None = None
+    # Decisions that stay true (README.md, "Your price sheet", "Budgets and alerts")
+    breakeven_price_sheet: Path | None = None  # the prices your company pays (TOML): every analysis uses them
+    recheck_threshold: float = Field(default=0.2, ge=0, le=10)  # a re-checked decision is news past this move
+    daily_check: str = "09:00 UTC"  # when budgets are checked each day: time timezone
+    schedule_refresh_s: float = Field(default=60.0, ge=0.1, le=3600)  # schedules re-read from the database
+    _price_sheet: Any = PrivateAttr(default=None)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -150,6 +160,51 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value) or value in SERVED_PATHS:
             raise ValueError(f"'{value}' is not a free path such as /metrics")
         return value
+
+    @field_validator("breakeven_price_sheet", mode="before")
+    @classmethod
+    def _sheet(cls, value):
+        from costcore.price_sheet import PriceSheetError, load
+
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            load(value)  # checked at start: a wrong sheet stops the bot, naming the line
+        except PriceSheetError as exc:
+            raise ValueError(str(exc)) from None
+        return Path(value)
+
+    @model_validator(mode="after")
+    def _read_sheet(self) -> Settings:
+        from costcore.price_sheet import NO_SHEET, load
+
+        self._price_sheet = NO_SHEET if self.breakeven_price_sheet is None else load(self.breakeven_price_sheet)
+        return self
+
+    @property
+    def price_sheet(self):
+        """The sheet read at start (costcore.price_sheet.NO_SHEET when none is set): edit it, then restart."""
+        return self._price_sheet
+
+    @field_validator("recheck_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value):
+        return percent_setting(value)
+
+    @field_validator("daily_check")
+    @classmethod
+    def _daily(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
+        tz = match[3] or "UTC"
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
+        return f"{int(match[1]):02d}:{match[2]} {tz}"
 
     @property
     def oauth(self) -> bool:
@@ -216,6 +271,17 @@ class Settings(BaseSettings):
             raise SettingsError(f"METRICS_PORT {self.metrics_port} is PORT: leave it out to serve /metrics on PORT")
         if not self.socket_mode and not self.slack_signing_secret.get_secret_value():
             raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
+
+
+def percent_setting(value):
+    """'20%' -> 0.2 (a plain number is a fraction already); ValueError names what was typed."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a share such as 20%") from None
 
 
 class SettingsError(Exception):

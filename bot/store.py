@@ -186,6 +186,77 @@ def m007_oauth_workspaces(db: sqlite_utils.Database) -> None:
     db["oauth_states"].create({"nonce": str, "expires": float}, pk="nonce", not_null={"expires"})
 
 
+@migrations()
+def m008_decision_versions(db: sqlite_utils.Database) -> None:
+    # A saved analysis re-evaluated with today's prices and measured volume (bot/recheck.py): a version is
+    # written when the evaluation differs from the latest one, linked to the original analysis; the weekly
+    # summary that reported it is noted, so a change is reported once.
+    db["decision_versions"].create(
+        {
+            "id": int,
+            "analysis_id": int,
+            "team": str,
+            "channel": str,
+            "version": int,
+            "created": str,
+            "trigger": str,
+            "scenario": str,
+            "report": str,
+            "verdict": str,
+            "monthly_savings": float,
+            "basis": str,
+            "summary_week": str,
+        },
+        pk="id",
+        not_null={"analysis_id", "team", "channel", "version", "created", "scenario", "report", "verdict"},
+        foreign_keys=[("analysis_id", "analyses", "id")],
+    )
+    db["decision_versions"].create_index(["analysis_id", "version"], unique=True)
+    db["decision_versions"].create_index(["team", "channel"])
+
+
+@migrations()
+def m008_budgets_and_alerts(db: sqlite_utils.Database) -> None:
+    # `/breakeven budget` (bot/budget.py): a channel's monthly budget, for all its spend or one model ('').
+    db["budgets"].create(
+        {
+            "team": str,
+            "channel": str,
+            "model": str,
+            "amount": float,
+            "thresholds": str,
+            "user": str,
+            "updated": str,
+        },
+        pk=("team", "channel", "model"),
+        not_null={"amount", "thresholds"},
+    )
+    # One row per budget (its amount too), month and threshold: the exactly-once guard of an alert (claimed,
+    # then posted, as the weekly summary's), and the alert itself until someone acknowledges it.
+    db["budget_alerts"].create(
+        {
+            "id": int,
+            "team": str,
+            "channel": str,
+            "model": str,
+            "period": str,
+            "threshold": str,
+            "status": str,
+            "claimed": str,
+            "ts": str,
+            "text": str,
+            "spent": float,
+            "budget": float,
+            "forecast": float,
+            "acked_by": str,
+            "acked_at": str,
+        },
+        pk="id",
+        not_null={"team", "channel", "model", "period", "threshold", "status"},
+    )
+    db["budget_alerts"].create_index(["team", "channel", "model", "period", "threshold", "budget"], unique=True)
+
+
 def migration_sets() -> tuple[Migrations, ...]:
     """Every table set of the bot's one database, in the order they are applied (the store's own, the
     spend and weekly tables, the measurements): what start-up applies and /readyz expects applied."""

@@ -28,7 +28,7 @@ from costcore.format import count, money
 from costcore.spend import WeeklySummary, report_week, summarise
 
 from .db import transaction
-from .delivery import find_file, find_message, job_metadata, may_have_arrived
+from .delivery import find_file, post_guarded
 from .spend import database, load_spend, now_iso
 
 log = logging.getLogger("breakeven.weekly")
@@ -254,12 +254,18 @@ def post_weekly_summary(
     quiet: bool | None = None,
     tz: str | None = None,
     dry_run_dir: Path | str | None = None,
+    sheet=None,
+    threshold: float = 0.2,
 ) -> WeeklyResult:
     """Post this channel's summary of the last complete ISO week, once, whoever calls.
 
     tz and quiet default to the channel's `/breakeven weekly` settings (else UTC, not quiet): the
     week is the channel's. dry_run_dir: write weekly-<week>.txt, .json (blocks) and .png there instead.
+    sheet, threshold: the prices the channel's decisions are re-checked with, and the move in savings
+    that makes a re-checked decision news (bot/decisions.py).
     """
+    from .decisions import weekly_extras
+
     db = database(db)
     setup = weekly_channel(db, team, channel) or {}
     tz = tz or setup.get("tz") or "UTC"
@@ -267,14 +273,17 @@ def post_weekly_summary(
     local_now = now.astimezone(ZoneInfo(tz)) if now.tzinfo else now
     summary, sources = build_summary(db, team, channel, local_now)
     week = summary.week
-    empty = summary.total == 0 and not any(summary.daily_requests.values())
-    text, blocks = quiet_blocks(week) if empty else summary_blocks(summary, sources)
+    no_spend = summary.total == 0 and not any(summary.daily_requests.values())
+    extras = weekly_extras(db, team, channel, local_now, sheet=sheet, threshold=threshold, store=dry_run_dir is None)
+    empty = no_spend and not extras.news  # a changed decision or an open alert is news in a quiet week too
+    text, blocks = quiet_blocks(week) if no_spend else summary_blocks(summary, sources)
+    blocks = [blocks[0], *extras.blocks, *blocks[1:]]
     if dry_run_dir is not None:
         from costcore.spend_chart import weekly_chart
 
         folder = Path(dry_run_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        body = blocks[0]["text"]["text"]
+        body = "\n\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
         (folder / f"weekly-{week}.txt").write_text(body + "\n")
         (folder / f"weekly-{week}.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2) + "\n")
         (folder / f"weekly-{week}.png").write_bytes(weekly_chart(summary))
@@ -286,29 +295,16 @@ def post_weekly_summary(
     if empty and quiet:
         finish_week(db, team, channel, week, status="quiet", sides=sides)
         return WeeklyResult("quiet", week)
-    # The post carries its guard's key, so that one Slack made without the bot hearing so (a lost
-    # answer, a process that died mid-post) is found instead of posted again.
-    key = f"weekly:{team}:{channel}:{week}"
-    since = time.time() - LOOK_BACK_S
-    ts = find_message(client, channel, key, oldest=since) if claim == "retaken" else None
-    if ts is None:
-        try:
-            ts = client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=job_metadata(key)
-            )["ts"]
-        except Exception as exc:
-            unanswered = may_have_arrived(exc)
-            ts = find_message(client, channel, key, oldest=since) if unanswered else None
-            if unanswered:  # counted with the jobs' posts Slack did not answer (bot/metrics.py)
-                from . import metrics
-
-                metrics.post_unanswered("found" if ts else "unconfirmed")
-            if ts is None:
-                finish_week(db, team, channel, week, status="failed")
-                log.warning("weekly summary for %s %s not posted: %s", channel, week, exc)
-                return WeeklyResult("failed", week, str(exc))
+    try:
+        key = f"weekly:{team}:{channel}:{week}"
+        ts = post_guarded(client, channel, key, claim, text=text, blocks=blocks, look_back_s=LOOK_BACK_S)
+    except Exception as exc:
+        finish_week(db, team, channel, week, status="failed")
+        log.warning("weekly summary for %s %s not posted: %s", channel, week, exc)
+        return WeeklyResult("failed", week, str(exc))
     finish_week(db, team, channel, week, status="posted", ts=ts, sides=sides)  # before the chart: never twice
-    if not empty:
+    extras.posted(db, week)
+    if not no_spend:
         _attach_chart(client, channel, ts, summary, look_first=claim == "retaken")
     return WeeklyResult("posted", week, blocks[0]["text"]["text"], ts)
 
@@ -429,6 +425,8 @@ def run_weekly(
             sync_openai(db, team, secret, getattr(settings, "openai_base_url", None))
         except SyncError as exc:
             log.warning("spend sync before the weekly summary failed: %s", exc)
+    options.setdefault("sheet", getattr(settings, "price_sheet", None))
+    options.setdefault("threshold", getattr(settings, "recheck_threshold", 0.2))
     result = post_weekly_summary(client, db, team, channel, now or dt.datetime.now(dt.UTC), **options)
     metrics.scheduled_post(result.status)
     return result

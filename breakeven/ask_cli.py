@@ -173,12 +173,13 @@ def _run(understood, args: argparse.Namespace) -> dict[str, Any]:
         original = audited = None
         if understood.line:
             scenario = measure_cli.resolve(scenario_of(understood.line), args)
-            original, audited = analyze(scenario), analyze(audited_scenario(scenario, answers))
+            original = analyze(scenario, sheet=getattr(args, "sheet", None))
+            audited = analyze(audited_scenario(scenario, answers), sheet=getattr(args, "sheet", None))
         out: dict[str, Any] = {"audit": audit.model_dump(mode="json"), "_text": render_audit(audit, original, audited)}
         if original is not None:
             out["original"], out["audited"] = original.model_dump(mode="json"), audited.model_dump(mode="json")
         return out
     from costcore.text import render
 
-    report = analyze(measure_cli.resolve(scenario_of(understood.line), args))
+    report = analyze(measure_cli.resolve(scenario_of(understood.line), args), sheet=getattr(args, "sheet", None))
     return {"report": report.model_dump(mode="json"), "_text": render(report)}

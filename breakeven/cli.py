@@ -4,7 +4,7 @@
     breakeven ask "40k support tickets a month on gpt-4o; would an 8B on an L4 pay off?" [--json] [--yes]
     breakeven audit [LINE=HOURS...] [--analysis TEXT] [--json] [--chart FILE]
     breakeven measure [--api MODEL] [--endpoint URL --model NAME] [--prompts FILE.jsonl] [--save NAME]
-    breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run]
+    breakeven spend import FILE.csv | spend sync openai | weekly [--dry-run] | recheck | check [--dry-run]
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import ask_cli, measure_cli
+from . import ask_cli, measure_cli, sheet
 
 CHARTS = ("breakeven", "cumulative", "iceberg", "tornado")
 
@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--chart-type", choices=CHARTS, help="which chart (default breakeven)")
     analyze.add_argument("--size", help=SIZE_HELP)
     measure_cli.add_store_options(analyze)  # measured=NAME reads the saved measurements
-    ask_cli.add_parser(commands)
-    measure_cli.add_parser(commands)
+    sheet.add_option(analyze)
+    sheet.add_option(ask_cli.add_parser(commands))
+    sheet.add_option(measure_cli.add_parser(commands))
 
     audit = commands.add_parser("audit", help="hidden-cost audit of a fine-tuning project, line by line")
     audit.add_argument("text", nargs="*", help="e.g. complexity=medium collect_h=30 evalset_h=15 rate=$90/h runs=5")
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
     audit.add_argument("--chart", type=Path, metavar="FILE", help="write the cost iceberg to FILE (.png, .svg, .pdf)")
     audit.add_argument("--size", help=SIZE_HELP)
+    sheet.add_option(audit)
 
     spend = commands.add_parser("spend", help="real spend: import a CSV or sync the OpenAI costs API")
     spend_actions = spend.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -66,7 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     weekly.add_argument("--dry-run", action="store_true", help="write the message and chart to --out instead")
     weekly.add_argument("--channel", help="Slack channel id (default: every channel that asked)")
     weekly.add_argument("--out", type=Path, default=Path("."), help="folder for --dry-run files")
-    for stateful in (importer, syncer, weekly):
+    sheet.add_option(weekly)
+    recheck = commands.add_parser(
+        "recheck", help="re-run every saved decision with today's prices and the volume measured from spend"
+    )
+    recheck.add_argument("--channel", help="Slack channel id (default: every channel of the team)")
+    recheck.add_argument("--json", action="store_true", help="print each decision's re-check as JSON")
+    sheet.add_option(recheck)
+    check = commands.add_parser("check", help="run the daily budget check now: post the alerts that are due, once")
+    check.add_argument("--dry-run", action="store_true", help="print each budget's month and forecast; post nothing")
+    for stateful in (importer, syncer, weekly, recheck, check):
         stateful.add_argument(
             "--team",
             default=os.environ.get("BREAKEVEN_TEAM", "default"),
@@ -82,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", help="list the use-case templates to start from (use=NAME)")
     templates.add_argument("--json", action="store_true", help="print the catalogue as JSON, sources included")
     commands.add_parser("schema", help="print the JSON Schema of the grammar's keys")
-    prices = commands.add_parser("prices", help="list API prices from the bundled catalogue")
+    prices = commands.add_parser("prices", help="list API prices from the bundled catalogue (and your price sheet)")
     prices.add_argument("filter", nargs="?", default="", help="part of a model or provider name")
+    sheet.add_option(prices)
     gpus = commands.add_parser("gpus", help="list the GPU catalogue: each GPU's prices by billing mode")
     gpus.add_argument("--json", action="store_true", help="print every price entry as JSON")
     return parser
@@ -127,7 +139,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     chart = _chart_options(args)
     try:
-        report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args))
+        report = analyze(measure_cli.resolve(parse(" ".join(args.text)), args), sheet=args.sheet)
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
     if chart is not None:
@@ -204,7 +216,8 @@ def _audit(args: argparse.Namespace) -> int:
         original = audited = None
         if args.analysis:
             scenario = parse(args.analysis)
-            original, audited = analyze(scenario), analyze(audited_scenario(scenario, answers))
+            original = analyze(scenario, sheet=args.sheet)
+            audited = analyze(audited_scenario(scenario, answers), sheet=args.sheet)
     except (GrammarError, PriceError) as exc:
         raise _BadInput(str(exc)) from None
     if chart is not None:
@@ -290,18 +303,62 @@ def _templates(as_json: bool) -> int:
     return 0
 
 
-def _prices(filter_text: str) -> int:
+def _prices(filter_text: str, sheet=None) -> int:
+    import datetime as dt
+
     from costcore.prices import _genai_version, list_api_models
 
     models = list_api_models(filter_text)
     if not models:
         raise _BadInput(f"no token-priced model matches '{filter_text}'; try a shorter filter, e.g. gpt or claude")
-    print(f"{'model (use as api=...)':<52} {'in $/1M':>9} {'out $/1M':>9}")
+    today = dt.datetime.now(dt.UTC).date()
+    yours = f" {'yours in':>9} {'yours out':>9}" if sheet else ""
+    print(f"{'model (use as api=...)':<52} {'in $/1M':>9} {'out $/1M':>9}{yours}")
     for m in models:
         tier = "  (tiered)" if m.tiered else ""
-        print(f"{m.ref:<52} {m.price_in:>9.4g} {m.price_out:>9.4g}{tier}")
+        contract = sheet.api_price(m.provider, m.model_id, today) if sheet else None
+        mine = f" {contract.price_in:>9.4g} {contract.price_out:>9.4g}" if contract else (" " * 20 if sheet else "")
+        print(f"{m.ref:<52} {m.price_in:>9.4g} {m.price_out:>9.4g}{mine}{tier}".rstrip())
     print(f"\n{len(models)} models. Source: genai-prices {_genai_version()} bundled data; list prices in effect today.")
+    if sheet:
+        print("\n".join(["", *_sheet_lines(sheet, filter_text, today)]))
     return 0
+
+
+def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
+    """Every entry of the price sheet beside the catalogue's price, with whether it is in effect."""
+    from costcore.prices import PriceError, gpu_quote, quote_model
+
+    needle = filter_text.strip().lower()
+    lines = [f"Your price sheet ({sheet.name}): {len(sheet.api)} API and {len(sheet.gpu)} GPU prices"]
+    api = [e for e in sheet.api if not needle or needle in e.ref.lower() or needle in e.model.lower()]
+    if api:
+        lines.append(f"  {'API model':<36} {'list in / out':>18} {'yours in / out':>18}  {'effective':<10}  status")
+    for e in sorted(api, key=lambda e: (e.ref, e.effective)):
+        try:
+            listed, _ = quote_model(e.ref)
+            list_price = f"${listed.price_in:g} / ${listed.price_out:g}"
+        except PriceError:
+            list_price = "not token-priced"
+        mine = f"${e.price_in:g} / ${e.price_out:g}"
+        cached = f", cached ${e.cache_price:g}" if e.cache_price is not None else ""
+        when = e.effective.isoformat()
+        lines.append(f"  {e.ref:<36} {list_price:>18} {mine:>18}  {when:<10}  {sheet.status(e, today)}{cached}")
+    gpus = [e for e in sheet.gpu if not needle or needle in e.gpu]
+    if gpus:
+        lines.append(f"  {'GPU, billing mode':<36} {'catalogue, mode':>18} {'yours':>18}  {'effective':<10}  status")
+    for e in sorted(gpus, key=lambda e: (e.gpu, e.mode, e.effective)):
+        quote = gpu_quote(e.gpu, e.mode)
+        mine = f"${e.purchase:,.0f} a GPU" if e.price_per_hour is None else f"${e.price_per_hour:g}/h"
+        if quote is None:
+            listed = "none in this mode"
+        else:
+            listed = f"${quote.price:,.0f} a GPU" if e.mode == "owned" else f"${quote.price:,.4g}/h"
+        when = e.effective.isoformat()
+        lines.append(f"  {f'{e.gpu} {e.mode}':<36} {listed:>18} {mine:>18}  {when:<10}  {sheet.status(e, today)}")
+    if len(lines) == 1:
+        lines.append(f"  nothing in it matches '{filter_text}'")
+    return lines
 
 
 def _gpus(as_json: bool) -> int:
@@ -381,13 +438,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
     try:
+        if hasattr(args, "price_sheet"):  # the commands that price: checked before anything runs
+            try:
+                args.sheet = sheet.load(args)
+            except ValueError as exc:
+                raise _BadInput(str(exc)) from None
         if args.command == "analyze":
             return _analyze(args)
         if args.command == "ask":
             return ask_cli.run(args)
         if args.command == "measure":
             return measure_cli.run(args)
-        if args.command in ("spend", "weekly"):
+        if args.command in ("spend", "weekly", "recheck", "check"):
             from .state import run  # the stateful commands: the database and the network, through bot/
 
             return run(args)
@@ -402,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serving":
             return _serving(args)
         if args.command == "prices":
-            return _prices(args.filter)
+            return _prices(args.filter, args.sheet)
         return _gpus(args.json)
     except _BadInput as exc:
         print(f"breakeven: {exc}", file=sys.stderr)

@@ -224,7 +224,7 @@ def _analysis(args: argparse.Namespace, shape, result, name: str):
     if shape.latency_ms is not None and "latency_ms" not in given:
         values["latency_ms"] = shape.latency_ms
     scenario = apply_measurement(build(values), result.measurement(name))
-    return scenario, analyze(scenario)
+    return scenario, analyze(scenario, sheet=getattr(args, "sheet", None))
 
 
 def run(args: argparse.Namespace) -> int:

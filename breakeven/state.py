@@ -41,22 +41,36 @@ def spend_sync(team: str, db: str | None, days: int) -> str:
     return f"Synced {written} rows of OpenAI spend (last {days} days)."
 
 
-def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: Path) -> str:
+def _threshold() -> float:
+    from .sheet import threshold
+
+    return threshold()
+
+
+def _slack():
+    """The Slack settings (the environment or .env) for the commands that post."""
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: Path, sheet=None) -> str:
     from bot.weekly import post_weekly_summary, weekly_channels
 
     store = _store(db)
     now = dt.datetime.now(dt.UTC)
     if dry_run:
         out.mkdir(parents=True, exist_ok=True)
-        result = post_weekly_summary(None, store, team, channel or "", now, dry_run_dir=out)
+        result = post_weekly_summary(
+            None, store, team, channel or "", now, dry_run_dir=out, sheet=sheet, threshold=_threshold()
+        )
         return f"{result.text}\n\nWritten to {out}/weekly-{result.week}.txt and .png"
     from bot.oauth import Workspaces
-    from bot.settings import SettingsError, load_settings
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise ValueError(str(exc)) from None
+    settings = _slack()
     workspaces = Workspaces(settings, store)  # one bot token, or each workspace's own
     targets = [
         (r["team"], r["channel"], bool(r["quiet"]))
@@ -73,9 +87,67 @@ def weekly(team: str, channel: str | None, db: str | None, dry_run: bool, out: P
         if client is None:
             lines.append(f"{target_channel}: not posted, workspace {target_team} has not installed the app")
             continue
-        result = post_weekly_summary(client, store, target_team, target_channel, now, quiet=quiet)
+        result = post_weekly_summary(
+            client, store, target_team, target_channel, now, quiet=quiet, sheet=sheet or settings.price_sheet,
+            threshold=settings.recheck_threshold,
+        )  # fmt: skip
         lines.append(f"{target_channel} {result.week}: {result.status}")
     return "\n".join(lines)
+
+
+def recheck(team: str, channel: str | None, db: str | None, sheet, as_json: bool) -> str:
+    """`breakeven recheck --team T`: every saved decision of the team (one channel's with --channel)."""
+    import json
+
+    from bot.recheck import recheck as run_recheck
+    from bot.recheck import recheck_summary
+
+    outcomes = run_recheck(
+        _store(db), team, channel, sheet=sheet, trigger="breakeven recheck", threshold=_threshold()
+    )
+    if not as_json:
+        return recheck_summary(outcomes).replace("`/breakeven volume=...`", "`/breakeven volume=...` in Slack")
+    return json.dumps(
+        [
+            {
+                "analysis": o.analysis_id,
+                "channel": o.channel,
+                "error": o.error or None,
+                "version": None if o.now is None else o.now.version,
+                "new_version": o.new_version,
+                "verdict_before": o.before.verdict,
+                "verdict": None if o.now is None else o.now.verdict,
+                "monthly_savings_before": o.before.report["monthly_savings"],
+                "monthly_savings": None if o.now is None else o.now.report["monthly_savings"],
+                "moved_most": None if o.change is None or o.change.mover is None else o.change.mover.words(),
+                "volume": None if o.now is None else o.now.basis,
+            }
+            for o in outcomes
+        ],
+        indent=2,
+    )
+
+
+def check(team: str, db: str | None, dry_run: bool) -> str:
+    """`breakeven check --team T`: the daily budget check, now (alerts already posted are not posted again)."""
+    from bot.budget import budget_lines, budgets, run_check
+
+    store = _store(db)
+    if dry_run:
+        today = dt.datetime.now(dt.UTC).date()
+        found = budgets(store, team)
+        if not found:
+            return f"No budget is set in team {team}: `/breakeven budget $5,000/month` in a channel sets one."
+        lines = budget_lines(store, found, today)
+        return "\n".join(f"{b.channel}: {line[2:]}" for b, line in zip(found, lines, strict=True))
+    from bot.oauth import Workspaces
+
+    settings = _slack()
+    workspaces = Workspaces(settings, store)  # one bot token, or each workspace's own
+    results = run_check(workspaces.client, store, settings, team=team)
+    if not results:
+        return f"Checked the budgets of team {team}: no alert is due."
+    return "\n".join(f"{r.budget.channel} {r.budget.what} {r.threshold}: {r.status}" for r in results)
 
 
 def run(args) -> int:
@@ -86,8 +158,12 @@ def run(args) -> int:
             print(spend_import(args.file, args.team, args.db))
         elif args.command == "spend":
             print(spend_sync(args.team, args.db, args.days))
+        elif args.command == "recheck":
+            print(recheck(args.team, args.channel, args.db, args.sheet, args.json))
+        elif args.command == "check":
+            print(check(args.team, args.db, args.dry_run))
         else:
-            print(weekly(args.team, args.channel, args.db, args.dry_run, args.out))
+            print(weekly(args.team, args.channel, args.db, args.dry_run, args.out, args.sheet))
     except (ValueError, StoreError) as exc:
         from bot.redact import redact
 

@@ -36,6 +36,7 @@ from .grammar import GrammarError, key_for_field, to_text
 from .ledger import Ledger
 from .next_step import next_step
 from .one_time import one_time_cost
+from .price_sheet import NO_SHEET, PriceSheet
 from .prices import modes_priced
 from .rent import api_named, rent_side
 from .scenario import Assumption, Growth, Report, Scenario
@@ -47,7 +48,10 @@ MAX_MONTHLY = 1e12  # no team spends a trillion dollars a month: such a figure i
 PEOPLE_KEYS = ("data_h", "eval_h", "infra_h", "maint_h")
 
 
-def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
+def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceSheet | None = None) -> Report:
+    """now: the moment prices are taken at (list prices, and your price sheet's entries in effect then);
+    sheet: the prices your company pays (costcore/price_sheet.py), used by the rent and buy stages."""
+    sheet = sheet or NO_SHEET
     ledger = Ledger(scenario)
     try:
         s, template = templates.start_from(scenario, ledger)
@@ -63,10 +67,11 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
     work = workload(s, ledger)
     rate = ledger.pick(s.rate, "rate")
     manual = manual_side(s, rate, ledger)
-    rent = rent_side(s, work, ledger, now) if api_named(s) or manual is None else None
+    rent = rent_side(s, work, ledger, now, sheet) if api_named(s) or manual is None else None
     if rent is None:
         _not_compared(s, ledger)
-    buy = buy_side(s, work, rate, ledger)
+    day = (now or dt.datetime.now(dt.UTC)).date()
+    buy = buy_side(s, work, rate, ledger, sheet=sheet, on=day)
     instances = buy.instances(work.requests)
     if instances > MAX_INSTANCES:
         key = "peak" if s.peak and s.peak > 1 else "volume"
@@ -126,7 +131,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None) -> Report:
         verdict_on_cost,
         rent=rent_name,
         growth=sensitivity.GrowthInput(s.growth, limit) if path is not None else None,
-        billing=other_billing(s, work, rate, buy, comparison.model, ledger),
+        billing=other_billing(s, work, rate, buy, comparison.model, ledger, sheet, day),
         failure_threshold=threshold,
         failure_basis=basis,
     )
@@ -239,18 +244,22 @@ def _failure_threshold(s: Scenario, comparison, rent, requests: float) -> tuple[
     return limit, f"no fail_cost= given: each failure taken as one API request to redo it, {money(retry)}"
 
 
-def other_billing(s: Scenario, work, rate: float, buy, model, ledger: Ledger) -> list[tuple[str, object, str]]:
-    """The same fleet paid for in each other mode the catalogue prices for its GPU and that meets the
-    constraints: (name, cost model, detail). A cheaper mode left out for a constraint is named in the
+def other_billing(
+    s: Scenario, work, rate: float, buy, model, ledger: Ledger, sheet: PriceSheet = NO_SHEET, day=None
+) -> list[tuple[str, object, str]]:
+    """The same fleet paid for in each other mode the catalogue (or your price sheet) prices for its GPU
+    and that meets the constraints: (name, cost model, detail). A cheaper mode left out for a constraint is named in the
     detail of the cheapest that meets them, so the row never hides a saving nor offers one that breaks a bound."""
     if buy.kind != "gpu" or buy.gpu is None or s.gpu_price is not None:
         return []
     meeting, broken = [], []
-    for mode in modes_priced(buy.gpu.id):
+    for mode in sheet.gpu_modes(buy.gpu.id, day, modes_priced(buy.gpu.id)):
         if mode == buy.billing:
             continue
         try:
-            other = buy_side(s.model_copy(update={"billing": mode}), work, rate, Ledger(s), sized=buy.capacity)
+            other = buy_side(
+                s.model_copy(update={"billing": mode}), work, rate, Ledger(s), sized=buy.capacity, sheet=sheet, on=day
+            )
         except GrammarError:
             continue
         changed = other.fleet.model_copy(

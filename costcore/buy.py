@@ -4,6 +4,7 @@ plus the people who run and review it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,7 +13,8 @@ from .defaults import DEFAULTS
 from .format import count, money
 from .grammar import GrammarError
 from .ledger import Ledger
-from .prices import MODE_WORDS, Gpu, find_gpu, gpu_quote, modes_priced
+from .price_sheet import NO_SHEET, GpuEntry, PriceSheet
+from .prices import MODE_WORDS, MODES, Gpu, find_gpu, gpu_quote, modes_priced
 from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, CostModel, Scenario, ServerlessTerms
 from .serving import TP_SIZES, ContextError, Serving, ServingError, check_context, find_open_model, size
 from .workload import Workload, workload
@@ -103,9 +105,19 @@ class BuySide:
         return lines + self.ops_lines
 
 
-def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized: Serving | None = None) -> BuySide:
+def buy_side(
+    s: Scenario,
+    work: Workload,
+    rate: float,
+    ledger: Ledger,
+    *,
+    sized: Serving | None = None,
+    sheet: PriceSheet = NO_SHEET,
+    on: dt.date | None = None,
+) -> BuySide:
     """`sized`: the instance as sized already for this scenario (billing does not change the sizing), so
-    pricing the same fleet in another billing mode does not size it again."""
+    pricing the same fleet in another billing mode does not size it again. sheet, on: your price sheet, and
+    the day its prices are taken on."""
     maint_h = ledger.pick(s.maint_h, "maint_h")
     ops_lines = []
     if maint_h:
@@ -183,7 +195,7 @@ def buy_side(s: Scenario, work: Workload, rate: float, ledger: Ledger, *, sized:
         _owned_keys_unused(s, ledger, "server= is your own monthly bill")
     else:
         kind = "gpu"
-        billing = gpu_billing(s, gpu, gpus, ledger)
+        billing = gpu_billing(s, gpu, gpus, ledger, sheet, on)
         instance_monthly = billing.instance_monthly
         label = f"Self-host ({gpus} x {gpu.name}, {billing.words})"
     if not measured:
@@ -292,26 +304,49 @@ def load_profile(s: Scenario, ledger: Ledger) -> LoadProfile:
     return PROFILES[s.profile or "24x7"]
 
 
-def gpu_billing(s: Scenario, gpu: Gpu, gpus: int, ledger: Ledger) -> Billed:
-    """One instance's price in the billing mode asked for: the catalogue's price in that mode (never a
-    price quoted in another), or the user's gpu_price=, or, owned, the purchase and its running costs."""
-    mode = s.billing or "always-on"
-    if s.billing is None:
+def gpu_billing(
+    s: Scenario, gpu: Gpu, gpus: int, ledger: Ledger, sheet: PriceSheet = NO_SHEET, on: dt.date | None = None
+) -> Billed:
+    """One instance's price in the billing mode asked for: your price sheet's in that mode, else the
+    catalogue's (never a price quoted in another mode), or the user's gpu_price=, or, owned, the purchase
+    and its running costs. With no billing= given, a GPU your sheet prices is billed the way the sheet says
+    the company pays for it (the first of its modes in MODES), else always-on."""
+    contract = _sheet_gpu(s, gpu, ledger, sheet, on)
+    mode = s.billing or (contract.mode if contract is not None else "always-on")
+    if s.billing is None and contract is not None:
+        ledger.assume("billing", mode, MODE_WORDS[mode], sheet.source(contract))
+    elif s.billing is None:
         ledger.assume("billing", "always-on", "on-demand or dedicated GPUs billed every hour (730 a month)")
     if mode == "owned":
-        return _owned(s, gpu, gpus, ledger)
+        return _owned(s, gpu, gpus, ledger, contract, sheet)
     _owned_keys_unused(s, ledger, f"billing={mode} rents the GPUs")
     if s.gpu_price is not None:
         price = s.gpu_price
         ledger.assume("gpu_price", f"${price:g}/h per {gpu.name}, {mode}", "your price", None, True)
+    elif contract is not None:
+        price = contract.price_per_hour
+        listed = gpu_quote(gpu.id, mode)
+        ledger.assume(
+            "gpu_price",
+            f"${price:,.4g}/h per {gpu.name}, {MODE_WORDS[mode]}",
+            f"{mode} price; catalogue " + (f"${listed.price:,.4g}/h" if listed is not None else "none in this mode"),
+            sheet.source(contract),
+        )
     else:
         quote = gpu_quote(gpu.id, mode)
         if quote is None:
             priced = [m for m in modes_priced(gpu.id) if m != "owned"]
             quoted = ", ".join(f"{m} ${gpu_quote(gpu.id, m).price:,.4g}/h" for m in priced)
             others = f"it is priced {quoted}" if priced else "it has no rental price"
+            mine = sheet.gpu_contract(gpu.id, on or dt.datetime.now(dt.UTC).date(), mode)[1] if sheet.gpu else []
+            if mine:  # the sheet has it in other modes (billing= asked for one it has not)
+                others += "; your price sheet: " + ", ".join(
+                    f"{e.mode} " + (money(e.purchase) if e.price_per_hour is None else f"${e.price_per_hour:,.4g}/h")
+                    for e in mine
+                )
+                priced = [*priced, *(e.mode for e in mine if e.mode not in priced)]
             # the closest mode that works: serverless or spot keep paying by the hour of use
-            nearest = ("serverless", "spot", "always-on", "reserved-1y", "reserved-3y")
+            nearest = ("serverless", "spot", "always-on", "reserved-1y", "reserved-3y", "owned")
             usable = next((m for m in nearest if m in priced), None)
             example = f"gpu={gpu.id} billing={usable}" if usable else f"gpu={gpu.id} gpu_price=$1.20/h"
             raise GrammarError(
@@ -343,13 +378,41 @@ def gpu_billing(s: Scenario, gpu: Gpu, gpus: int, ledger: Ledger) -> Billed:
     return Billed(mode, hourly * HOURS_PER_MONTH, hourly, words)
 
 
-def _owned(s: Scenario, gpu: Gpu, gpus: int, ledger: Ledger) -> Billed:
+def _sheet_gpu(s: Scenario, gpu: Gpu, ledger: Ledger, sheet: PriceSheet, on: dt.date | None) -> GpuEntry | None:
+    """Your price sheet's entry for this GPU in the mode billing= names (or, naming none, the sheet's own
+    mode); the other entries in effect are named in a note. None when gpu_price= is given (yours wins),
+    or the sheet has nothing for it."""
+    if not sheet.gpu or (s.gpu_price is not None and s.billing != "owned"):
+        return None
+    chosen, unused = sheet.gpu_contract(gpu.id, on or dt.datetime.now(dt.UTC).date(), s.billing, billable=MODES)
+    for entry in unused:
+        why = f"billing={s.billing} is asked for" if s.billing is not None else f"its {chosen.mode} price is used"
+        ledger.note(f"your price sheet's {entry.mode} price for the {gpu.name} is not used: {why}")
+    return chosen
+
+
+def _owned(
+    s: Scenario,
+    gpu: Gpu,
+    gpus: int,
+    ledger: Ledger,
+    contract: GpuEntry | None = None,
+    sheet: PriceSheet = NO_SHEET,
+) -> Billed:
     """purchase x (1 - residual) / depreciation months + watts / 1000 x PUE x 730 x $/kWh + colocation."""
     if s.gpu_price is not None:
         ledger.ignored("gpu_price", "billing=owned: the hardware is bought (purchase=), not rented by the hour")
     if s.purchase is not None:
         purchase = s.purchase
         ledger.assume("purchase", f"{money(purchase)} an instance", "your price", None, True)
+    elif contract is not None:
+        purchase = contract.purchase * gpus
+        ledger.assume(
+            "purchase",
+            f"{money(purchase)} an instance ({gpus} x {money(contract.purchase)}, the GPUs alone)",
+            "purchase price; add the server around the GPUs with purchase=",
+            sheet.source(contract),
+        )
     else:
         quote = gpu_quote(gpu.id, "owned")
         if quote is None:

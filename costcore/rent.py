@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from .defaults import DEFAULTS
 from .format import money
 from .ledger import Ledger
+from .price_sheet import NO_SHEET, ApiEntry, PriceSheet
 from .prices import _base, per_request_cost, quote_model, quote_variant
 from .scenario import PriceQuote, Scenario
 from .workload import Workload
@@ -42,8 +43,13 @@ def api_named(s: Scenario) -> bool:
     return any(v is not None for v in (s.api_model, s.api_price_in, s.api_price_blended, s.api_per_1k))
 
 
-def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | None = None) -> RentSide:
-    today = (now or dt.datetime.now(dt.UTC)).date().isoformat()
+def rent_side(
+    s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | None = None, sheet: PriceSheet = NO_SHEET
+) -> RentSide:
+    """Your own price (api_per_1k=, api_price=) first; then, for a catalogue model, your price sheet's
+    price in effect today; else the catalogue's list price (in the tier and with the batch share asked)."""
+    day = (now or dt.datetime.now(dt.UTC)).date()
+    today = day.isoformat()
     in_tokens, out_tokens = work.in_tokens, work.out_tokens
     cached = s.cached_share or 0.0
     if s.api_per_1k is not None:
@@ -115,6 +121,9 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
 
     name = s.api_model or DEFAULTS["api"].value
     quote, model_price = quote_model(name, now=now)
+    contract = sheet.api_price(quote.provider, quote.model, day)
+    if contract is not None:
+        return _from_sheet(s, work, ledger, quote, contract, sheet)
     list_price = model_price  # the standard tier: what a batch discount is measured against
     modes: list[str] = []
     if s.api_tier == "standard":
@@ -188,3 +197,55 @@ def rent_side(s: Scenario, work: Workload, ledger: Ledger, now: dt.datetime | No
     else:
         ledger.default("api", shown=value, source=f"{quote.source}, {quote.date}")
     return RentSide(quote, cost, "; ".join(modes), batch)
+
+
+def _from_sheet(
+    s: Scenario, work: Workload, ledger: Ledger, listed: PriceQuote, entry: ApiEntry, sheet: PriceSheet
+) -> RentSide:
+    """A catalogue model at the price your company pays (flat per token: the sheet is the contract)."""
+    cached = s.cached_share or 0.0
+    source = sheet.source(entry)
+    _custom_tiers_unused(
+        s, ledger, f"your price sheet's price for {listed.provider}:{listed.model} has no batch, tier or cache-write "
+        "rates: it is the price you pay"
+    )
+    quote = PriceQuote(
+        model=listed.model,
+        provider=listed.provider,
+        price_in=entry.price_in,
+        price_out=entry.price_out,
+        cache_price=entry.cache_price,
+        source="your price sheet",
+        date=f"effective {entry.effective.isoformat()}",
+    )
+    value = f"{quote.provider}:{quote.model} ${entry.price_in:g} / ${entry.price_out:g} per 1M (in/out)"
+    if cached and entry.cache_price is None:
+        ledger.ignored(
+            "cached",
+            f"your price sheet has no cached-input price for {quote.provider}:{quote.model}; add `cached = ...` "
+            "to its entry",
+        )
+        cached = 0.0
+    if cached:
+        value += f"; {cached:.0%} of input cached at ${entry.cache_price:g}"
+    elif entry.cache_price is not None and s.cached_share is None:
+        ledger.assume(
+            "cached",
+            "0% of input read from cache",
+            f"no prompt caching assumed; your price sheet reads cached input at ${entry.cache_price:g} per 1M: "
+            "cached=30% prices that share of the prompt at it",
+        )
+    listed_price = f"list ${listed.price_in:g} / ${listed.price_out:g} per 1M ({listed.date})"
+    if listed.tiered:
+        listed_price += f"; the list's tiers ({listed.tiered}) do not apply to your price"
+    if s.api_model:
+        ledger.assume("api", value, f"API price; {listed_price}", source)
+    else:
+        ledger.default("api", shown=f"{value}; {listed_price}", source=source)
+    read_from_cache = work.in_tokens * cached
+    cost = (
+        (work.in_tokens - read_from_cache) * entry.price_in
+        + read_from_cache * (entry.cache_price or 0.0)
+        + work.out_tokens * entry.price_out
+    ) / 1e6
+    return RentSide(quote, cost)

@@ -387,7 +387,9 @@ def summarise(
             mtd += row.cost
     days_elapsed = (through - month_start).days + 1
     days_in_month = ((month_start + dt.timedelta(days=32)).replace(day=1) - month_start).days
-    forecast = mtd / days_elapsed * days_in_month
+    from .forecast import run_rate_month_end
+
+    forecast = run_rate_month_end(mtd, days_elapsed, days_in_month)
     movers = [Mover(p, m, this.get((p, m), 0.0), last.get((p, m), 0.0)) for p, m in set(this) | set(last)]
     movers = [m for m in movers if m.change != 0]
     movers.sort(key=lambda mv: (-abs(mv.change), mv.provider, mv.model))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from breakeven.cli import main
-from costcore import GrammarError, analyze, economics, parse
+from costcore import GrammarError, analyze, economics, parse, prices
 from costcore.buy import PROFILES
 from costcore.format import money
 from costcore.prices import (
@@ -110,7 +110,11 @@ def test_gpus_shows_the_modes_side_by_side(capsys):
             if quote is not None and len(quote.entries) < 3:
                 assert f"({len(quote.entries)})" in row, (g.id, mode, row)
     assert "(n): only n quotes were found" in out
-    assert gpu_quote("a10g", "always-on").source.startswith("one quote, no median: AWS")
+    # a single quote is named as what it is, never dressed up as a median
+    singles = [q for g in list_gpus() for m in MODES if (q := gpu_quote(g.id, m)) is not None and len(q.entries) == 1]
+    assert singles
+    for quote in singles:
+        assert quote.source.startswith(f"one quote, no median: {quote.entries[0].provider}"), quote.source
 
 
 # --- variants ----------------------------------------------------------------------------------------
@@ -327,8 +331,27 @@ def test_the_what_ifs_break_even_is_the_first_crossing(api, var, monthly, carrie
 # --- a GPU priced in other modes only ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("gpu", [g.id for g in list_gpus() if gpu_quote(g.id, "always-on") is None])
-def test_a_gpu_without_an_always_on_price_names_the_modes_it_has_and_an_example_that_works(gpu):
+@pytest.fixture
+def always_on_withdrawn(monkeypatch):
+    """The catalogue without one GPU's always-on quotes. Every GPU has an always-on price today, and the refusal for
+    one that has none (a variant priced later, or only serverless) must still name the modes it has."""
+
+    def withdraw(gpu: str) -> None:
+        kept = tuple(p for p in list_prices() if not (p.gpu == gpu and p.mode == "always-on"))
+        monkeypatch.setattr(prices, "list_prices", lambda: kept)
+        gpu_quote.cache_clear()
+        modes_priced.cache_clear()
+        assert gpu_quote(gpu, "always-on") is None
+
+    yield withdraw
+    gpu_quote.cache_clear()
+    modes_priced.cache_clear()
+
+
+# h100 keeps its reserved, spot, serverless and owned quotes; a10g is left with no price at all
+@pytest.mark.parametrize("gpu", ["h100", "a10g"])
+def test_a_gpu_without_an_always_on_price_names_the_modes_it_has_and_an_example_that_works(gpu, always_on_withdrawn):
+    always_on_withdrawn(gpu)
     with pytest.raises(GrammarError) as caught:
         run(f"volume=1M gpu={gpu}")
     error = caught.value

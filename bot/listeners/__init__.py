@@ -1,6 +1,6 @@
 """Slack listeners, one module per kind, each with register(app, bot)."""
 
-from . import actions, ask, audit, commands, measure, views
+from . import actions, ask, audit, commands, home, measure, views
 
 
 def register(app, bot) -> None:
@@ -10,3 +10,4 @@ def register(app, bot) -> None:
     views.register(app, bot)
     audit.register(app, bot)
     measure.register(app, bot)
+    home.register(app, bot)

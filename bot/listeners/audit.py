@@ -14,7 +14,7 @@ from costcore.audit import AuditResult, audited_scenario, run_audit
 from ..audit_flow import BACK_ACTION, CALLBACK_ID, STEP_TITLES, AuditState, audit_view, read_step
 from ..delivery import Unconfirmed, Where, slack_reason, unconfirmed, undelivered
 from ..jobs import Job
-from ..render import AUDIT, audit_blocks, finalize, home_view, safe_errors
+from ..render import AUDIT, audit_blocks, finalize, safe_errors
 from ..service import Bot, share_chart_once, work
 from .shared import HOME, RESUME, START_OVER, action_payload, load_draft, open_audit_modal, where_from_action
 
@@ -83,7 +83,7 @@ def register(app: App, bot: Bot) -> None:
         if tab == "messages":  # the conversation with the app: suggested prompts (bot/listeners/ask.py)
             channel = event.get("channel") or ""
             bot.enqueue("ask_welcome", Where(team=team, channel=channel, user=user, delivery=delivery), {})
-        elif tab == "home":  # the Home tab's view (its content: bot/render.home_view)
+        elif tab == "home":  # the Home tab's view (bot/home.py, published by bot/listeners/home.py)
             bot.enqueue("home", Where(team=team, channel="", user=user, delivery=delivery), {})
         ack()
 
@@ -91,11 +91,6 @@ def register(app: App, bot: Bot) -> None:
 def _team_user(body: dict) -> tuple[str, str]:
     team = (body.get("team") or {}).get("id") or (body.get("view") or {}).get("team_id") or ""
     return team, (body.get("user") or {}).get("id") or ""
-
-
-@work("home")
-def publish_home(bot: Bot, client: WebClient, job: Job) -> None:
-    client.views_publish(user_id=job.user, view=home_view(bot.store.draft(job.team, job.user) is not None))
 
 
 @work("audit_back")
@@ -151,7 +146,7 @@ def finish(bot: Bot, client: WebClient, job: Job) -> None:
         found = bot.store.analysis(team, where.channel, state.analysis_id)
         if found is not None:
             original = Report.model_validate(found.report)
-            audited = analyze(audited_scenario(Scenario.model_validate(found.scenario), answers))
+            audited = analyze(audited_scenario(Scenario.model_validate(found.scenario), answers), sheet=bot.sheet)
     audit_id, message_ts = bot.store.claim_audit(
         delivery=where.delivery,
         team=team,

@@ -1,4 +1,4 @@
-"""`/breakeven`: an analysis, the form, help, history, show, compare, spend, weekly, audit.
+"""`/breakeven`: an analysis, the form, help, history, show, compare, spend, weekly, audit, recheck, budget.
 
 The listener stores the command as a job and acks; `command` below does the work on a lane:
 analyses on the slow lane, everything cheap on the fast one, so help never waits behind charts.
@@ -85,6 +85,10 @@ def command(bot: Bot, client: WebClient, job: Job) -> None:
         spend(bot, client, where, rest)
     elif word == "weekly":
         weekly(bot, client, where, rest)
+    elif word == "recheck":
+        recheck_here(bot, client, where, rest)
+    elif word == "budget":
+        budget(bot, client, where, rest)
     elif word == "measure":  # only endpoints an admin configured (BREAKEVEN_ENDPOINTS)
         from .measure import start_measure
 
@@ -139,7 +143,30 @@ def show(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None
     if found is None:
         bot.tell(client, where, f"There is no analysis #{ids[0]} in this channel. `/breakeven history` lists them.")
         return
-    post_report(bot, client, where, Report.model_validate(found.report), found.id, job, record_ts=False)
+    post_report(
+        bot, client, where, Report.model_validate(found.report), found.id, job, record_ts=False,
+        lead=lambda _report: decision_history(bot, where, found.id),
+    )  # fmt: skip
+
+
+def decision_history(bot: Bot, where: Where, analysis_id: int) -> list[dict]:
+    """Above a shown decision that was re-checked since: where it stands now, and every evaluation of it."""
+    from ..recheck import database, history_lines, latest
+    from ..render import _chunks, _context, _section
+
+    db = database(bot.store)
+    rows = list(db.query("SELECT * FROM analyses WHERE id = ? AND team = ?", [analysis_id, where.team]))
+    if not rows or rows[0]["parent_id"] is not None:
+        return []
+    now = latest(bot.store, rows[0])
+    if now.version == 0:
+        return []
+    head = _section(
+        f":arrows_counterclockwise: *Now: {now.verdict}* (re-checked {now.created[:10]} with the prices of that day"
+        f" and {now.basis}): {now.report['headline']}"
+    )
+    history = [_section(text) for text in _chunks(history_lines(bot.store, rows[0]))][:8]
+    return [head, *history, _context(f"Analysis #{analysis_id} as it was first posted:")]
 
 
 def compare(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None:
@@ -174,11 +201,14 @@ def spend(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     from ..spend import NotYours, add_manual
 
     verb, _, args = rest.strip().partition(" ")
+    if verb == "":
+        spend_forecast(bot, client, where)
+        return
     if verb != "add":
         bot.tell(
             client,
             where,
-            f"`spend` records spend by hand: `/breakeven {SPEND_EXAMPLE}`. "
+            f"`spend` records spend by hand: `/breakeven {SPEND_EXAMPLE}`; `/breakeven spend` alone forecasts it. "
             "CSV files and the OpenAI costs API: `breakeven spend import|sync` on the command line.",
         )
         return
@@ -246,3 +276,113 @@ def weekly(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         f"Weekly spend summary for {channel_link(options['channel'])} every {options['day'].title()} at "
         f"{options['time']} {options['tz']}.{quiet}",
     )
+
+
+def _today(bot: Bot):
+    """Today where budgets are checked (DAILY_CHECK's timezone): the day forecasts count up to."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from ..budget import check_time
+
+    _, _, tz = check_time(getattr(bot.settings, "daily_check", None) or "09:00 UTC")
+    return dt.datetime.now(ZoneInfo(tz)).date()
+
+
+def spend_forecast(bot: Bot, client: WebClient, where: Where) -> None:
+    """`/breakeven spend`: the month's end, this channel's budgets and its decisions' break-even crossings."""
+    from costcore.spend import SPEND_EXAMPLE
+
+    from ..forecasts import forecast_section
+
+    text = forecast_section(bot.store, where.team, where.channel, _today(bot))
+    if text is None:
+        text = (
+            f"No spend is recorded yet. Record it: `/breakeven {SPEND_EXAMPLE}`, or `breakeven spend import FILE.csv` "
+            "and `breakeven spend sync openai` on the command line."
+        )
+    bot.reply(client, where, text)
+
+
+def recheck_here(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    """`/breakeven recheck`: this channel's decisions re-run with today's prices and measured volume."""
+    from ..recheck import recheck, recheck_summary
+    from ..render import _chunks, _section
+    from .home import republish
+
+    if rest.strip():
+        bot.tell(client, where, "`recheck` takes nothing: `/breakeven recheck` re-checks this channel's decisions.")
+        return
+    outcomes = recheck(
+        bot.store,
+        where.team,
+        where.channel,
+        sheet=bot.sheet,
+        trigger="/breakeven recheck",
+        threshold=getattr(bot.settings, "recheck_threshold", 0.2),
+    )
+    text = recheck_summary(outcomes)
+    bot.reply(client, where, text.splitlines()[0], [_section(t) for t in _chunks(text.splitlines())][:50])
+    republish(bot, client, where.team, where.user)
+
+
+def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
+    """`/breakeven budget [$5,000/month] [model=gpt-4o] [at=50%,80%,100%]`, or `budget off [model=...]`."""
+    from ..budget import BUDGET_EXAMPLE, Budget, budget_lines, budgets, label, parse_budget, remove_budget, set_budget
+    from .home import republish
+
+    try:
+        asked = parse_budget(rest)
+    except GrammarError as exc:
+        bot.tell(client, where, str(exc))
+        return
+    here = channel_link(where.channel)
+    model = asked["model"]
+    what = f"{model} spend" if model else "LLM API spend"
+    if asked["action"] == "list":
+        found = [b for b in budgets(bot.store, where.team, where.channel) if not model or b.model == model]
+        if not found:
+            bot.reply(client, where, f"No budget in {here} yet. Set one: `/breakeven {BUDGET_EXAMPLE}`.")
+            return
+        lines = budget_lines(bot.store, found, _today(bot))
+        bot.reply(client, where, "\n".join([f"*Budgets in {here}*", *lines, "`/breakeven budget off` removes one."]))
+        return
+    if asked["action"] == "off":
+        removed = remove_budget(bot.store, where.team, where.channel, model)
+        text = f"The {what} budget of {here} is removed." if removed else f"{here} has no {what} budget to remove."
+        bot.reply(client, where, text)
+        republish(bot, client, where.team, where.user)
+        return
+    chosen = Budget(where.team, where.channel, model, asked["amount"], asked["thresholds"], where.user)
+    replaced = set_budget(bot.store, chosen)
+    when = getattr(bot.settings, "daily_check", None) or "09:00 UTC"
+    lines = [
+        f"{'Budget replaced' if replaced else 'Budget set'} for {here}: {money_text(chosen.amount)} a month of {what}. "
+        f"Alerts here at {', '.join(label(t) for t in chosen.thresholds)} of it and when the month's forecast is "
+        f"over it, each once a month, checked every day at {when}.",
+        *budget_lines(bot.store, [chosen], _today(bot)),
+    ]
+    if model and not _has_spend(bot, where.team, model):
+        lines.append(
+            f"No spend of `{model}` is recorded yet: the model is named as your spend names it "
+            "(`breakeven spend import`, `/breakeven spend add`)."
+        )
+    bot.reply(client, where, "\n".join(lines))
+    republish(bot, client, where.team, where.user)
+
+
+def money_text(amount: float) -> str:
+    from costcore.format import money
+
+    return money(amount)
+
+
+def _has_spend(bot: Bot, team: str, model: str) -> bool:
+    import datetime as dt
+
+    from costcore.forecast import rows_of
+
+    from ..spend import load_spend
+
+    since = dt.date.today() - dt.timedelta(days=62)
+    return bool(rows_of(load_spend(bot.store, team, since), model))

@@ -20,15 +20,20 @@ from ..form import form_view
 from ..service import Bot
 
 RESUME, START_OVER, HOME = "audit_resume", "audit_new", "audit_home"
-SUBCOMMANDS = {"", "form", "help", "history", "show", "compare", "spend", "weekly", "audit", "measure"}
-CHEAP = SUBCOMMANDS - {"measure"}  # answered on the fast lane: they never wait behind analyses and charts
+SUBCOMMANDS = {
+    "", "form", "help", "history", "show", "compare", "spend", "weekly", "audit", "measure", "recheck", "budget",
+}  # fmt: skip
+# answered on the fast lane: they never wait behind analyses and charts (a re-check runs every analysis again)
+CHEAP = SUBCOMMANDS - {"measure", "recheck"}
 # Subcommand words a sentence may well start with ("compare renting gpt-4o with..."): with a model to read
 # words, such a sentence is a question, unless what follows is what the subcommand takes.
-SENTENCE_STARTS = {"form", "help", "history", "show", "compare", "audit"}
+SENTENCE_STARTS = {"form", "help", "history", "show", "compare", "audit", "budget"}
 _TAKES = {
     "history": re.compile(r"\d*"),
     "show": re.compile(r"#?\d+"),
     "compare": re.compile(r"#?\d+\s+#?\d+"),
+    # `budget $5,000/month model=gpt-4o at=50%,90%`, `budget off model=gpt-4o`: an amount and key=value pairs
+    "budget": re.compile(r"(off|\$?[\d.,]+\s*[kKmM]?\s*(/\s*[a-z]+|\s+a\s+[a-z]+)?)?(\s+[a-z]+\s*=\s*\S+)*", re.I),
 }
 
 
@@ -119,7 +124,8 @@ def open_form(
     ask_id: int | None = None,
 ) -> None:
     try:
-        client.views_open(trigger_id=trigger_id, view=form_view(where.channel, scenario, analysis_id, ask_id=ask_id))
+        view = form_view(where.channel, scenario, analysis_id, ask_id=ask_id, sheet=bot.sheet)
+        client.views_open(trigger_id=trigger_id, view=view)
     except Exception as exc:
         bot.tell(
             client,

@@ -20,7 +20,7 @@ def register(app: App, bot: Bot) -> None:
     @app.options(API_ACTION)
     def api_models(ack, body):
         # The API select searches the whole catalogue as the user types (block_suggestion).
-        ack(options=finalize(options_for(body.get("value") or "")))
+        ack(options=finalize(options_for(body.get("value") or "", bot.sheet)))
 
     @app.view(CALLBACK_ID)
     def submitted(ack, body, view):

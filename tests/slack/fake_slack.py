@@ -2,7 +2,8 @@
 
 It keeps the messages posted per channel (with their metadata), so conversations.history and
 conversations.replies answer as Slack would; channels can refuse the bot (not_in_channel...),
-conversations.members lists who is in a channel, and /response/... stands for response_urls.
+conversations.members lists who is in a channel (and users.conversations the channels of a user),
+and /response/... stands for response_urls.
 A `before_reply` hook runs after a call is recorded and before it is answered (the kill test
 kills the bot there: the message exists, the bot never learns it). `drop` and `late` make Slack's
 two unanswered successes: the call is carried out, then the connection closes without an answer,
@@ -211,6 +212,10 @@ class FakeSlack:
             if members is None:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
             return 200, {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}, {}
+        if method == "users.conversations":  # the channels `members` lists the user in
+            with self._lock:
+                found = [{"id": c} for c, users in self.members.items() if args.get("user") in users]
+            return 200, {"ok": True, "channels": found, "response_metadata": {"next_cursor": ""}}, {}
         if method == "auth.test":
             team = team_of_token(authorization) or "T1"
             bot = "B1" if team == "T1" else f"B{team}"

@@ -368,7 +368,8 @@ def test_a_direct_message_is_answered_like_the_command_with_a_status_while_it_wo
         and confirm["thread_ts"] == "5.1"
         and LINE in json.dumps(confirm["blocks"], ensure_ascii=False)
     )
-    confirm_ts = table(server, "SELECT confirm_ts FROM asks")[0][0]
+    # The job records the confirmation's ts once Slack has answered the post: wait for it, not for the post.
+    confirm_ts = slack.wait_for(lambda: table(server, "SELECT confirm_ts FROM asks")[0][0], what="the ts recorded")
     click(server, "ask_run", ask_id(server), ephemeral=False, channel="D1", message_ts=confirm_ts, trigger="trig-dm")
     slack.wait_for(lambda: slack.called("files.completeUploadExternal"), what="the chart")
     verdict = slack.called("chat.postMessage")[1]["args"]

@@ -186,7 +186,8 @@ def test_home_tab_starts_an_audit(bot_server, slack):
     home = slack.wait_for(lambda: slack.called("views.publish"), what="the Home tab")[0]["args"]
     assert home["user_id"] == "U1"
     check_blocks(home["view"]["blocks"], limit=100)
-    button = home["view"]["blocks"][-1]["elements"][0]
+    buttons = [e for b in home["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (button,) = [e for e in buttons if e["action_id"] == "audit_home"]
     bot_server.interaction(
         {
             "type": "block_actions",

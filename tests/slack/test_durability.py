@@ -275,7 +275,7 @@ def test_a_stopped_bot_writes_the_finishes_it_had_not_flushed(slack, tmp_path):
 def test_a_job_that_fails_for_good_tells_the_user_why_and_keeps_no_history(bot_server, slack, monkeypatch):
     import bot.service
 
-    def overflow(scenario):
+    def overflow(scenario, **_options):  # analyze(scenario, sheet=...)
         raise OverflowError("math range error")
 
     monkeypatch.setattr(bot.service, "analyze", overflow)

@@ -1,0 +1,50 @@
+"""What the weekly summary adds to a channel's spend (bot/weekly.py): the forecasts, the channel's
+decisions re-checked with today's prices and measured volume (only the changed ones listed, the rest
+counted), and the budget alerts nobody has acknowledged yet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .budget import alerts_section, open_alerts
+from .forecasts import forecast_section
+from .recheck import Reported, decisions_section, mark_reported, recheck, since_last_summary
+
+
+@dataclass
+class Extras:
+    blocks: list[dict]
+    news: bool  # a decision changed, or an alert waits: worth a post even in a quiet week
+    reported: list[Reported] = field(default_factory=list)
+
+    def posted(self, db, week: str) -> None:
+        """The summary of `week` is in the channel: the next one compares the decisions with it."""
+        mark_reported(db, self.reported, week)
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def weekly_extras(
+    db, team: str, channel: str, now: dt.datetime, *, sheet=None, threshold: float = 0.2, store: bool = True
+) -> Extras:
+    """now: in the channel's timezone. store=False (a dry run) writes no re-check version."""
+    outcomes = recheck(
+        db, team, channel, sheet=sheet, now=now, trigger="weekly summary", threshold=threshold, store=store
+    )
+    reported = since_last_summary(db, outcomes, threshold)
+    blocks = []
+    forecast = forecast_section(db, team, channel, now.date())
+    if forecast:
+        blocks.append(_section(forecast))
+    decisions = decisions_section(reported, [o for o in outcomes if o.now is None], threshold)
+    if decisions:
+        blocks.append(_section(decisions))
+    waiting = alerts_section(open_alerts(db, team, [channel]))
+    if waiting:
+        text, buttons = waiting
+        blocks += [_section(text), *buttons]
+    news = any(r.change.changed for r in reported) or waiting is not None
+    return Extras(blocks, news, reported)

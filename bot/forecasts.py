@@ -1,0 +1,45 @@
+"""The forecasts a channel reads (costcore/forecast.py on its team's spend): where the month ends, each
+budget of the channel, and when each decision's API model, growing at its trend, reaches break-even.
+In the weekly summary and in `/breakeven spend`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from costcore.forecast import GROWTH_WEEKS, crossing, daily_costs, growth, month_end, rows_of
+
+from .budget import budgets, outlook
+from .recheck import database, decisions, latest
+from .spend import load_spend
+
+SHOWN_CROSSINGS = 5
+
+
+def forecast_lines(db, team: str, channel: str, today: dt.date) -> list[str]:
+    """The lines, each with the figures it was computed from; [] when nothing is recorded."""
+    db = database(db)
+    through = today - dt.timedelta(days=1)
+    since = min(through.replace(day=1), through - dt.timedelta(days=7 * GROWTH_WEEKS))
+    rows = load_spend(db, team, since)
+    lines = []
+    if rows:
+        lines.append(f"• All LLM API spend: {month_end(daily_costs(rows), today).sentence()}")
+    for budget in budgets(db, team, channel):
+        lines.append(f"• Budget, {budget.what}: {outlook(db, budget, today).sentence()}")
+    shown = 0
+    for analysis in reversed(decisions(db, team, channel)):  # the newest decisions first
+        report = latest(db, analysis).report
+        quote = report.get("api_price") or {}
+        if quote.get("custom") or not quote.get("provider") or shown >= SHOWN_CROSSINGS:
+            continue
+        found = growth(rows_of(rows, f"{quote['provider']}:{quote['model']}"), through)
+        if found is None:
+            continue
+        lines.append(f"• Decision {crossing(analysis['id'], found, report, through).sentence()}")
+        shown += 1
+    return lines
+
+
+def forecast_section(db, team: str, channel: str, today: dt.date) -> str | None:
+    lines = forecast_lines(db, team, channel, today)
+    return "\n".join(["*Forecast*", *lines]) if lines else None
