@@ -21,24 +21,24 @@ def run(text):
 
 # 1. Break-even with the operations cost -------------------------------------------------------
 
-# GPT-4o at 1,500 in + 200 out is $0.00575 a request; one A10G at the catalogue's $1.006/h is
-# $734.38 a month; 5 h a month of operations at the default $100/h is $500 a month.
+# GPT-4o at 1,500 in + 200 out is $0.00575 a request; one A10G at the catalogue's $1.003/h (the median of
+# two providers' always-on prices) is $732.19 a month; 5 h a month of operations at the default $100/h is $500 a month.
 ISSUE = "volume=20M api=gpt-4o in=1500 out=200 gpu=a10g maint_h=5"
 
 
 def test_breakeven_counts_the_operations_cost():
     report = run(ISSUE)
     assert report.cost_model.ops_monthly == 500.0
-    # At 20M a month the load is carried for less by instances of 2 A10Gs ($1,468.76 a month each: more memory
+    # At 20M a month the load is carried for less by instances of 2 A10Gs ($1,464.38 a month each: more memory
     # for requests in flight); at the break-even volume one single-A10G instance carries it.
-    assert report.cost_model.instance_monthly == pytest.approx(2 * 734.38)
+    assert report.cost_model.instance_monthly == pytest.approx(2 * 732.19)
     assert report.capacity.gpus_per_instance == 2
-    assert report.selfhost_monthly_cost == pytest.approx(report.instances * 2 * 734.38 + 500.0)
-    assert report.cost_model.selfhost_monthly(214_675) == pytest.approx(734.38 + 500.0)
-    # (734.38 + 500) / 0.00575 = 214,675 a month; without the operations cost it was 127,718.
-    assert round(report.breakeven_requests_per_month) == 214_675
-    assert report.breakeven_tokens_per_month == pytest.approx(214_674.7826 * 1700)
-    assert [(round(c.requests_per_month), c.direction) for c in report.crossings] == [(214_675, "buy_starts_paying")]
+    assert report.selfhost_monthly_cost == pytest.approx(report.instances * 2 * 732.19 + 500.0)
+    assert report.cost_model.selfhost_monthly(214_294) == pytest.approx(732.19 + 500.0)
+    # (732.19 + 500) / 0.00575 = 214,294 a month; without the operations cost it was 127,337.
+    assert round(report.breakeven_requests_per_month) == 214_294
+    assert report.breakeven_tokens_per_month == pytest.approx(214_293.9130 * 1700)
+    assert [(round(c.requests_per_month), c.direction) for c in report.crossings] == [(214_294, "buy_starts_paying")]
 
 
 def test_breakeven_with_your_own_prices_and_operations():
@@ -194,7 +194,7 @@ def test_payback_with_default_complexity_uses_the_multiplied_cost():
     report = run(ISSUE)
     assert report.one_time_cost == pytest.approx(76_750)
     assert report.payback_months == pytest.approx(76_750 / report.monthly_savings)
-    assert report.monthly_savings == pytest.approx(20e6 * 0.00575 - report.instances * 734.38 - 500)
+    assert report.monthly_savings == pytest.approx(20e6 * 0.00575 - report.instances * 732.19 - 500)
 
 
 def test_never_breaking_even_says_why_when_the_api_is_dearer_per_request():

@@ -100,7 +100,7 @@ def test_past_the_break_even_the_one_time_cost_decides():
     s = step("volume=1M api=gpt-4o fail_api=10% fail_cost=$1")
     assert (s.situation, s.standing, s.test_share) == ("near", "past", 0.05)
     assert s.action == (
-        "You are past the break-even (534k requests a month) but the one-time cost decides: it pays back in 50.6 "
+        "You are past the break-even (533k requests a month) but the one-time cost decides: it pays back in 50.6 "
         "months, beyond the 12-month horizon: " + TEST.format(share="50k requests", who="the API")
     )
     assert s.commands == [
@@ -122,7 +122,7 @@ def test_far_below_revisits_at_half_the_break_even():
     s = step("volume=100k")
     assert s.revisit_requests_per_month == pytest.approx(12.7e6 / 2, rel=0.01)
     assert s.action == (
-        f"Keep renting: you are at 100k requests a month, far below the 12.7M break-even.{TRACK} Revisit at 6.33M "
+        f"Keep renting: you are at 100k requests a month, far below the 12.6M break-even.{TRACK} Revisit at 6.32M "
         "requests a month, half the break-even."
     )
 

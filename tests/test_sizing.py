@@ -89,7 +89,7 @@ def test_a_70b_model_on_a10gs_takes_eight_gpus_an_instance_priced_as_eight():
     report = analyze(parse("volume=1M gpu=a10g params=70B api=gpt-4o"))
     assert report.capacity.gpus_per_instance == 8
     servers = next(line for line in report.selfhost_lines if line.name == "Servers")
-    assert report.cost_model.instance_monthly == pytest.approx(8 * 1.006 * 730, rel=0.2)
+    assert report.cost_model.instance_monthly == pytest.approx(8 * 1.003 * 730, rel=0.2)
     assert servers.amount == pytest.approx(report.instances * report.cost_model.instance_monthly)
     assert "8 x NVIDIA A10G" in report.capacity.summary
 

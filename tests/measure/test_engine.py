@@ -14,6 +14,7 @@ import time
 import pytest
 
 from bot.measure import Endpoint, MeasureError, Options, check_answer, load_prompts, measure, synthetic_prompts
+from costcore import prices
 from costcore.prices import list_gpus
 
 from .conftest import reply, write_prompts
@@ -146,7 +147,7 @@ def test_capacity_is_the_best_throughput_that_meets_the_latency_bound():
     assert any("no concurrency met latency=1ms at p95 (the best was 340 ms)" in n for n in impossible.notes)
 
 
-def test_costs_a_request(fakes):
+def test_costs_a_request(fakes, monkeypatch, request):
     fake = fakes(models=("small", "gpt-4o-mini"), out_tokens=20, cached_tokens=100)
     prompts = synthetic_prompts(200, 20, 4)
     api = Endpoint("api", fake.url, "gpt-4o-mini", key="sk-x")
@@ -163,8 +164,14 @@ def test_costs_a_request(fakes):
     assert "L4" in own_row["cost_basis"]
     # A GPU with no always-on price in the catalogue: a measured server runs all month, so no price
     # from another billing mode stands in for it; the basis says so and what to give.
+    # Every GPU has an always-on price today: withdraw the H100's, as for a variant priced in other modes only.
+    kept = tuple(p for p in prices.list_prices() if not (p.gpu == "h100" and p.mode == "always-on"))
+    monkeypatch.setattr(prices, "list_prices", lambda: kept)
+    for cached in (prices.gpu_quote, prices.modes_priced):
+        cached.cache_clear()
+        request.addfinalizer(cached.cache_clear)
     unpriced = [g for g in list_gpus() if g.price_per_hour is None]
-    assert unpriced
+    assert [g.id for g in unpriced] == ["h100"]
     catalogue_only = measure([own(fake)], prompts, Options(requests=2, concurrency=(1,), gpu=unpriced[0].id))
     row = catalogue_only.runs[0].figures()
     assert row["cost_per_request"] is None

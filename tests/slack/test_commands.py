@@ -24,11 +24,11 @@ def test_command_posts_the_verdict_and_uploads_the_chart_in_its_thread(bot_serve
     assert post["channel"] == "C1"
     check_blocks(post["blocks"])
     headline = post["blocks"][0]["text"]["text"]
-    assert "Buy: self-hosting saves $9,766 a month" in headline
+    assert "Buy: self-hosting saves $9,768 a month" in headline
     everything = str(post["blocks"])
     assert "genai-prices" in everything and "data as of" in everything  # price source and date
     assert "What if volume x2" in everything and "Edit assumptions" in everything
-    assert "API prices -50%: $4,016 a month, RENT" in everything  # the sensitivity what-ifs
+    assert "API prices -50%: $4,018 a month, RENT" in everything  # the sensitivity what-ifs
     # The sizing a lead can check, in one line: the same instance the analysis priced.
     from costcore import analyze, parse
 
@@ -172,7 +172,7 @@ def test_history_show_and_compare(bot_server, slack):
     slack.wait_for(lambda: len(slack.called("files.completeUploadExternal")) == 3, what="the re-rendered chart")
     shown = slack.called("chat.postMessage")[-1]["args"]
     check_blocks(shown["blocks"])
-    assert "Buy: self-hosting saves $9,766" in str(shown["blocks"][0])
+    assert "Buy: self-hosting saves $9,768" in str(shown["blocks"][0])
 
     bot_server.command(f"compare {first} {second}")
     compared = slack.wait_for(

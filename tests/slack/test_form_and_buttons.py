@@ -72,7 +72,7 @@ def test_valid_form_posts_like_the_command(bot_server, slack):
     slack.wait_for(lambda: slack.called("files.completeUploadExternal"), what="the chart")
     post = slack.called("chat.postMessage")[0]["args"]
     assert post["channel"] == "C1"
-    assert "Buy: self-hosting saves $9,766 a month" in str(post["blocks"][0])
+    assert "Buy: self-hosting saves $9,768 a month" in str(post["blocks"][0])
     assert rows(bot_server)[0][3] == "volume=2M/month in=1500 out=200 api=gpt-4o gpu=a10g"
 
 
@@ -176,7 +176,7 @@ def test_edit_assumptions_opens_the_form_prefilled(bot_server, slack):
     # Submitting it unchanged gives the same verdict again.
     bot_server.interaction(submission(view, state_from(view), trigger="trig-resubmit", hash_="h2"))
     slack.wait_for(lambda: len(slack.called("chat.postMessage")) == 2, what="the new verdict")
-    assert "saves $9,766" in str(slack.called("chat.postMessage")[1]["args"]["blocks"][0])
+    assert "saves $9,768" in str(slack.called("chat.postMessage")[1]["args"]["blocks"][0])
 
 
 def test_buttons_from_another_channel_cannot_read_an_analysis(bot_server, slack):

@@ -76,7 +76,7 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(slack, tmp_path, m
         slack.wait_for(lambda: any(m.get("envelope_id") == "env-1" for m in sockets.received), what="the ack")
         slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=15, what="the chart")
         post = slack.called("chat.postMessage")[0]["args"]
-        assert "Buy: self-hosting saves $9,766 a month" in str(post["blocks"][0])
+        assert "Buy: self-hosting saves $9,768 a month" in str(post["blocks"][0])
         opened = slack.called("apps.connections.open")[0]
         assert opened["authorization"] == "Bearer xapp-1-test"
     finally:
@@ -105,7 +105,7 @@ def test_breakeven_bot_in_socket_mode_answers_from_its_worker_and_stops_cleanly(
     try:
         slack.wait_for(lambda: any(m.get("envelope_id") == "env-2" for m in sockets.received), what="the ack")
         slack.wait_for(lambda: slack.called("files.completeUploadExternal"), timeout=30, what="the chart")
-        assert "Buy: self-hosting saves $9,766 a month" in str(slack.called("chat.postMessage")[0]["args"]["blocks"])
+        assert "Buy: self-hosting saves $9,768 a month" in str(slack.called("chat.postMessage")[0]["args"]["blocks"])
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=30) == 0, bot.stderr.read().decode()
     finally:
