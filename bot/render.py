@@ -19,7 +19,7 @@ from costcore.format import count, money, months, percent
 from costcore.grammar import EXAMPLE, KEYS
 from costcore.scenario import Report, volume_unit
 from costcore.templates import names as template_names
-from costcore.text import breakeven_between
+from costcore.text import breakeven_between, fleet_today
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -215,7 +215,7 @@ def key_numbers(report: Report) -> list[str]:
         f"*Break-even*\n{be}",
         f"*Payback*\n{months(report.payback_months)}",
         f"*First-year ROI*\n{percent(report.first_year_roi)}",
-        f"*Volume*\n{count(report.requests_per_month)} {report.volume_unit}/mo, {report.instances} instance(s)",
+        f"*Volume*\n{count(report.requests_per_month)} {report.volume_unit}/mo, {fleet_today(report)}",
     ]
 
 

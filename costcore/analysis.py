@@ -143,7 +143,7 @@ def analyze(scenario: Scenario, *, now: dt.datetime | None = None, sheet: PriceS
         )
     pitfalls = _pitfalls(s, one_time, buy)
     times = answer_times(s, work, rent, buy, ledger) if s.latency_ms is None else None
-    held = _held_to_api(s, times, buy)
+    held = _held_to_api(s, times, buy, sheet, day)
     api = comparison.option("api")
     selfhost = comparison.option("selfhost")
     requests = work.requests
@@ -305,7 +305,7 @@ def _billing_breaks(s: Scenario, mode: str, buy) -> str:
     return ""
 
 
-def _held_to_api(s: Scenario, times, buy):
+def _held_to_api(s: Scenario, times, buy, sheet: PriceSheet = NO_SHEET, day=None):
     """Where self-hosting answers clearly slower than the API and no bound is given: the sizing held to the
     API's time (what latency= would do), so the latency row can say what it costs."""
     from .buy import sizing
@@ -316,7 +316,7 @@ def _held_to_api(s: Scenario, times, buy):
         return None
     if times.own_ms < CLEAR_MARGIN * times.api_ms:
         return None
-    return sizing(s.model_copy(update={"latency_ms": times.api_ms}))
+    return sizing(s.model_copy(update={"latency_ms": times.api_ms}), sheet=sheet, on=day)
 
 
 def _rate_used(s: Scenario, one_time, buy, manual, ledger: Ledger) -> None:

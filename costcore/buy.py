@@ -5,7 +5,6 @@ plus the people who run and review it."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,7 +14,16 @@ from .grammar import GrammarError
 from .ledger import Ledger
 from .price_sheet import NO_SHEET, GpuEntry, PriceSheet
 from .prices import MODE_WORDS, MODES, Gpu, find_gpu, gpu_quote, modes_priced
-from .scenario import HOURS_PER_MONTH, SECONDS_PER_MONTH, CostLine, CostModel, Scenario, ServerlessTerms
+from .scenario import (
+    HOURS_PER_MONTH,
+    SECONDS_PER_MONTH,
+    CostLine,
+    CostModel,
+    Scenario,
+    ServerlessTerms,
+    Shape,
+    fleet_size,
+)
 from .serving import TP_SIZES, ContextError, Serving, ServingError, check_context, find_open_model, size
 from .workload import Workload, workload
 
@@ -176,11 +184,13 @@ def buy_side(
         for key, value in (("concurrency", s.concurrency), ("bits", s.bits), ("streaming", s.streaming)):
             if value is not None:
                 ledger.ignored(key, "capacity= is your measurement and no GPU is named (gpu=) to size it on")
-    alternatives: list[tuple[float, float]] = []
-    if serving is not None and sized is None and _split_is_chosen(s, measured):
-        serving, alternatives = _cheapest_split(s, work, model, gpu, bits, peak * profile.busy_factor, ha, serving)
+    split: dict = {}  # where the tool chooses the split: the instance's GPUs, the fewest, and the other shapes
+    if serving is not None and sized is None and _split_is_chosen(s, gpu, measured, sheet, on):
+        fewest = serving.gpus_per_instance
+        serving, alternatives = _cheapest_split(s, work, model, gpu, bits, peak, profile, ha, serving, sheet, on)
         gpus = serving.gpus_per_instance
         requests_per_s = serving.requests_per_s
+        split = {"gpus_per_instance": gpus, "fewest_gpus": fewest, "alternatives": alternatives}
     if gpu is not None and gpu.variant_note and s.gpu is not None:
         ledger.assume("gpu", gpu.name, gpu.variant_note, gpu.spec_source)
     if s.server_monthly is not None:
@@ -210,8 +220,7 @@ def buy_side(
         )
         ha = True
     terms, rpi = fleet_terms(s, billing, profile, serving, requests_per_s, peak, work, ha, ledger)
-    if alternatives and not terms.get("autoscale") and terms.get("billing") != "serverless":
-        terms["alternatives"] = alternatives
+    terms.update(split)
     latency = None if serving is None else (serving.ttft_ms if s.streaming else serving.latency_ms)
     if billing.mode == "serverless" and not terms.get("floor") and latency is not None and s.latency_ms is not None:
         # scaled to zero, a request may find no warm instance and wait for one to start
@@ -481,7 +490,7 @@ def fleet_terms(
     """CostModel's fleet fields for this billing mode and load profile, and what one instance carries a
     month at the busiest hour (a fixed fleet is sized for it)."""
     mode = billing.mode
-    flat = requests_per_s * SECONDS_PER_MONTH / peak if requests_per_s > 0 else None
+    flat = _carried(requests_per_s, peak, 1.0) if requests_per_s > 0 else None
     steady = profile.busy_hours_a_week >= HOURS_A_WEEK
     autoscale = bool(s.autoscale) and s.server_monthly is None  # server= is a bill for the whole month
     if mode == "serverless":
@@ -496,10 +505,8 @@ def fleet_terms(
             "(the sensitivity's serverless row uses it, where the GPU has a serverless price)"
         )
     if s.autoscale is not None and s.server_monthly is None and mode in ("owned", "reserved-1y", "reserved-3y"):
-        why = (
-            "owned hardware costs the same whether it runs or not"
-            if mode == "owned"
-            else ("a reservation is billed every hour of its term")
+        why = "owned hardware costs the same whether it runs or not" if mode == "owned" else (
+            "a reservation is billed every hour of its term"
         )
         ledger.ignored("autoscale", f"{why}: the fleet is sized for the busiest hour")
         autoscale = False
@@ -508,28 +515,19 @@ def fleet_terms(
         if autoscale:
             floor = s.min_instances
         elif s.min_instances == 0:
-            ledger.note(
-                "`min_instances=0` is read as 1: a fixed fleet keeps at least one instance; scale to zero "
-                "needs autoscale=yes or billing=serverless"
-            )
+            ledger.note("`min_instances=0` is read as 1: a fixed fleet keeps at least one instance; scale to zero "
+                        "needs autoscale=yes or billing=serverless")
         else:
             floor = s.min_instances
-            ledger.note(
-                f"`min_instances={floor}`: a fixed fleet runs at least {floor} instance(s) every hour "
-                "(autoscale=yes lets it follow the load above that)"
-            )
+            ledger.note(f"`min_instances={floor}`: a fixed fleet runs at least {floor} instance(s) every hour "
+                        "(autoscale=yes lets it follow the load above that)")
     elif autoscale:
-        ledger.assume(
-            "min_instances",
-            "1",
-            "autoscaling keeps one instance at the quietest hour; min_instances=0 lets it scale to zero",
-        )
+        ledger.assume("min_instances", "1", "autoscaling keeps one instance at the quietest hour; min_instances=0 "
+                      "lets it scale to zero")
     if autoscale:
         if steady:
-            ledger.note(
-                "autoscale=yes with a 24x7 profile: the load is the same every hour, so there is nothing to "
-                "scale down (give profile=business-hours or active=10h/day)"
-            )
+            ledger.note("autoscale=yes with a 24x7 profile: the load is the same every hour, so there is nothing to "
+                        "scale down (give profile=business-hours or active=10h/day)")
         ledger.assume("profile", profile.name, "instances follow the load hour by hour")
         terms = {"billing": mode, "autoscale": True, "levels": profile.levels, "floor": floor}
         return terms, flat
@@ -541,7 +539,7 @@ def fleet_terms(
             "the flat load at its peak; a fixed fleet is sized for that peak and runs every hour, so it costs at "
             "least the 24x7 figure (autoscale=yes or billing=serverless saves the quiet hours)",
         )
-    rpi = flat / profile.busy_factor if flat is not None else None
+    rpi = _carried(requests_per_s, peak, profile.busy_factor) if flat is not None else None
     return {"billing": mode, "floor": floor}, rpi
 
 
@@ -560,15 +558,11 @@ def _serverless_terms(
     if s.cold_start_s is not None:
         cold = profile.stretches_a_month * s.cold_start_s * per_second
         if not profile.stretches_a_month:
-            ledger.note(
-                "cold_start= is counted when the service starts again after quiet hours: a 24x7 load keeps "
-                "its instances warm (give profile= to count them)"
-            )
+            ledger.note("cold_start= is counted when the service starts again after quiet hours: a 24x7 load keeps "
+                        "its instances warm (give profile= to count them)")
     else:
-        ledger.note(
-            "serverless cold starts are not priced: give cold_start= (the seconds your model takes to load), "
-            "and min_instances=1 to keep one instance warm all month"
-        )
+        ledger.note("serverless cold starts are not priced: give cold_start= (the seconds your model takes to load), "
+                    "and min_instances=1 to keep one instance warm all month")
     floor = s.min_instances if s.min_instances is not None else 0
     if s.ha:
         ledger.ignored("ha", "a serverless platform replaces a failed worker; no spare instance is billed")
@@ -622,73 +616,113 @@ def _size(s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, 
         raise GrammarError(key, str(exc), example) from None
 
 
-def _split_is_chosen(s: Scenario, measured: bool) -> bool:
-    """The split over GPUs is the tool's to choose for a fixed fleet it sizes and prices by the GPU: not when
-    gpus= says it, a measured capacity is of an instance as it is, server= is a bill for a whole instance, or
-    the fleet follows the load (autoscaled, serverless), where one step of it is the unit."""
-    return (
-        s.gpus is None
-        and not measured
-        and s.server_monthly is None
-        and not s.autoscale
-        and (s.billing or "always-on") != "serverless"
-    )
+def _billing_mode(s: Scenario, gpu: Gpu, sheet: PriceSheet, on: dt.date | None) -> str:
+    """The mode gpu_billing bills this GPU in: billing=, else your price sheet's for it, else always-on."""
+    contract = _sheet_gpu(s, gpu, Ledger(s), sheet, on)
+    return s.billing or (contract.mode if contract is not None else "always-on")
+
+
+def _split_is_chosen(s: Scenario, gpu: Gpu, measured: bool, sheet: PriceSheet, on: dt.date | None) -> bool:
+    """The split over GPUs is the tool's to choose for a fixed fleet it sizes and prices by the GPU. Not when
+    gpus= says it, a measured capacity is of an instance as it is, server= (or, owned, purchase= or watts=) is
+    your figure for a whole instance, or the fleet follows the load (autoscaled or serverless), where one
+    instance is the step it scales by."""
+    if s.gpus is not None or measured or s.server_monthly is not None:
+        return False
+    mode = _billing_mode(s, gpu, sheet, on)
+    if mode == "serverless":
+        return False
+    if s.autoscale and mode not in ("owned", "reserved-1y", "reserved-3y"):  # those are billed every hour
+        return False
+    return not (mode == "owned" and (s.purchase is not None or s.watts is not None))
+
+
+def _carried(requests_per_s: float, peak: float, busy_factor: float) -> float:
+    """Requests a month one instance of a fixed fleet carries: its rate at the busiest hour of the week."""
+    return requests_per_s * SECONDS_PER_MONTH / peak / busy_factor
 
 
 def _cheapest_split(
-    s: Scenario, work: Workload, model, gpu: Gpu, bits: int, peak: float, ha: bool, fewest: Serving
-) -> tuple[Serving, list[tuple[float, float]]]:
-    """Every split of the model over more GPUs than the fewest that hold it, each priced as a fixed fleet; the
-    one that carries today's peak for the least is the instance, and the others stay in the cost model, so at
-    every volume (break-even, growth, what-ifs) the fleet is the cheapest shape. With more GPUs an instance
-    keeps more memory for requests in flight: at a high load that can more than pay for the GPUs it adds.
-    Returns the instance and the other shapes, ($ a month, requests a month) each."""
-    spare = 1 if ha or s.billing == "spot" else 0
-    floor = max(1, s.min_instances or 1)
-    busy = peak if peak > 0 else 1.0
+    s: Scenario,
+    work: Workload,
+    model,
+    gpu: Gpu,
+    bits: int,
+    peak: float,
+    profile: LoadProfile,
+    ha: bool,
+    fewest: Serving,
+    sheet: PriceSheet,
+    on: dt.date | None,
+) -> tuple[Serving, list[Shape]]:
+    """The model split over each number of GPUs from the fewest that hold it (tensor parallelism), each priced
+    as a fixed fleet the way gpu_billing prices the instance (your price sheet included). The split that
+    carries today's load for the least, meeting the latency bound where any split does, is the instance; the
+    others stay in the cost model, so at every volume (break-even, crossings, growth, what-ifs) the fleet is
+    built of the cheapest. With more GPUs an instance keeps more memory for requests in flight, which at a
+    high load can more than pay for the GPUs it adds. Returns the instance and the other shapes."""
+    mode = _billing_mode(s, gpu, sheet, on)
+    spare = 1 if ha or mode == "spot" else 0
+    floor = s.min_instances or 1  # a fixed fleet keeps at least one (fleet_terms reads 0 as 1)
     plans = []
     for n in (k for k in TP_SIZES if k >= fewest.gpus_per_instance):
         try:
-            split = s.model_copy(update={"gpus": n})
-            sized = fewest if n == fewest.gpus_per_instance else _size(split, work, model, gpu, bits, peak, ha)
-            monthly = gpu_billing(s, gpu, n, Ledger(s)).instance_monthly
+            split = fewest
+            if n != fewest.gpus_per_instance:
+                asked = s.model_copy(update={"gpus": n})
+                split = _size(asked, work, model, gpu, bits, peak * profile.busy_factor, ha)
+            monthly = gpu_billing(s, gpu, n, Ledger(s), sheet, on).instance_monthly
         except GrammarError:
             continue
-        if sized.requests_per_s <= 0:
-            continue
-        carried = sized.requests_per_s * SECONDS_PER_MONTH / busy
-        fleet = max(floor, math.ceil(work.requests / carried)) + spare
-        meets = sized.meets_latency is not False
-        plans.append(((not meets, fleet * monthly, n), sized, (monthly, carried)))
+        if split.requests_per_s <= 0:
+            continue  # carries nothing: no fleet of it serves the load
+        carried = _carried(split.requests_per_s, peak, profile.busy_factor)
+        fleet = fleet_size(work.requests, carried, floor, spare) * monthly
+        shape = Shape(gpus=n, instance_monthly=monthly, requests_per_instance=carried)
+        plans.append((split.meets_latency is not False, fleet, split, shape))
+    missing = {plan[3].gpus for plan in plans if not plan[0]}
+    if len(missing) < len(plans):  # a split that misses the latency bound is no option where one meets it
+        plans = [plan for plan in plans if plan[0]]
     if not plans:
         return fewest, []
-    fewest_plan = next((plan for plan in plans if plan[0][2] == fewest.gpus_per_instance), None)
-    if any(not plan[0][0] for plan in plans):  # splits that meet the latency bound, where some do
-        plans = [plan for plan in plans if not plan[0][0]]
-    # A bigger split is worth keeping only if it carries more requests a dollar than every smaller one kept:
-    # priced by the GPU, a less efficient split is never the cheaper at any volume.
-    kept = []
-    for plan in sorted(plans, key=lambda plan: plan[0][2]):
-        monthly, carried = plan[2]
-        if all(carried / monthly > other[2][1] / other[2][0] for other in kept):
-            kept.append(plan)
-    plans = sorted(kept, key=lambda plan: plan[0])
-    chosen = plans[0][1]
-    others = [plan[2] for plan in plans[1:]]
-    if chosen.gpus_per_instance != fewest.gpus_per_instance and fewest_plan is not None:
-        split = f"Each instance splits the model over {chosen.gpus_per_instance} x {gpu.name} (tensor parallelism)"
-        if fewest_plan[0][0]:
-            why = f"{split}: as {fewest.gpus_per_instance}-GPU instances it misses the latency bound."
-        else:
-            why = (
-                f"{split}: today's load costs {money(plans[0][0][1])} a month that way against "
-                f"{money(fewest_plan[0][1])} as {fewest.gpus_per_instance}-GPU instances, as more GPUs leave more "
-                "memory for requests in flight."
-            )
-        chosen = chosen.model_copy(
-            update={"notes": [f"{why} At other volumes the cheaper split is taken.", *chosen.notes]}
+    # today's cheapest; on a tie the fewer GPUs (sorted by GPUs first, min keeps the first)
+    _, fleet, chosen, _ = best = min(plans, key=lambda plan: plan[1])
+    others = [plan[3] for plan in plans if plan is not best]
+    if chosen is fewest:
+        return chosen, others
+    gpus = chosen.gpus_per_instance
+    split = f"Each instance splits the model over {chosen.gpus_per_instance} x {gpu.name} (tensor parallelism)"
+    as_fewest = next((plan for plan in plans if plan[2] is fewest), None)
+    if as_fewest is None and all(n in missing for n in TP_SIZES if fewest.gpus_per_instance <= n < gpus):
+        why = f"{split}: with fewer GPUs an instance misses the latency bound."
+    elif as_fewest is None:
+        why = (
+            f"{split}: as {fewest.gpus_per_instance}-GPU instances it misses the latency bound, and of the splits "
+            f"that meet it this one carries today's load for the least, {money(fleet)} a month."
         )
-    return chosen, others
+    else:
+        why = (
+            f"{split}: the fleet for today's load costs {money(fleet)} a month that way against "
+            f"{money(as_fewest[1])} as {fewest.gpus_per_instance}-GPU instances, {_why_bigger(fewest, chosen)}."
+        )
+    if others:
+        why += " At other volumes the fleet takes the cheaper split."
+    notes = [why, *chosen.notes]
+    return chosen.model_copy(update={"notes": notes}), others
+
+
+def _why_bigger(fewest: Serving, chosen: Serving) -> str:
+    """Why an instance of more GPUs carries more than its share: what held the smaller one back."""
+    if fewest.latency_bound_ms is not None and fewest.concurrency < fewest.max_concurrency:
+        return (
+            f"as within the latency bound a {fewest.gpus_per_instance}-GPU instance takes {fewest.concurrency:,} "
+            f"requests at once and a {chosen.gpus_per_instance}-GPU one, answering faster, {chosen.concurrency:,}"
+        )
+    if fewest.bound == "KV cache memory":
+        return "as more GPUs leave more memory for requests in flight"
+    ratio = chosen.requests_per_s / fewest.requests_per_s
+    more = chosen.gpus_per_instance // fewest.gpus_per_instance
+    return f"as an instance carries {ratio:,.3g}x the requests for {more}x the GPUs"
 
 
 def _check_window(s: Scenario, work: Workload, model) -> None:
@@ -732,13 +766,22 @@ SIZING_KEYS = (
 )
 
 
-def sizing(s: Scenario, ledger: Ledger | None = None) -> Serving:
-    """What one instance serves for this scenario's request shape, exactly as the analysis sizes it."""
+def sizing(
+    s: Scenario, ledger: Ledger | None = None, sheet: PriceSheet = NO_SHEET, on: dt.date | None = None
+) -> Serving:
+    """What one instance serves for this scenario's request shape, exactly as the analysis sizes it: at the
+    busiest hour, split over the GPUs whose fleet carries the load for the least where the split is the tool's."""
     ledger = ledger or Ledger(s)
     work = workload(s, ledger)
     model = s.base_model or s.params_b or DEFAULTS["base"].value
     gpu = find_gpu(s.gpu or DEFAULTS["gpu"].value)
-    return _size(s, work, model, gpu, ledger.pick(s.bits, "bits"), ledger.pick(s.peak, "peak"), bool(s.ha))
+    bits, peak, ha = ledger.pick(s.bits, "bits"), ledger.pick(s.peak, "peak"), bool(s.ha)
+    profile = load_profile(s, Ledger(s))
+    serving = _size(s, work, model, gpu, bits, peak * profile.busy_factor, ha)
+    measured = s.capacity_qps is not None or s.capacity_tok_s is not None
+    if _split_is_chosen(s, gpu, measured, sheet, on):
+        serving, _ = _cheapest_split(s, work, model, gpu, bits, peak, profile, ha, serving, sheet, on)
+    return serving
 
 
 def _per_token_host(s: Scenario, work: Workload, ledger: Ledger, ops_monthly: float, ops_lines: list[CostLine]):

@@ -87,22 +87,26 @@ _SWEEP_KEYS = (
 )
 
 
-def fixed_fleet(model: CostModel, volumes: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(fleet bill, instances) of a fixed fleet at each volume, in the cheapest of its shapes there (the first
-    on a tie, as CostModel does): sized for the busiest hour, never under the floor, plus any spare."""
+def fixed_fleet(model: CostModel, volumes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fleet bill, instances, GPUs an instance) of a fixed fleet at each volume, in the cheapest of its shapes
+    there (the first on a tie, as CostModel.fleet_at does): sized for the busiest hour, never under the floor,
+    plus any spare. GPUs are 0 where the shape has none sized."""
     volumes = np.asarray(volumes, dtype=float)
     spare = 1 if model.ha else 0
-    best_bill = best_n = None
-    for monthly, rpi in model.shapes():
-        needed = 1.0 if rpi is None else np.ceil(volumes / rpi)
+    best_bill = best_n = best_gpus = None
+    for shape in model.shapes():
+        rpi = shape.requests_per_instance
+        needed = np.ones_like(volumes) if rpi is None else np.ceil(volumes / rpi)
         n = np.maximum(max(model.floor, 1), needed) + spare
-        bill = n * monthly
+        bill = n * shape.instance_monthly
+        gpus = np.full_like(volumes, shape.gpus or 0)
         if best_bill is None:
-            best_bill, best_n = bill, n
+            best_bill, best_n, best_gpus = bill, n, gpus
         else:
             cheaper = bill < best_bill
-            best_bill, best_n = np.where(cheaper, bill, best_bill), np.where(cheaper, n, best_n)
-    return np.asarray(best_bill, dtype=float), np.asarray(best_n, dtype=float)
+            best_bill = np.where(cheaper, bill, best_bill)
+            best_n, best_gpus = np.where(cheaper, n, best_n), np.where(cheaper, gpus, best_gpus)
+    return best_bill, best_n, best_gpus
 
 
 def selfhost_bills(model: CostModel, volumes: Any) -> np.ndarray:
@@ -111,7 +115,7 @@ def selfhost_bills(model: CostModel, volumes: Any) -> np.ndarray:
     agrees with the report."""
     volumes = np.asarray(volumes, dtype=float)
     if model.fixed and model.instance_monthly > 0 and not model.uniform:
-        bills, _ = fixed_fleet(model, volumes)
+        bills, _, _ = fixed_fleet(model, volumes)
         return bills + model.ops_monthly + volumes * model.selfhost_variable_per_request
     if model.uniform:
         return np.asarray(
@@ -143,7 +147,8 @@ def breakpoints(model: CostModel, low: float, high: float, limit: int = MAX_STEP
                 points |= {rate * SECONDS_PER_MONTH / factor for rate in rates}
     elif model.requests_per_instance and (model.instance_monthly > 0):
         levels = model.levels if model.autoscale else [(0.0, 1.0)]
-        steps = [rpi for _, rpi in model.shapes() if rpi]  # each shape of a fixed fleet steps at its own size
+        # each shape of a fixed fleet steps at its own size
+        steps = [shape.requests_per_instance for shape in model.shapes() if shape.requests_per_instance]
         for _, factor in levels:
             if factor <= 0:
                 continue
@@ -168,10 +173,12 @@ def _bounds(model: CostModel) -> tuple[float, float, float]:
     rpi = model.requests_per_instance
     if not rpi or model.instance_monthly == 0:
         return var, var, model.fleet_monthly(0.0) + model.ops_monthly
-    shapes = [(monthly, size) for monthly, size in model.shapes() if size]
-    slopes = [monthly / size for monthly, size in shapes]
-    top = max(monthly for monthly, _ in shapes) * (1 + model.floor + spare) + model.ops_monthly
-    return min(slopes) + var, max(slopes) + var, top
+    # The bill is the cheapest shape's at each volume, so it runs under the line of the shape cheapest a request
+    # (n instances of it cost at most its slope x volume plus floor, spare and one partly used instance).
+    shapes = [shape for shape in model.shapes() if shape.requests_per_instance]
+    lean = min(shapes, key=lambda shape: shape.instance_monthly / shape.requests_per_instance)
+    slope = lean.instance_monthly / lean.requests_per_instance
+    return slope + var, slope + var, lean.instance_monthly * (1 + model.floor + spare) + model.ops_monthly
 
 
 def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
@@ -186,6 +193,7 @@ def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], 
                 tokens_per_month=requests * model.tokens_per_request,
                 direction=direction,  # type: ignore[arg-type]
                 instances=model.instances(requests),
+                gpus_per_instance=model.split_at(requests),
             )
         )
 
@@ -243,6 +251,7 @@ def crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
                 tokens_per_month=requests * model.tokens_per_request,
                 direction=direction,  # type: ignore[arg-type]
                 instances=model.instances(requests),
+                gpus_per_instance=model.split_at(requests),
             )
         )
 

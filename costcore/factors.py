@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .buy import BuySide
 from .constraints import AnswerTimes, shown_ms
 from .defaults import group_hours
+from .format import instances as fleet_count
 from .format import money
 from .rent import RentSide
 from .scenario import ConstraintCheck, Factor, Scenario, Serving
@@ -172,8 +173,10 @@ def vendor(rent: RentSide, buy: BuySide, api_monthly: float, requests: float, in
     else:
         gpu = buy.gpu.name if buy.gpu is not None else "GPU"
         how = "owned" if buy.billing == "owned" else "rented"
+        split = buy.fleet.split_at(requests)
+        fleet = f"{instances} {how} " + (f"instance(s) of {split} x {gpu}" if split else f"{gpu} instance(s)")
         selfhost = (
-            f"open weights on {instances} {how} {gpu} instance(s), {money(buy.fleet.fleet_monthly(requests))} a "
+            f"open weights on {fleet}, {money(buy.fleet.fleet_monthly(requests))} a "
             f"month {buy.billing}: any cloud renting that GPU can serve them"
         )
         favours = "selfhost"
@@ -191,9 +194,10 @@ def vendor(rent: RentSide, buy: BuySide, api_monthly: float, requests: float, in
     )
 
 
-def upkeep_burden(buy: BuySide, upkeep: Upkeep, instances: int) -> Factor:
+def upkeep_burden(buy: BuySide, upkeep: Upkeep, instances: int, requests: float) -> Factor:
     low, high = group_hours("ops", "low"), group_hours("ops", "high")
-    what = f"{instances} instance(s)" if instances else "the per-token host's deployment"
+    gpu = buy.gpu.name if buy.gpu is not None else None
+    what = fleet_count(instances, buy.fleet.split_at(requests), gpu) if instances else "the per-token host's deployment"
     if upkeep.hours:
         selfhost = (
             f"{upkeep.hours:g} h a month ({money(upkeep.hours * upkeep.rate)}) to keep {what} running, updated and "
@@ -281,6 +285,6 @@ def compare_factors(
         latency(checks, template, times, held_to_api),
         control(rent, buy, upkeep),
         vendor(rent, buy, requests * rent.cost_per_request, requests, instances),
-        upkeep_burden(buy, upkeep, instances),
+        upkeep_burden(buy, upkeep, instances, requests),
         quality(s, buy, multiplier),
     ]

@@ -47,3 +47,19 @@ def percent(ratio: float | None) -> str:
     if ratio is None:
         return "n/a"
     return f"{ratio * 100:,.0f}%"
+
+
+def instances(n: int, gpus: int | None = None, gpu: str | None = None) -> str:
+    """A count of serving instances, with the GPUs each splits the model over where that is more than the
+    fewest that hold it (the fleet's cheaper split at that volume): '3 instance(s) of 2 x NVIDIA A10G'."""
+    return f"{n} instance(s)" + (f" of {gpus} x {gpu or 'GPU'}" if gpus else "")
+
+
+def instances_cell(n: int, gpus: int | None = None) -> str:
+    """The same count in a table cell: '3', or '3x2' for 3 instances of 2 GPUs each (see instances_key)."""
+    return f"{n}x{gpus}" if gpus else f"{n}"
+
+
+def instances_key(gpu: str | None) -> str:
+    """What an 'inst.' cell of the form NxG means, said under the table that has one."""
+    return f"inst. NxG: N instances of G x {gpu or 'GPU'} each, where the model is split over more GPUs than the fewest"

@@ -39,7 +39,7 @@ def _path(model: CostModel, requests: float, rate: float, limit: float, months: 
     """Requests, instances and both bills for months 1..months, as arrays (one formula with CostModel)."""
     volume = np.minimum(requests * (1 + rate) ** np.arange(months, dtype=float), limit)
     if not model.uniform and model.fixed and model.instance_monthly > 0:  # the cheapest shape each month
-        bills, instances = fixed_fleet(model, volume)
+        bills, instances, _ = fixed_fleet(model, volume)
         selfhost = bills + model.ops_monthly + volume * model.selfhost_variable_per_request
         return volume, instances, volume * model.api_cost_per_request, selfhost
     if not model.uniform:  # an autoscaled or serverless fleet: its own bill, month by month
@@ -107,6 +107,7 @@ def project(model: CostModel, requests: float, rate: float, horizon: float, one_
             month=m + 1,
             requests=float(volume[m]),
             instances=int(instances[m]),
+            gpus_per_instance=model.split_at(float(volume[m])),
             baseline_cost=float(baseline[m]),
             selfhost_cost=float(selfhost[m]),
             savings=float(savings[m]),

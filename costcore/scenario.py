@@ -239,6 +239,11 @@ class Crossing(BaseModel):
     tokens_per_month: float
     direction: Literal["buy_starts_paying", "buy_stops_paying"]
     instances: int
+    gpus_per_instance: int | None = Field(
+        default=None,
+        description="GPUs each instance splits the model over, where more than the fewest that hold it (the "
+        "fleet's cheapest split at this volume); None: the fewest",
+    )
 
 
 class CostLine(BaseModel):
@@ -375,6 +380,20 @@ class ServerlessTerms(BaseModel):
     cold_starts_monthly: float = Field(default=0.0, description="$ a month of cold starts")
 
 
+def fleet_size(requests: float, requests_per_instance: float | None, floor: int, spare: int) -> int:
+    """Instances of a fixed fleet: enough for the busiest hour, never under the floor (nor one), plus any spare."""
+    needed = 1 if requests_per_instance is None else math.ceil(requests / requests_per_instance)
+    return max(floor, 1, needed) + spare
+
+
+class Shape(BaseModel):
+    """One way to build a serving instance: the model split over some GPUs, its price and what it carries."""
+
+    gpus: int | None = Field(description="GPUs in one instance (tensor parallelism); None where none is sized")
+    instance_monthly: float = Field(description="$ a month for one instance of this shape")
+    requests_per_instance: float | None = Field(description="requests a month one instance carries at peak")
+
+
 class CostModel(BaseModel):
     """The comparison's per-unit figures; every bill, crossing, what-if and chart follows from them.
 
@@ -402,10 +421,18 @@ class CostModel(BaseModel):
     )
     floor: int = Field(default=1, description="instances kept running at the quietest hour")
     serverless: ServerlessTerms | None = None
-    alternatives: list[tuple[float, float]] = Field(
+    gpus_per_instance: int | None = Field(
+        default=None, description="GPUs one instance splits the model over, where the tool chose the split"
+    )
+    fewest_gpus: int | None = Field(
+        default=None,
+        description="the fewest GPUs that hold the model, where the tool chose the split: an instance of more is "
+        "counted with its GPUs",
+    )
+    alternatives: list[Shape] = Field(
         default_factory=list,
-        description="a fixed fleet's other instance shapes (the model split over more or fewer GPUs): ($ a month, "
-        "requests a month) each; at every volume the fleet is the cheapest shape",
+        description="a fixed fleet's other instance shapes (the model split over other numbers of GPUs); at every "
+        "volume the fleet is built of the cheapest",
     )
 
     @property
@@ -418,19 +445,31 @@ class CostModel(BaseModel):
         """A fixed fleet: the same instances every hour (not autoscaled, not serverless)."""
         return not self.autoscale and self.serverless is None
 
-    def shapes(self) -> list[tuple[float, float | None]]:
-        """($ a month, requests a month) of each instance shape the fixed fleet may take, this one first."""
-        return [(self.instance_monthly, self.requests_per_instance), *self.alternatives]
+    def shapes(self) -> list[Shape]:
+        """Each instance shape the fixed fleet may take, this one first."""
+        here = Shape(
+            gpus=self.gpus_per_instance,
+            instance_monthly=self.instance_monthly,
+            requests_per_instance=self.requests_per_instance,
+        )
+        return [here, *self.alternatives]
 
-    def _fixed(self, requests: float, shape: tuple[float, float | None]) -> tuple[float, int]:
-        """(bill, instances) of a fixed fleet of one shape at this volume: sized for the busiest hour."""
-        monthly, rpi = shape
-        needed = 1 if rpi is None else math.ceil(requests / rpi)
-        n = max(self.floor, 1, needed) + (1 if self.ha else 0)
-        return n * monthly, n
+    def fleet_at(self, requests: float) -> tuple[float, int, Shape]:
+        """A fixed fleet at this volume in its cheapest shape (the first on a tie): (bill, instances, shape)."""
+        spare = 1 if self.ha else 0
+        best = None
+        for shape in self.shapes():
+            n = fleet_size(requests, shape.requests_per_instance, self.floor, spare)
+            if best is None or n * shape.instance_monthly < best[0]:
+                best = (n * shape.instance_monthly, n, shape)
+        return best
 
-    def _best_shape(self, requests: float) -> tuple[float, int]:
-        return min((self._fixed(requests, shape) for shape in self.shapes()), key=lambda bill_n: bill_n[0])
+    def split_at(self, requests: float) -> int | None:
+        """GPUs an instance splits the model over at this volume, where more than the fewest that hold it."""
+        if self.fewest_gpus is None or not self.fixed:
+            return None
+        gpus = self.fleet_at(requests)[2].gpus
+        return gpus if gpus is not None and gpus > self.fewest_gpus else None
 
     def _needed(self, requests: float, factor: float) -> int:
         if self.requests_per_instance is None:
@@ -472,9 +511,8 @@ class CostModel(BaseModel):
         if self.autoscale:
             return int(max(self.level_instances(requests)))
         if self.alternatives:
-            return self._best_shape(requests)[1]
-        needed = 1 if rpi is None else math.ceil(requests / rpi)
-        return max(self.floor, 1, needed) + (1 if self.ha else 0)
+            return self.fleet_at(requests)[1]
+        return fleet_size(requests, rpi, self.floor, 1 if self.ha else 0)
 
     def instance_hours(self, requests: float) -> float:
         """Instance-hours a month: what an autoscaled or serverless fleet is billed for."""
@@ -487,7 +525,7 @@ class CostModel(BaseModel):
         if self.autoscale:
             return self.instance_hours(requests) * self.instance_monthly / HOURS_PER_MONTH
         if self.alternatives:
-            return self._best_shape(requests)[0]
+            return self.fleet_at(requests)[0]
         return self.instances(requests) * self.instance_monthly
 
     def api_monthly(self, requests: float) -> float:
@@ -501,7 +539,10 @@ class CostModel(BaseModel):
         update: dict = {
             "instance_monthly": self.instance_monthly * factor,
             "selfhost_variable_per_request": self.selfhost_variable_per_request * factor,
-            "alternatives": [(monthly * factor, rpi) for monthly, rpi in self.alternatives],
+            "alternatives": [
+                shape.model_copy(update={"instance_monthly": shape.instance_monthly * factor})
+                for shape in self.alternatives
+            ],
         }
         if self.serverless is not None:
             s = self.serverless
@@ -515,7 +556,12 @@ class CostModel(BaseModel):
 
     def with_capacity(self, factor: float) -> CostModel:
         """What one instance carries times factor."""
-        update: dict = {"alternatives": [(monthly, rpi * factor) for monthly, rpi in self.alternatives]}
+        update: dict = {
+            "alternatives": [
+                shape.model_copy(update={"requests_per_instance": shape.requests_per_instance * factor})
+                for shape in self.alternatives
+            ]
+        }
         if self.requests_per_instance is not None:
             update["requests_per_instance"] = self.requests_per_instance * factor
         if self.serverless is not None:
@@ -560,6 +606,11 @@ class GrowthMonth(BaseModel):
     month: int
     requests: float
     instances: int
+    gpus_per_instance: int | None = Field(
+        default=None,
+        description="GPUs each instance splits the model over, where more than the fewest that hold it (the "
+        "fleet's cheapest split at this volume); None: the fewest",
+    )
     baseline_cost: float = Field(description="the baseline's bill that month (the API, or the work by hand)")
     selfhost_cost: float
     savings: float = Field(description="baseline_cost - selfhost_cost")

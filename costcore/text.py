@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .format import count, money, months, percent
+from .format import count, instances, instances_cell, instances_key, money, months, percent
 from .scenario import Report
 
 
@@ -56,7 +56,8 @@ def render(report: Report) -> str:
         lines.append("  Crossings (the self-host bill is a staircase of instances):")
         for c in r.crossings:
             what = "buying starts to pay" if c.direction == "buy_starts_paying" else "buying stops paying"
-            lines.append(f"    {count(c.requests_per_month):>8} {unit} a month: {what} ({c.instances} instance(s))")
+            fleet = instances(c.instances, c.gpus_per_instance, gpu_name(r))
+            lines.append(f"    {count(c.requests_per_month):>8} {unit} a month: {what} ({fleet})")
     if r.manual:
         m = r.manual
         lines += [
@@ -179,10 +180,24 @@ def growth_lines(r: Report) -> list[str]:
     shown = [m for m in g.months if m.month <= 24 or m.month % 6 == 0 or m.month == len(g.months)]
     for m in shown:
         lines.append(
-            f"  {m.month:>5} {count(m.requests):>9} {m.instances:>5} {money(m.baseline_cost):>12} "
-            f"{money(m.selfhost_cost):>12} {money(m.savings):>12} {money(m.cumulative_net):>12}"
+            f"  {m.month:>5} {count(m.requests):>9} {instances_cell(m.instances, m.gpus_per_instance):>5} "
+            f"{money(m.baseline_cost):>12} {money(m.selfhost_cost):>12} {money(m.savings):>12} "
+            f"{money(m.cumulative_net):>12}"
         )
+    if any(m.gpus_per_instance for m in shown):
+        lines.append(f"  {instances_key(gpu_name(r))}")
     return lines
+
+
+def gpu_name(r: Report) -> str | None:
+    """The GPU the report's instances are built of (None where none is sized)."""
+    return r.capacity.gpu if r.capacity is not None else None
+
+
+def fleet_today(r: Report) -> str:
+    """Today's fleet as a count: '3 instance(s)', or '3 instance(s) of 2 x NVIDIA A10G' where the model is split
+    over more GPUs than the fewest that hold it."""
+    return instances(r.instances, r.cost_model.split_at(r.requests_per_month), gpu_name(r))
 
 
 def _range(r: Report) -> str:

@@ -95,22 +95,33 @@ def test_a_70b_model_on_a10gs_takes_eight_gpus_an_instance_priced_as_eight():
 
 
 def test_the_latency_bound_is_checked_against_the_modelled_answer():
-    report = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s"))
+    # On one A10G per instance (gpus=1) no answer comes within 2 s.
+    report = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s gpus=1"))
     check = next(c for c in report.constraints if c.option == "selfhost")
     assert not check.met
     assert f"~{report.capacity.latency_ms:,.0f} ms a whole answer" in check.detail
     assert "50-150 ms" not in json.dumps(report.model_dump(mode="json"))
     assert report.verdict == "RENT"
+    # Left to the tool, the model is split over 8 A10Gs, which answer within the bound, and the report says why.
+    split = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s"))
+    assert split.capacity.gpus_per_instance == 8
+    met = next(c for c in split.constraints if c.option == "selfhost")
+    assert met.met and f"~{split.capacity.latency_ms:,.0f} ms a whole answer" in met.detail
+    assert any("as 1-GPU instances it misses the latency bound" in note for note in split.capacity.notes)
     # Streamed, the bound applies to the first token, which the model shows in well under 2 s.
     streamed = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s streaming=yes"))
     assert next(c for c in streamed.constraints if c.option == "selfhost").met
 
 
 def test_a_latency_bound_lowers_concurrency_and_adds_instances():
-    free = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o"))
-    bound = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o latency=2.5s"))
+    free = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o gpus=1"))
+    bound = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o latency=2.5s gpus=1"))
     assert bound.capacity.concurrency < free.capacity.concurrency
     assert bound.instances > free.instances
+    # Left to choose the split, the tool meets the same bound for less: 2 x H100 instances, each faster.
+    split = analyze(parse("volume=200M gpu=h100 params=8B in=1500 out=200 api=gpt-4o latency=2.5s"))
+    assert split.capacity.gpus_per_instance == 2 and split.capacity.meets_latency
+    assert split.selfhost_monthly_cost < bound.selfhost_monthly_cost
     assert bound.capacity.meets_latency
     assert any("more instances" in note for note in bound.capacity.notes)
 
