@@ -31,7 +31,9 @@ def cap(model: CostModel, requests: float, max_instances: int, max_monthly: floa
     if model.selfhost_variable_per_request > 0:
         limits.append(max(0.0, max_monthly - model.ops_monthly) / model.selfhost_variable_per_request)
     if model.requests_per_instance is not None and model.instance_monthly > 0:
-        limits.append((max_instances - (1 if model.ha else 0)) * model.requests_per_instance)
+        # whichever split the fleet takes at a volume, none of them runs past max_instances
+        spare = 1 if model.ha else 0
+        limits += [(max_instances - spare) * shape.requests_per_instance for shape in model.shapes()]
     return max(min(limits), requests)
 
 
