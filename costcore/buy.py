@@ -5,6 +5,7 @@ plus the people who run and review it."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -687,7 +688,7 @@ def _cheapest_split(
         return fewest, []
     # today's cheapest; on a tie the fewer GPUs (sorted by GPUs first, min keeps the first)
     _, fleet, chosen, _ = best = min(plans, key=lambda plan: plan[1])
-    others = [plan[3] for plan in plans if plan is not best]
+    others = [plan[3] for plan in plans if plan is not best and not _never_cheapest(plan[3], plans)]
     if chosen is fewest:
         return chosen, others
     gpus = chosen.gpus_per_instance
@@ -709,6 +710,20 @@ def _cheapest_split(
         why += " At other volumes the fleet takes the cheaper split."
     notes = [why, *chosen.notes]
     return chosen.model_copy(update={"notes": notes}), others
+
+
+def _never_cheapest(shape: Shape, plans: list) -> bool:
+    """A split no volume makes the cheapest: another costs at most 1/k of it and carries at least 1/k of its
+    requests, for a whole k (k of those instances stand for one of it, whatever the floor and spare)."""
+    for *_, other in plans:
+        if other is shape or other.gpus > shape.gpus:
+            continue
+        if other.instance_monthly <= 0:
+            return True
+        k = math.floor(shape.instance_monthly / other.instance_monthly + 1e-9)
+        if k >= 1 and shape.requests_per_instance <= k * other.requests_per_instance:
+            return True
+    return False
 
 
 def _why_bigger(fewest: Serving, chosen: Serving) -> str:

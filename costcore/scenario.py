@@ -454,21 +454,23 @@ class CostModel(BaseModel):
         )
         return [here, *self.alternatives]
 
-    def fleet_at(self, requests: float) -> tuple[float, int, Shape]:
-        """A fixed fleet at this volume in its cheapest shape (the first on a tie): (bill, instances, shape)."""
+    def fleet_at(self, requests: float) -> tuple[float, int, int | None]:
+        """A fixed fleet at this volume in its cheapest shape (the first on a tie): (bill, instances, GPUs an
+        instance). Called for every volume a chart, crossing or what-if looks at: plain tuples, no models."""
         spare = 1 if self.ha else 0
-        best = None
-        for shape in self.shapes():
+        n = fleet_size(requests, self.requests_per_instance, self.floor, spare)
+        best = (n * self.instance_monthly, n, self.gpus_per_instance)
+        for shape in self.alternatives:
             n = fleet_size(requests, shape.requests_per_instance, self.floor, spare)
-            if best is None or n * shape.instance_monthly < best[0]:
-                best = (n * shape.instance_monthly, n, shape)
+            if n * shape.instance_monthly < best[0]:
+                best = (n * shape.instance_monthly, n, shape.gpus)
         return best
 
     def split_at(self, requests: float) -> int | None:
         """GPUs an instance splits the model over at this volume, where more than the fewest that hold it."""
         if self.fewest_gpus is None or not self.fixed:
             return None
-        gpus = self.fleet_at(requests)[2].gpus
+        gpus = self.fleet_at(requests)[2]
         return gpus if gpus is not None and gpus > self.fewest_gpus else None
 
     def _needed(self, requests: float, factor: float) -> int:

@@ -107,7 +107,7 @@ def test_the_latency_bound_is_checked_against_the_modelled_answer():
     assert split.capacity.gpus_per_instance == 8
     met = next(c for c in split.constraints if c.option == "selfhost")
     assert met.met and f"~{split.capacity.latency_ms:,.0f} ms a whole answer" in met.detail
-    assert any("as 1-GPU instances it misses the latency bound" in note for note in split.capacity.notes)
+    assert any("with fewer GPUs an instance misses the latency bound" in note for note in split.capacity.notes)
     # Streamed, the bound applies to the first token, which the model shows in well under 2 s.
     streamed = analyze(parse("volume=2M gpu=a10g params=8B in=1500 out=200 api=gpt-4o latency=2s streaming=yes"))
     assert next(c for c in streamed.constraints if c.option == "selfhost").met
