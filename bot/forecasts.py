@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from costcore.forecast import GROWTH_WEEKS, crossing, daily_costs, growth, month_end, rows_of
+from costcore.forecast import GROWTH_WEEKS, TREND_DAYS, crossing, daily_costs, growth, last_recorded, month_end, rows_of
 
 from .budget import budgets, outlook
 from .recheck import database, decisions, latest
@@ -19,7 +19,8 @@ def forecast_lines(db, team: str, channel: str, today: dt.date) -> list[str]:
     """The lines, each with the figures it was computed from; [] when nothing is recorded."""
     db = database(db)
     through = today - dt.timedelta(days=1)
-    since = min(through.replace(day=1), through - dt.timedelta(days=7 * GROWTH_WEEKS))
+    # A window ends at the last day spend is recorded, which may be weeks before yesterday: look back that far too.
+    since = min(through.replace(day=1), through - dt.timedelta(days=7 * GROWTH_WEEKS + TREND_DAYS))
     rows = load_spend(db, team, since)
     lines = []
     if rows:
@@ -32,10 +33,12 @@ def forecast_lines(db, team: str, channel: str, today: dt.date) -> list[str]:
         quote = report.get("api_price") or {}
         if quote.get("custom") or not quote.get("provider") or shown >= SHOWN_CROSSINGS:
             continue
-        found = growth(rows_of(rows, f"{quote['provider']}:{quote['model']}"), through)
+        mine = rows_of(rows, f"{quote['provider']}:{quote['model']}")
+        last = last_recorded(rows, through, of=mine)
+        found = None if last is None else growth(mine, last)
         if found is None:
             continue
-        lines.append(f"• Decision {crossing(analysis['id'], found, report, through).sentence()}")
+        lines.append(f"• Decision {crossing(analysis['id'], found, report, last).sentence()}")
         shown += 1
     return lines
 
