@@ -17,6 +17,7 @@ class Extras:
     blocks: list[dict]
     news: bool  # a decision changed, or an alert waits: worth a post even in a quiet week
     reported: list[Reported] = field(default_factory=list)
+    current: dict[int, dict] = field(default_factory=dict)  # this week's evaluation of each decision, by id
 
     def posted(self, db, week: str) -> None:
         """The summary of `week` is in the channel: the next one compares the decisions with it."""
@@ -47,4 +48,4 @@ def weekly_extras(
         text, buttons = waiting
         blocks += [_section(text), *buttons]
     news = any(r.change.changed for r in reported) or waiting is not None
-    return Extras(blocks, news, reported)
+    return Extras(blocks, news, reported, {o.analysis_id: o.now.report for o in outcomes if o.now is not None})
