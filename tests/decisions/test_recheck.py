@@ -262,6 +262,11 @@ def test_every_section_of_the_weekly_post_shows_a_decisions_latest_evaluation(se
     days = [WEEK2.date() - dt.timedelta(days=d) for d in range(1, 15)]
     save_spend(store, "T1", [SpendRow(day=d, provider="anthropic", model="claude-3-5-haiku", cost=10.0, requests=1000)
                              for d in days])  # fmt: skip
+    # A dry run stores no version: its post shows the evaluation it computed all the same.
+    from bot.weekly import post_weekly_summary
+
+    dry = post_weekly_summary(None, store, "T1", "C9", WEEK2, dry_run_dir=tmp_path / "dry", sheet=load(sheet_path))
+    assert f"• #{flips} (RENT): running at " in dry.text and f"• *#{flips} BUY → RENT*" in dry.text
     with_sheet = make_settings(slack.url, tmp_path, breakeven_price_sheet=sheet_path)
     assert run_weekly(server.bot.client_for, store, with_sheet, "T1", "C9", now=WEEK2).status == "posted"
     text = sections(slack.called("chat.postMessage")[-1])
