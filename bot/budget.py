@@ -91,12 +91,16 @@ def parse_budget(text: str) -> dict:
     """'' -> {"action": "list"}; 'off [model=X]' -> remove; '$5,000/month [model=X] [at=50%,90%]' -> set.
     GrammarError names what was wrong and shows an example that works."""
     words = re.sub(r"\s*=\s*", "=", text.strip()).split()
-    options = dict(w.split("=", 1) for w in words if "=" in w)
-    rest = [w for w in words if "=" not in w]
-    for key in options:
+    options: dict[str, str] = {}
+    for key, value in (w.split("=", 1) for w in words if "=" in w):
         if key not in ("model", "at"):
             raise GrammarError(key, "unknown; a budget takes model= and at=", BUDGET_EXAMPLE)
-    model = options.get("model", "").strip()
+        if key in options:  # the second would silently win
+            raise GrammarError(key, f"given twice ('{options[key]}' and '{value}'): give it once", BUDGET_EXAMPLE)
+        options[key] = value
+    rest = [w for w in words if "=" not in w]
+    # Spend names a model in any case (rows_of matches it so): one budget for gpt-4o and GPT-4o.
+    model = options.get("model", "").strip().lower()
     if "model" in options and not (0 < len(model) <= 100):
         raise GrammarError("model", "give the model as the spend names it, e.g. model=gpt-4o", BUDGET_EXAMPLE)
     if not rest:
@@ -122,33 +126,50 @@ def parse_budget(text: str) -> dict:
             raise GrammarError("at", str(exc), "budget $5,000/month at=50%,90%,100%") from None
         if not thresholds or any(t <= 0 for t in thresholds) or len(thresholds) > 10:
             raise GrammarError("at", "give one to ten shares of the budget above 0%", "budget $5,000/month at=50%,90%")
+        _distinct(thresholds)
     return {"action": "set", "amount": amount, "model": model, "thresholds": thresholds}
+
+
+def _distinct(thresholds: tuple[float, ...]) -> None:
+    """An alert is keyed and shown by its label: each threshold needs one of its own, and not 0%."""
+    example = "budget $5,000/month at=50%,99.5%,100%"
+    seen: dict[str, float] = {}
+    for t in thresholds:
+        shown = label(t)
+        if shown == "0%":
+            raise GrammarError("at", f"{t * 100:g}% rounds to 0%: give a share of at least 0.01%", example)
+        if shown in seen:
+            raise GrammarError(
+                "at", f"{seen[shown] * 100:g}% and {t * 100:g}% both read {shown}: give thresholds 0.01% apart", example
+            )
+        seen[shown] = t
 
 
 def set_budget(db, budget: Budget) -> bool:
     """Store (or replace) the channel's budget: True when it replaced one."""
     db = database(db)
     with transaction(db) as connection:
+        # model = lower(model): a budget stored before models were lower-cased is the same budget
         before = connection.execute(
-            "SELECT 1 FROM budgets WHERE team = ? AND channel = ? AND model = ?",
+            "DELETE FROM budgets WHERE team = ? AND channel = ? AND lower(model) = ?",
             [budget.team, budget.channel, budget.model],
-        ).fetchone()
+        ).rowcount
         connection.execute(
             "INSERT OR REPLACE INTO budgets (team, channel, model, amount, thresholds, user, updated) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [budget.team, budget.channel, budget.model, budget.amount, json.dumps(budget.thresholds), budget.user,
              now_iso()],
         )  # fmt: skip
-    return before is not None
+    return before > 0
 
 
 def remove_budget(db, team: str, channel: str, model: str) -> bool:
     db = database(db)
     with transaction(db) as connection:
         cursor = connection.execute(
-            "DELETE FROM budgets WHERE team = ? AND channel = ? AND model = ?", [team, channel, model]
+            "DELETE FROM budgets WHERE team = ? AND channel = ? AND lower(model) = ?", [team, channel, model.lower()]
         )
-    return cursor.rowcount == 1
+    return cursor.rowcount >= 1
 
 
 def budgets(db, team: str | None = None, channel: str | None = None) -> list[Budget]:
@@ -172,7 +193,8 @@ def outlook(db, budget: Budget, today: dt.date) -> BudgetOutlook:
 
 
 def label(threshold: float) -> str:
-    return f"{threshold:.0%}"
+    """'50%', '99.5%', '0.25%': the threshold as typed (to 0.01%), so that no two of a budget read alike."""
+    return f"{round(threshold * 100, 2):g}%"
 
 
 def budget_lines(db, found: list[Budget], today: dt.date) -> list[str]:

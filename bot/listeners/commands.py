@@ -340,7 +340,7 @@ def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     model = asked["model"]
     what = f"{model} spend" if model else "LLM API spend"
     if asked["action"] == "list":
-        found = [b for b in budgets(bot.store, where.team, where.channel) if not model or b.model == model]
+        found = [b for b in budgets(bot.store, where.team, where.channel) if not model or b.model.lower() == model]
         if not found:
             bot.reply(client, where, f"No budget in {here} yet. Set one: `/breakeven {BUDGET_EXAMPLE}`.")
             return

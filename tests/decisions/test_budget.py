@@ -12,8 +12,10 @@ import sys
 from contextlib import closing
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.budget import Budget, open_alerts, parse_budget, run_check, set_budget
+from bot.budget import Budget, budgets, label, open_alerts, parse_budget, run_check, set_budget
 from bot.spend import save_spend
 from bot.store import Store
 from bot.weekly import run_weekly
@@ -302,3 +304,82 @@ def test_an_alert_slack_posted_without_answering_is_found_not_posted_again(serve
     assert alert.ts == posted["ts"]  # found by the key its metadata carries, and recorded
     assert [f.status for f in run_check(client, store, server.bot.settings, NOW)] == ["skipped"]
     assert len(slack.messages["C9"]) == 1
+
+
+# --- thresholds: every one its own alert, read as it was typed ------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=1, max_value=100_000), min_size=1, max_size=10))
+def test_every_accepted_threshold_set_has_labels_that_are_distinct_and_not_zero(thousandths):
+    """Alerts are keyed by their label: two thresholds with one label would share one alert (the due one
+    found 'posted' under the other's row); a threshold reading '0%' would say nothing true."""
+    text = "$1,000/month at=" + ",".join(f"{t / 1000:g}%" for t in thousandths)
+    try:
+        thresholds = parse_budget(text)["thresholds"]
+    except GrammarError as exc:  # refused: it names the key and what to write
+        assert exc.key == "at" and "at=" in exc.example, exc
+        return
+    labels = [label(t) for t in thresholds]
+    assert len(set(labels)) == len(labels) and "0%" not in labels, labels
+    for t, shown in zip(thresholds, labels, strict=True):  # the label is the threshold as typed
+        assert float(shown.rstrip("%")) == pytest.approx(t * 100, abs=0.005 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("$1,000/month at=0.004%", "rounds to 0%"),
+        ("$1,000/month at=50.001%,50.002%", "both read 50%"),
+    ],
+)
+def test_thresholds_that_cannot_be_told_apart_are_refused(text, words):
+    with pytest.raises(GrammarError) as caught:
+        parse_budget(text)
+    assert caught.value.key == "at" and words in caught.value.problem, caught.value.problem
+
+
+def test_a_threshold_just_under_another_alerts_on_its_own(server, slack):
+    """`budget $1,000/month at=99.5%,100%` with $1,080 spent: the 100% alert posts (99.5% is covered by it);
+    both used to read '100%', the covered one took the row and the due one was skipped: nothing posted."""
+    store, client = server.bot.store, server.bot.client_for
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    server.command("budget $1,000/month at=99.5%,100%", channel="C9")
+    server.wait_idle()
+    assert "Alerts here at 99.5%, 100% of it" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+    fired = run_check(client, store, server.bot.settings, NOW)
+    assert [(f.threshold, f.status) for f in fired] == [("100%", "fired")]
+    (text,) = alerts(slack)
+    assert "reached 100% of its $1,000 budget" in text
+    server.command("budget $100,000/month at=0.4%", channel="C8")
+    server.wait_idle()
+    assert "Alerts here at 0.4% of it" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+
+
+# --- a budget's model: one spend, one budget ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["GPT-4o", "gpt-4o", " Gpt-4O"])
+def test_a_model_is_one_budget_whatever_its_case(typed):
+    assert parse_budget(f"$5,000/month model={typed}")["model"] == "gpt-4o"
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("$5,000/month model=gpt-4o model=gpt-4o-mini", "model"),
+        ("$5,000/month at=50% at=90%", "at"),
+        ("off model=gpt-4o model=claude", "model"),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_it(text, key):
+    with pytest.raises(GrammarError) as caught:
+        parse_budget(text)
+    assert caught.value.key == key and "given twice" in caught.value.problem, caught.value.problem
+
+
+def test_two_spellings_of_a_model_set_one_budget_in_slack(server, slack):
+    for text in ("budget $5,000/month model=gpt-4o", "budget $6,000/month model=GPT-4o"):
+        server.command(text, channel="C9")
+        server.wait_idle()
+    assert slack.called("chat.postEphemeral")[-1]["args"]["text"].startswith("Budget replaced for <#C9>: $6,000")
+    assert [(b.model, b.amount) for b in budgets(server.bot.store, "T1")] == [("gpt-4o", 6000.0)]
