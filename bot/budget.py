@@ -398,13 +398,20 @@ def check_time(setting: str) -> tuple[int, int, str]:
     return hour, minute, tz.strip() or "UTC"
 
 
+def budget_today(settings=None, now: dt.datetime | None = None) -> dt.date:
+    """What "today" is for budgets: the day in DAILY_CHECK's timezone, where the check that alerts runs. Every
+    place that shows a budget (the check, `/breakeven budget` and `spend`, the App Home, `breakeven check`)
+    counts the month up to the day before it, so all of them show one figure."""
+    _, _, tz = check_time(getattr(settings, "daily_check", None) or "09:00 UTC")
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(ZoneInfo(tz)).date() if now.tzinfo else now.date()
+
+
 def run_check(client, connect, settings=None, now: dt.datetime | None = None, team: str | None = None) -> list[Fired]:
     """The daily check: every budget (one team's with team), after syncing OpenAI spend when
     OPENAI_ADMIN_KEY is set. client: a WebClient, or a callable giving a team's (None: uninstalled)."""
     db = database(connect)
-    _, _, tz = check_time(getattr(settings, "daily_check", None) or "09:00 UTC")
-    now = now or dt.datetime.now(dt.UTC)
-    today = now.astimezone(ZoneInfo(tz)).date() if now.tzinfo else now.date()
+    today = budget_today(settings, now)
     results = []
     found = budgets(db, team)
     key = getattr(settings, "openai_admin_key", None) if settings is not None else None

@@ -18,7 +18,7 @@ import logging
 
 from costcore.format import money
 
-from .budget import ACK, budgets, open_alerts, outlook
+from .budget import ACK, budget_today, budgets, open_alerts, outlook
 from .recheck import database, latest
 from .render import EXAMPLE, channel_link
 
@@ -114,8 +114,11 @@ def _more(left: int, what: str) -> list[dict]:
     )
 
 
-def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.datetime | None = None) -> dict:
-    """The Home tab for a user in `channels` (their channels, in Slack's order)."""
+def home_view(
+    db, team: str, channels: list[str], *, has_draft: bool, now: dt.datetime | None = None, settings=None
+) -> dict:
+    """The Home tab for a user in `channels` (their channels, in Slack's order); settings: DAILY_CHECK's
+    timezone says which day the budgets count to (bot.budget.budget_today)."""
     now = now or dt.datetime.now(dt.UTC)
     db = database(db)
     blocks: list[dict] = [
@@ -156,7 +159,7 @@ def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.da
     found = [b for b in budgets(db, team) if b.channel in set(channels)]
     blocks.append(_section("*Spend this month against budget*" if found else "*Budgets*: none in your channels. "
                            "`/breakeven budget $5,000/month` in a channel sets one."))  # fmt: skip
-    today = now.date()
+    today = budget_today(settings, now)
     for b in found[: SHOWN["budgets"]]:
         seen = outlook(db, b, today)
         over = f", over by {money(seen.month.spent - b.amount)}" if seen.month.spent > b.amount else ""
@@ -222,6 +225,10 @@ def _decision_text(db, analysis: dict, now: dt.datetime) -> str:
 def publish(bot, client, team: str, user: str) -> None:
     """views.publish the user's Home tab (with their workspace's client)."""
     view = home_view(
-        bot.store, team, channels_for(bot.store, client, team, user), has_draft=bot.store.draft(team, user) is not None
+        bot.store,
+        team,
+        channels_for(bot.store, client, team, user),
+        has_draft=bot.store.draft(team, user) is not None,
+        settings=bot.settings,
     )
     client.views_publish(user_id=user, view=view)

@@ -194,17 +194,7 @@ class Settings(BaseSettings):
     @field_validator("daily_check")
     @classmethod
     def _daily(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
-        tz = match[3] or "UTC"
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
-        return f"{int(match[1]):02d}:{match[2]} {tz}"
+        return daily_check_setting(value)
 
     @property
     def oauth(self) -> bool:
@@ -282,6 +272,21 @@ def percent_setting(value):
         return float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise ValueError(f"'{value}' is not a share such as 20%") from None
+
+
+def daily_check_setting(value: str) -> str:
+    """DAILY_CHECK '9:00 Europe/Paris' -> '09:00 Europe/Paris'; ValueError names what was typed."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
+    tz = match[3] or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
+    return f"{int(match[1]):02d}:{match[2]} {tz}"
 
 
 class SettingsError(Exception):

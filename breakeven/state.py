@@ -130,11 +130,13 @@ def recheck(team: str, channel: str | None, db: str | None, sheet, as_json: bool
 
 def check(team: str, db: str | None, dry_run: bool) -> str:
     """`breakeven check --team T`: the daily budget check, now (alerts already posted are not posted again)."""
-    from bot.budget import budget_lines, budgets, run_check
+    from bot.budget import budget_lines, budget_today, budgets, run_check
+
+    from .sheet import budget_settings
 
     store = _store(db)
     if dry_run:
-        today = dt.datetime.now(dt.UTC).date()
+        today = budget_today(budget_settings())
         found = budgets(store, team)
         if not found:
             return f"No budget is set in team {team}: `/breakeven budget $5,000/month` in a channel sets one."

@@ -280,13 +280,9 @@ def weekly(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 def _today(bot: Bot):
     """Today where budgets are checked (DAILY_CHECK's timezone): the day forecasts count up to."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
+    from ..budget import budget_today
 
-    from ..budget import check_time
-
-    _, _, tz = check_time(getattr(bot.settings, "daily_check", None) or "09:00 UTC")
-    return dt.datetime.now(ZoneInfo(tz)).date()
+    return budget_today(bot.settings)
 
 
 def spend_forecast(bot: Bot, client: WebClient, where: Where) -> None:
