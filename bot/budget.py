@@ -71,7 +71,7 @@ class Alert:
     threshold: str  # "50%", "80%", "100%" or "forecast"
     status: str  # posting | posted | failed | covered
     ts: str | None
-    text: str
+    text: str  # the alert as posted; of a failed one, Slack's reason (channel_not_found, ...)
     spent: float
     budget: float
     forecast: float
@@ -375,7 +375,8 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
                 look_back_s=LOOK_BACK_S,
             )
         except Exception as exc:
-            _finish(db, budget, period, threshold, status="failed")
+            # why, for the App Home: an alert that cannot be posted waits there, never silent
+            _finish(db, budget, period, threshold, status="failed", text=slack_reason(exc))
             log.warning("budget alert %s not posted: %s", alert_key(budget, period, threshold), slack_reason(exc))
             results.append(Fired(budget, threshold, "failed"))
             continue
@@ -389,6 +390,23 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
     for _ in covered:
         metrics.budget_alert("covered")
     return results
+
+
+def cannot_post(client, channel: str) -> str | None:
+    """Why the bot cannot post in `channel` (Slack's reason: channel_not_found, not_in_channel, is_archived),
+    or None when it can or Slack does not say (conversations.info, channels:read and groups:read)."""
+    from .delivery import NOT_IN_CHANNEL
+
+    try:
+        found = client.conversations_info(channel=channel).get("channel") or {}
+    except Exception as exc:
+        reason = slack_reason(exc)
+        return reason if reason in NOT_IN_CHANNEL else None
+    if found.get("is_archived"):
+        return "is_archived"
+    if found.get("is_member") is False and not found.get("is_im"):
+        return "not_in_channel"
+    return None
 
 
 def check_time(setting: str) -> tuple[int, int, str]:
@@ -460,18 +478,32 @@ def open_alerts(db, team: str, channels: list[str] | None = None) -> list[Alert]
     return [Alert.from_row(r) for r in database(db).query(sql + " ORDER BY id DESC", params)]
 
 
+def unposted_alerts(db, team: str, channels: list[str]) -> list[Alert]:
+    """Alerts of these channels' budgets that Slack refused to post (the bot not in the channel, say) and
+    nobody dismissed, newest first: the App Home lists them, as the channel never showed them."""
+    if not channels:
+        return []
+    sql = (
+        "SELECT * FROM budget_alerts a WHERE team = ? AND status = 'failed' AND acked_at IS NULL "
+        f"AND channel IN ({', '.join('?' for _ in channels)}) AND EXISTS (SELECT 1 FROM budgets b WHERE "
+        "b.team = a.team AND b.channel = a.channel AND b.model = a.model AND b.amount = a.budget) ORDER BY id DESC"
+    )
+    return [Alert.from_row(r) for r in database(db).query(sql, [team, *channels])]
+
+
 def alert(db, team: str, alert_id: int) -> Alert | None:
     rows = list(database(db).query("SELECT * FROM budget_alerts WHERE id = ? AND team = ?", [alert_id, team]))
     return Alert.from_row(rows[0]) if rows else None
 
 
 def acknowledge(db, team: str, alert_id: int, user: str) -> tuple[Alert | None, bool]:
-    """(the alert, True if this click acknowledged it; False if someone had already)."""
+    """(the alert, True if this click acknowledged it; False if someone had already). An alert Slack refused
+    to post is dismissed so too, from the App Home."""
     db = database(db)
     with transaction(db) as connection:
         cursor = connection.execute(
-            "UPDATE budget_alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND team = ? AND status = 'posted' "
-            "AND acked_at IS NULL",
+            "UPDATE budget_alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND team = ? "
+            "AND status IN ('posted', 'failed') AND acked_at IS NULL",
             [user, now_iso(), alert_id, team],
         )
     return alert(db, team, alert_id), cursor.rowcount == 1

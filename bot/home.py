@@ -18,7 +18,7 @@ import logging
 
 from costcore.format import money
 
-from .budget import ACK, budget_today, budgets, open_alerts, outlook
+from .budget import ACK, FORECAST, budget_today, budgets, open_alerts, outlook, unposted_alerts
 from .recheck import database, latest
 from .render import EXAMPLE, channel_link
 
@@ -143,7 +143,7 @@ def home_view(
     blocks.append(_section(f"*Open alerts* ({len(alerts)})" if alerts else "*Open alerts*: none."))
     for a in alerts[: SHOWN["alerts"]]:
         what = f"{a.model} spend" if a.model else "LLM API spend"
-        if a.threshold == "forecast":
+        if a.threshold == FORECAST:
             text = (
                 f"{channel_link(a.channel)} {a.period}: {what} forecast {money(a.forecast)}, over its "
                 f"{money(a.budget)} budget"
@@ -155,6 +155,12 @@ def home_view(
             )
         blocks.append(_section(text, _button(ACK, "Acknowledge", str(a.id), "primary")))
     blocks += _more(len(alerts) - SHOWN["alerts"], "open alerts")
+    unposted = unposted_alerts(db, team, channels)
+    if unposted:
+        blocks.append(_section(f"*Alerts not posted* ({len(unposted)})"))
+    for a in unposted[: SHOWN["alerts"]]:
+        blocks.append(_section(_unposted_text(a), _button(ACK, "Dismiss", str(a.id))))
+    blocks += _more(len(unposted) - SHOWN["alerts"], "alerts not posted")
 
     found = [b for b in budgets(db, team) if b.channel in set(channels)]
     blocks.append(_section("*Spend this month against budget*" if found else "*Budgets*: none in your channels. "
@@ -193,6 +199,24 @@ def home_view(
         }
     )
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _unposted_text(a) -> str:
+    from .delivery import NOT_IN_CHANNEL
+
+    what = f"{a.model} spend" if a.model else "LLM API spend"
+    crossed = (
+        f"forecast over its {money(a.budget)} budget"
+        if a.threshold == FORECAST
+        else f"reached {a.threshold} of its {money(a.budget)} budget"
+    )
+    reason = a.text or "Slack refused it"
+    fix = (
+        "invite me with `/invite @breakeven`; the next daily check posts it"
+        if reason in NOT_IN_CHANNEL
+        else "the next daily check tries again"
+    )
+    return f"{channel_link(a.channel)} {a.period}: {what} {crossed}, not posted ({reason}): {fix}"
 
 
 def _latest_decisions(db, team: str, channels: list[str]) -> list[dict]:

@@ -324,7 +324,17 @@ def recheck_here(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     """`/breakeven budget [$5,000/month] [model=gpt-4o] [at=50%,80%,100%]`, or `budget off [model=...]`."""
-    from ..budget import BUDGET_EXAMPLE, Budget, budget_lines, budgets, label, parse_budget, remove_budget, set_budget
+    from ..budget import (
+        BUDGET_EXAMPLE,
+        Budget,
+        budget_lines,
+        budgets,
+        cannot_post,
+        label,
+        parse_budget,
+        remove_budget,
+        set_budget,
+    )
     from .home import republish
 
     try:
@@ -358,6 +368,12 @@ def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         f"over it, each once a month, checked every day at {when}.",
         *budget_lines(bot.store, [chosen], _today(bot)),
     ]
+    refused = cannot_post(client, where.channel)
+    if refused:
+        lines.append(
+            f":warning: I cannot post in {here}, and the alerts post there: invite me with `/invite @breakeven`, "
+            f"or they wait in the App Home ({refused})."
+        )
     if model and not _has_spend(bot, where.team, model):
         lines.append(
             f"No spend of `{model}` is recorded yet: the model is named as your spend names it "

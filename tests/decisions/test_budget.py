@@ -383,3 +383,57 @@ def test_two_spellings_of_a_model_set_one_budget_in_slack(server, slack):
         server.wait_idle()
     assert slack.called("chat.postEphemeral")[-1]["args"]["text"].startswith("Budget replaced for <#C9>: $6,000")
     assert [(b.model, b.amount) for b in budgets(server.bot.store, "T1")] == [("gpt-4o", 6000.0)]
+
+
+# --- an alert the bot cannot post is never silent -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refused, info",
+    [
+        ("channel_not_found", {"error": "channel_not_found"}),  # a private channel the bot is not in
+        ("not_in_channel", {"channel": {"id": "C9", "is_channel": True, "is_member": False}}),  # a public one
+    ],
+)
+def test_a_budget_in_a_channel_the_bot_cannot_post_in_says_so_and_its_failed_alerts_wait_in_the_app_home(
+    server, slack, refused, info
+):
+    store = server.bot.store
+    slack.refusing["C9"] = refused
+    if "error" in info:
+        slack.errors["conversations.info"] = info["error"]
+    else:
+        slack.answers["conversations.info"] = info
+    slack.members["C9"] = ["U1"]
+    server.command("budget $1,000/month", channel="C9")
+    server.wait_idle()
+    (answer,) = [r for r in slack.responses if r["path"].endswith("C9-U1")]  # through the response_url
+    assert answer["text"].startswith("Budget set for <#C9>")
+    assert (
+        "I cannot post in <#C9>, and the alerts post there: invite me with `/invite @breakeven`, or they wait "
+        "in the App Home" in answer["text"]
+    )
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["failed"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    home = home_of(slack)
+    check_view(home)
+    shown = json.dumps(home)
+    assert "*Alerts not posted* (1)" in shown
+    assert (
+        f"<#C9> 2026-11: LLM API spend reached 100% of its $1,000 budget, not posted ({refused}): invite me "
+        "with `/invite @breakeven`; the next daily check posts it" in shown
+    )
+    del slack.refusing["C9"]  # invited
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["fired"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    assert "Alerts not posted" not in json.dumps(home_of(slack)) and "*Open alerts* (1)" in json.dumps(home_of(slack))
+
+
+def test_a_budget_in_a_channel_the_bot_is_in_has_no_warning(server, slack):
+    slack.answers["conversations.info"] = {"channel": {"id": "C9", "is_channel": True, "is_member": True}}
+    server.command("budget $1,000/month", channel="C9")
+    server.wait_idle()
+    assert "invite me" not in slack.called("chat.postEphemeral")[-1]["args"]["text"]
