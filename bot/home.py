@@ -54,17 +54,30 @@ def user_channels(client, user: str, pages: int = 5) -> list[str] | None:
 
 
 def channels_for(db, client, team: str, user: str) -> list[str]:
+    """The user's channels, and their direct-message conversation with the app where they saved decisions
+    (New analysis on the Home tab answers there)."""
+    db = database(db)
+    direct = [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT channel FROM analyses WHERE team = ? AND user = ? AND channel LIKE 'D%'", [team, user]
+        )
+    ]
     listed = user_channels(client, user)
     if listed is not None:
-        return listed
-    db = database(db)
+        return list(dict.fromkeys(listed + direct))
     asked = [
         r[0] for r in db.execute("SELECT DISTINCT channel FROM analyses WHERE team = ? AND user = ?", [team, user])
     ]
     budgeted = [
         r[0] for r in db.execute("SELECT DISTINCT channel FROM budgets WHERE team = ? AND user = ?", [team, user])
     ]
-    return list(dict.fromkeys(asked + budgeted))
+    return list(dict.fromkeys(asked + budgeted + direct))
+
+
+def place(channel: str) -> str:
+    """A channel as the Home names it: a link, or the user's conversation with the app."""
+    return "Direct messages" if channel.startswith("D") else channel_link(channel)
 
 
 def bar(share: float) -> str:
@@ -237,7 +250,7 @@ def _decision_text(db, analysis: dict, now: dt.datetime) -> str:
     asked = json.loads(analysis["report"])
     verdict = now_eval.verdict
     text = (
-        f"{channel_link(analysis['channel'])} *#{analysis['id']} {verdict}*, {age(analysis['created'], now)}: "
+        f"{place(analysis['channel'])} *#{analysis['id']} {verdict}*, {age(analysis['created'], now)}: "
         f"{now_eval.report.get('headline') or asked.get('headline', '')}"
     )
     if now_eval.version > 0:

@@ -86,6 +86,10 @@ def test_a_crowded_home_stays_within_block_kits_limits(server, slack):
 
 
 def test_new_analysis_opens_the_form_answering_in_the_users_conversation(server, slack):
+    """The decision is saved in the app's direct-message channel with the user (conversations.open), not under
+    the user's id: the Home lists it, `/breakeven show` in that conversation finds it, re-checks see it."""
+    from tests.slack.test_form_and_buttons import state_from, submission
+
     open_home(server)
     status, _ = server.interaction(
         {
@@ -101,7 +105,18 @@ def test_new_analysis_opens_the_form_answering_in_the_users_conversation(server,
     server.wait_idle()
     (opened,) = slack.called("views.open")
     check_view(opened["args"]["view"])
-    assert json.loads(opened["args"]["view"]["private_metadata"])["channel"] == "U1"
+    view = opened["args"]["view"]
+    assert json.loads(view["private_metadata"])["channel"] == "DU1"
+    state = state_from(view, volume="2M/month", **{"in": "1500", "out": "200"}, api="gpt-4o", gpu="a10g")
+    assert server.interaction(submission(view, state))[0] == 200
+    server.wait_idle()
+    ((saved, channel),) = server.bot.store.db.execute("SELECT id, channel FROM analyses").fetchall()
+    assert channel == "DU1"
+    assert f"Direct messages *#{saved} BUY*, today" in texts(open_home(server))
+    server.command(f"show {saved}", channel="DU1")
+    server.wait_idle()
+    assert not [c for c in slack.called("chat.postEphemeral") if "There is no analysis" in c["args"]["text"]]
+    assert any(c["args"]["channel"] == "DU1" for c in slack.called("chat.postMessage")[1:])
 
 
 def test_without_users_conversations_the_home_lists_the_channels_the_user_asked_in(server, slack):
