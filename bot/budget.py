@@ -342,6 +342,35 @@ class Fired:
     budget: Budget
     threshold: str
     status: str  # fired | skipped | failed | covered
+    reason: str = ""  # why Slack refused a failed one
+
+
+def plan(db, budget: Budget, today: dt.date) -> str:
+    """What the check would do now, for `breakeven check --dry-run`: the alerts due (and those passed over),
+    or none, with the ones posted this month."""
+    seen = outlook(db, budget, today)
+    period = seen.month.month_start.strftime("%Y-%m")
+    fire, covered = due(budget, seen)
+    rows = {
+        r["threshold"]: r
+        for r in database(db).query(
+            "SELECT threshold, status, text FROM budget_alerts WHERE team = ? AND channel = ? AND model = ? "
+            "AND period = ? AND budget = ?",
+            [budget.team, budget.channel, budget.model, period, budget.amount],
+        )
+    }
+    waiting = [t for t in fire if t not in rows or rows[t]["status"] == "failed"]
+    failed = [f"{t}: {rows[t]['text']}" if len(waiting) > 1 else rows[t]["text"] for t in waiting if t in rows]
+    posted = [t for t, r in rows.items() if r["status"] in ("posted", "posting")]
+    if not waiting:
+        return "due now: none" + (f" (posted: {', '.join(posted)})" if posted else "")
+    notes = []
+    passed = [t for t in covered if t not in rows]
+    if passed:
+        notes.append(f"{', '.join(passed)} passed over: the highest alerts alone")
+    if failed:
+        notes.append(f"not posted before: {'; '.join(failed)}")
+    return f"due now: {', '.join(waiting)}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
@@ -378,7 +407,7 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
             # why, for the App Home: an alert that cannot be posted waits there, never silent
             _finish(db, budget, period, threshold, status="failed", text=slack_reason(exc))
             log.warning("budget alert %s not posted: %s", alert_key(budget, period, threshold), slack_reason(exc))
-            results.append(Fired(budget, threshold, "failed"))
+            results.append(Fired(budget, threshold, "failed", slack_reason(exc)))
             continue
         _finish(
             db, budget, period, threshold, status="posted", ts=ts, text=text, spent=seen.month.spent,

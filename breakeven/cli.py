@@ -8,7 +8,7 @@
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
-Exit status 0 on success, 2 on bad input (the message goes to stderr).
+Exit status 0 on success, 2 on bad input (the message goes to stderr); `check`: 1 when an alert was not posted.
 """
 
 from __future__ import annotations

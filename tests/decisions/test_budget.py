@@ -437,3 +437,31 @@ def test_a_budget_in_a_channel_the_bot_is_in_has_no_warning(server, slack):
     server.command("budget $1,000/month", channel="C9")
     server.wait_idle()
     assert "invite me" not in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+
+
+# --- `breakeven check`: its exit status and its dry run -------------------------------------------------
+
+
+def test_check_exits_1_when_an_alert_was_not_posted_and_its_dry_run_names_the_alerts_due(slack, tmp_path):
+    db_path = tmp_path / "check.db"
+    a_budget_over(db_path)  # 100% crossed this month
+    env = bot_env(slack.url, BREAKEVEN_DB=str(db_path))
+
+    def check(*more):
+        return subprocess.run([sys.executable, "-m", "breakeven", "check", "--team", "T1", *more], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    dry = check("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "C9: due now: 100% (50%, 80%, forecast passed over: the highest alerts alone)" in dry.stdout, dry.stdout
+    slack.refusing["C9"] = "channel_not_found"
+    failed = check()
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stdout.strip() == "C9 LLM API spend 100%: failed (channel_not_found)"
+    assert "1 alert not posted" in failed.stderr and "/invite @breakeven" in failed.stderr
+    assert "C9: due now: 100% (not posted before: channel_not_found)" in check("--dry-run").stdout
+    del slack.refusing["C9"]
+    posted = check()
+    assert (posted.returncode, posted.stdout.strip()) == (0, "C9 LLM API spend 100%: fired")
+    assert "C9: due now: none (posted: 100%)" in check("--dry-run").stdout
+    assert not [c for c in slack.called("chat.postMessage") if c["args"]["channel"] != "C9"]
