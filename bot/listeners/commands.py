@@ -152,7 +152,7 @@ def show(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None
 def decision_history(bot: Bot, where: Where, analysis_id: int) -> list[dict]:
     """Above a shown decision that was re-checked since: where it stands now, and every evaluation of it."""
     from ..recheck import database, history_lines, latest
-    from ..render import _chunks, _context, _section
+    from ..render import _context, _section
 
     db = database(bot.store)
     rows = list(db.query("SELECT * FROM analyses WHERE id = ? AND team = ?", [analysis_id, where.team]))
@@ -165,8 +165,28 @@ def decision_history(bot: Bot, where: Where, analysis_id: int) -> list[dict]:
         f":arrows_counterclockwise: *Now: {now.verdict}* (re-checked {now.created[:10]} with the prices of that day"
         f" and {now.basis}): {now.report['headline']}"
     )
-    history = [_section(text) for text in _chunks(history_lines(bot.store, rows[0]))][:8]
-    return [head, *history, _context(f"Analysis #{analysis_id} as it was first posted:")]
+    return [head, *history_blocks_newest_first(history_lines(bot.store, rows[0])),
+            _context(f"Analysis #{analysis_id} as it was first posted:")]  # fmt: skip
+
+
+HISTORY_SECTIONS = 8  # of the message's 50 blocks: the report itself takes the rest
+
+
+def history_blocks_newest_first(lines: list[str]) -> list[dict]:
+    """A decision's evaluations (history_lines: a title, then one line each, oldest first) as sections, the newest
+    first; what does not fit in HISTORY_SECTIONS is counted in a line, never cut unsaid."""
+    from ..render import _chunks, _context, _section
+
+    title, entries = lines[0], lines[1:][::-1]
+    chunks = _chunks([title, *entries])
+    if len(chunks) <= HISTORY_SECTIONS:
+        return [_section(text) for text in chunks]
+    kept = chunks[:HISTORY_SECTIONS]
+    older = len(entries) - (sum(text.count("\n") + 1 for text in kept) - 1)
+    return [
+        *(_section(text) for text in kept),
+        _context(f"and {older} older evaluation(s), v0-v{older - 1}, not shown"),
+    ]
 
 
 def compare(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None:
