@@ -235,7 +235,7 @@ def _key(budget: Budget, period: str, threshold: str) -> list:
 
 def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_s: int = STALE_S) -> str | None:
     """Claim the alert: "new", "retaken" (a post failed or its process died: it may be in the channel
-    already), or None when it was posted (or covered, or is being posted) already."""
+    already), or None when it was posted (or covered, or is being posted, or dismissed unposted) already."""
     db = database(db)
     stamp = dt.datetime.now(dt.UTC)
     stale = (stamp - dt.timedelta(seconds=stale_after_s)).isoformat(timespec="seconds")
@@ -249,7 +249,7 @@ def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_
             return "new"
         cursor = connection.execute(
             f"UPDATE budget_alerts SET status = 'posting', claimed = ? WHERE {KEY} "
-            "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
+            "AND ((status = 'failed' AND acked_at IS NULL) OR (status = 'posting' AND claimed < ?))",
             [stamp.isoformat(timespec="seconds"), *_key(budget, period, threshold), stale],
         )
         return "retaken" if cursor.rowcount == 1 else None
@@ -354,12 +354,12 @@ def plan(db, budget: Budget, today: dt.date) -> str:
     rows = {
         r["threshold"]: r
         for r in database(db).query(
-            "SELECT threshold, status, text FROM budget_alerts WHERE team = ? AND channel = ? AND model = ? "
+            "SELECT threshold, status, text, acked_at FROM budget_alerts WHERE team = ? AND channel = ? AND model = ? "
             "AND period = ? AND budget = ?",
             [budget.team, budget.channel, budget.model, period, budget.amount],
         )
     }
-    waiting = [t for t in fire if t not in rows or rows[t]["status"] == "failed"]
+    waiting = [t for t in fire if t not in rows or (rows[t]["status"] == "failed" and not rows[t]["acked_at"])]
     failed = [f"{t}: {rows[t]['text']}" if len(waiting) > 1 else rows[t]["text"] for t in waiting if t in rows]
     posted = [t for t, r in rows.items() if r["status"] in ("posted", "posting")]
     if not waiting:

@@ -465,3 +465,21 @@ def test_check_exits_1_when_an_alert_was_not_posted_and_its_dry_run_names_the_al
     assert (posted.returncode, posted.stdout.strip()) == (0, "C9 LLM API spend 100%: fired")
     assert "C9: due now: none (posted: 100%)" in check("--dry-run").stdout
     assert not [c for c in slack.called("chat.postMessage") if c["args"]["channel"] != "C9"]
+
+
+def test_an_alert_that_could_not_be_posted_can_be_dismissed_from_the_app_home(server, slack):
+    store = server.bot.store
+    slack.refusing["C9"] = "channel_not_found"
+    slack.members["C9"] = ["U1"]
+    set_budget(store, Budget("T1", "C9", "", 1000.0, (1.0,), "U1"))
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["failed"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    (dismiss,) = [b["accessory"] for b in home_of(slack)["blocks"] if b.get("accessory", {}).get("text", {}).get(
+        "text") == "Dismiss"]  # fmt: skip
+    click_acknowledge(server, int(dismiss["value"]), channel=None)
+    assert "Alerts not posted" not in json.dumps(home_of(slack))  # published again, without it
+    del slack.refusing["C9"]
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["skipped"]
+    assert alerts(slack) == []  # dismissed: not posted later either
