@@ -416,5 +416,5 @@ def _has_spend(bot: Bot, team: str, model: str) -> bool:
 
     from ..spend import load_spend
 
-    since = dt.date.today() - dt.timedelta(days=62)
+    since = _today(bot) - dt.timedelta(days=62)
     return bool(rows_of(load_spend(bot.store, team, since), model))
