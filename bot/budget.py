@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from costcore.forecast import BudgetOutlook, budget_outlook, daily_costs, rows_of
+from costcore.forecast import BudgetOutlook, budget_outlook, daily_costs, last_recorded, lookback, rows_of
 from costcore.format import money
 from costcore.grammar import GrammarError
 from costcore.units import ValueProblem, share
@@ -187,9 +187,10 @@ def budgets(db, team: str | None = None, channel: str | None = None) -> list[Bud
 def outlook(db, budget: Budget, today: dt.date) -> BudgetOutlook:
     """This month's spend against the budget, and where the forecast takes it."""
     through = today - dt.timedelta(days=1)
-    since = min(through.replace(day=1), through - dt.timedelta(days=27))
-    rows = load_spend(database(db), budget.team, since)
-    return budget_outlook(daily_costs(rows_of(rows, budget.model or None)), budget.amount, today)
+    rows = load_spend(database(db), budget.team, lookback(through))
+    mine = rows_of(rows, budget.model or None)
+    # a model's month ends where its sources' records end, as the weekly Forecast's does
+    return budget_outlook(daily_costs(mine), budget.amount, today, last_recorded(rows, through, of=mine))
 
 
 def label(threshold: float) -> str:

@@ -34,6 +34,7 @@ from .spend import database as spend_database
 from .spend import load_spend
 
 log = logging.getLogger("breakeven.recheck")
+SHOWN_ERRORS = 3
 SHOWN_CHANGES = 10  # decisions listed in the weekly section at most; the rest are counted
 # What a version keeps of a report: what the comparison, the history and the forecasts read (a whole
 # report is about 11 KB; this, about 2).
@@ -376,8 +377,10 @@ def decisions_section(reported: list[Reported], errors: list[Outcome], threshold
         lines.append(
             f"{unchanged} {words} unchanged (same verdict, savings within {threshold:.0%} of the last summary's)."
         )
-    for outcome in errors[:3]:
+    for outcome in errors[:SHOWN_ERRORS]:
         lines.append(f"• #{outcome.analysis_id} could not be re-checked: {outcome.error}")
+    if len(errors) > SHOWN_ERRORS:
+        lines.append(f"_and {len(errors) - SHOWN_ERRORS} more could not be re-checked: `/breakeven recheck` says why_")
     return "\n".join(lines)
 
 

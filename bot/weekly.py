@@ -276,6 +276,7 @@ def post_weekly_summary(
     dry_run_dir: Path | str | None = None,
     sheet=None,
     threshold: float = 0.2,
+    budget_day: dt.date | None = None,
 ) -> WeeklyResult:
     """Post this channel's summary of the last complete ISO week, once, whoever calls.
 
@@ -292,7 +293,9 @@ def post_weekly_summary(
     quiet = bool(setup.get("quiet")) if quiet is None else quiet
     local_now = now.astimezone(ZoneInfo(tz)) if now.tzinfo else now
     # Re-checked first: every section that shows a decision shows this week's evaluation of it.
-    extras = weekly_extras(db, team, channel, local_now, sheet=sheet, threshold=threshold, store=dry_run_dir is None)
+    extras = weekly_extras(
+        db, team, channel, local_now, sheet=sheet, threshold=threshold, store=dry_run_dir is None, budget_day=budget_day
+    )
     summary, sources = build_summary(db, team, channel, local_now, extras.current)
     week = summary.week
     no_spend = summary.total == 0 and not any(summary.daily_requests.values())
@@ -429,6 +432,7 @@ def run_weekly(
     with what is stored), then post the summary (guarded). client: a WebClient, or a callable giving
     the team's (many workspaces: bot/oauth.py; None when the workspace uninstalled the app)."""
     from . import metrics
+    from .budget import budget_today
 
     if callable(client):
         client = client(team)
@@ -448,7 +452,9 @@ def run_weekly(
             log.warning("spend sync before the weekly summary failed: %s", exc)
     options.setdefault("sheet", getattr(settings, "price_sheet", None))
     options.setdefault("threshold", getattr(settings, "recheck_threshold", 0.2))
-    result = post_weekly_summary(client, db, team, channel, now or dt.datetime.now(dt.UTC), **options)
+    now = now or dt.datetime.now(dt.UTC)
+    options.setdefault("budget_day", budget_today(settings, now))
+    result = post_weekly_summary(client, db, team, channel, now, **options)
     metrics.scheduled_post(result.status)
     return result
 

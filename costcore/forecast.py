@@ -77,6 +77,12 @@ def rows_of(rows: Iterable[SpendRow], ref: str | None) -> list[SpendRow]:
     return out
 
 
+def lookback(through: dt.date) -> dt.date:
+    """The first day of spend a forecast up to `through` reads: the month so far, and a trend and growth that
+    end at the last day spend is recorded, which may be weeks before `through` when an import lags."""
+    return min(through.replace(day=1), through - dt.timedelta(days=7 * GROWTH_WEEKS + TREND_DAYS))
+
+
 def last_recorded(rows: Iterable[SpendRow], through: dt.date, of: Iterable[SpendRow] | None = None) -> dt.date | None:
     """The last day up to `through` that spend is recorded (None when none is). With `of` (a model's
     rows), the last day the sources that recorded them recorded anything: a model not used since

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.budget import Budget, set_budget
+from bot.forecasts import forecast_lines
 from bot.spend import save_spend
 from bot.weekly import run_weekly
 from costcore.forecast import budget_outlook, crossing, daily_costs, growth, month_end
@@ -127,3 +128,19 @@ def test_a_model_first_used_mid_week_does_not_read_as_growing(server, slack):
     # Weeks from the first recorded day: Nov 24-30, Dec 1-7, Dec 8-14, 1.05M each: 4.56M a month, flat (with
     # the four days of Nov 20-23 as a week it read 5.1M, growing 107.4% a month).
     assert f"• Decision #{flips}: 4.56M requests a month, growing 0.0% a month (the trend of 3 weeks to Dec 14)" in text
+
+
+def test_a_models_budget_counts_its_days_unused_while_its_source_still_records(server):
+    # gpt-4o was used until Nov 10; OpenAI's export went on recording gpt-4o-mini through Nov 23. The days
+    # since are gpt-4o at $0, not days still to come at $100: the budget is not forecast to run out.
+    first = dt.date(2026, 11, 1)
+    rows = [
+        SpendRow(day=first + dt.timedelta(days=i), provider="openai", model=model, cost=cost, source="openai-export")
+        for model, cost, days in (("gpt-4o", 100.0, 10), ("gpt-4o-mini", 10.0, 23))
+        for i in range(days)
+    ]
+    save_spend(server.bot.store, "T1", rows)
+    set_budget(server.bot.store, Budget("T1", "C9", "gpt-4o", 3000.0, (0.5, 0.8, 1.0), "U1"))
+    lines = forecast_lines(server.bot.store, "T1", "C9", dt.date(2026, 11, 24))
+    (line,) = [line for line in lines if line.startswith("• Budget")]
+    assert "$1,000 of $3,000 (33%): at the forecast ($1,000) the budget lasts the month." in line

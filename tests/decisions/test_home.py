@@ -164,7 +164,8 @@ def far_timezone() -> str:
 
 def test_every_place_that_shows_a_budget_counts_to_the_budgets_own_day(slack, tmp_path, monkeypatch):
     """DAILY_CHECK's timezone says what 'today' is for budgets: the `/breakeven budget` reply, the App Home and
-    `breakeven check --dry-run` show the same month (they used to count to UTC's yesterday in two of them)."""
+    `breakeven check --dry-run` and the weekly summary show the same month (they used to count to UTC's yesterday in
+    three of them)."""
     from bot.app import build_app
     from tests.slack.conftest import BotServer
 
@@ -197,5 +198,10 @@ def test_every_place_that_shows_a_budget_counts_to_the_budgets_own_day(slack, tm
         )  # fmt: skip
         assert dry.returncode == 0, dry.stderr
         assert f"{spent} of $100,000" in dry.stdout, dry.stdout
+        from bot.weekly import run_weekly  # the weekly summary's week is the channel's (UTC), its budgets' day not
+
+        assert run_weekly(bot.client_for, bot.store, settings, "T1", "C9").status == "posted"
+        summary = str(slack.called("chat.postMessage")[-1]["args"]["blocks"])
+        assert f"Budget, LLM API spend: {spent} of $100,000" in summary, summary
     finally:
         server.stop()

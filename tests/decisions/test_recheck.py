@@ -279,3 +279,34 @@ def test_every_section_of_the_weekly_post_shows_a_decisions_latest_evaluation(se
     assert placed.startswith(f"• #{flips} (RENT): running at ")
     assert f"short of break-even ({count(after.breakeven_requests_per_month)};" in placed
     assert count(listed.breakeven_requests_per_month) not in text and f"#{flips} (BUY)" not in text
+
+
+def test_a_long_list_of_changed_decisions_keeps_its_last_lines(server, slack, sheet_path, tmp_path):
+    # Ten changed decisions are listed and the others counted, each line whole, in sections Slack takes.
+    for _ in range(12):
+        analyse(server, FLIPS)
+    analyse(server, STAYS)
+    store, client = server.bot.store, server.bot.client_for
+    assert run_weekly(client, store, server.bot.settings, "T1", "C9", now=WEEK1).status == "posted"
+    with_sheet = make_settings(slack.url, tmp_path, breakeven_price_sheet=sheet_path)
+    assert run_weekly(client, store, with_sheet, "T1", "C9", now=WEEK2).status == "posted"
+    post = slack.called("chat.postMessage")[-1]
+    check_blocks(post["args"]["blocks"])
+    listed = sections(post)[sections(post).index("*Decisions*") :]
+    assert listed.count("BUY → RENT") == 10 and listed.count("`/breakeven show ") == 10
+    assert "_and 2 more changed: `/breakeven recheck` lists them_" in listed
+    assert "1 decision unchanged (same verdict, savings within 20% of the last summary's)." in listed
+
+
+def test_a_section_longer_than_slack_takes_goes_on_in_the_next_one():
+    # A weekly section was cut at 3,000 characters: with long reasons the last lines (the unchanged count,
+    # the decisions that could not be re-checked) were lost unsaid. Now it is split between lines.
+    from bot.decisions import _sections
+
+    reason = "moved most by the API price a request. " * 9
+    lines = ["*Decisions*", *(f"• *#{n} BUY → RENT*: {reason}" for n in range(10))]
+    lines += ["3 decisions unchanged.", "• #40 could not be re-checked: no price for gpt-9"]
+    blocks = _sections("\n".join(lines))
+    check_blocks(blocks)
+    assert len(blocks) > 1
+    assert "\n".join(block["text"]["text"] for block in blocks).splitlines() == lines
