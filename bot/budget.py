@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from costcore.forecast import BudgetOutlook, budget_outlook, daily_costs, rows_of
+from costcore.forecast import BudgetOutlook, budget_outlook, daily_costs, last_recorded, lookback, rows_of
 from costcore.format import money
 from costcore.grammar import GrammarError
 from costcore.units import ValueProblem, share
@@ -71,7 +71,7 @@ class Alert:
     threshold: str  # "50%", "80%", "100%" or "forecast"
     status: str  # posting | posted | failed | covered
     ts: str | None
-    text: str
+    text: str  # the alert as posted; of a failed one, Slack's reason (channel_not_found, ...)
     spent: float
     budget: float
     forecast: float
@@ -91,12 +91,16 @@ def parse_budget(text: str) -> dict:
     """'' -> {"action": "list"}; 'off [model=X]' -> remove; '$5,000/month [model=X] [at=50%,90%]' -> set.
     GrammarError names what was wrong and shows an example that works."""
     words = re.sub(r"\s*=\s*", "=", text.strip()).split()
-    options = dict(w.split("=", 1) for w in words if "=" in w)
-    rest = [w for w in words if "=" not in w]
-    for key in options:
+    options: dict[str, str] = {}
+    for key, value in (w.split("=", 1) for w in words if "=" in w):
         if key not in ("model", "at"):
             raise GrammarError(key, "unknown; a budget takes model= and at=", BUDGET_EXAMPLE)
-    model = options.get("model", "").strip()
+        if key in options:  # the second would silently win
+            raise GrammarError(key, f"given twice ('{options[key]}' and '{value}'): give it once", BUDGET_EXAMPLE)
+        options[key] = value
+    rest = [w for w in words if "=" not in w]
+    # Spend names a model in any case (rows_of matches it so): one budget for gpt-4o and GPT-4o.
+    model = options.get("model", "").strip().lower()
     if "model" in options and not (0 < len(model) <= 100):
         raise GrammarError("model", "give the model as the spend names it, e.g. model=gpt-4o", BUDGET_EXAMPLE)
     if not rest:
@@ -122,33 +126,50 @@ def parse_budget(text: str) -> dict:
             raise GrammarError("at", str(exc), "budget $5,000/month at=50%,90%,100%") from None
         if not thresholds or any(t <= 0 for t in thresholds) or len(thresholds) > 10:
             raise GrammarError("at", "give one to ten shares of the budget above 0%", "budget $5,000/month at=50%,90%")
+        _distinct(thresholds)
     return {"action": "set", "amount": amount, "model": model, "thresholds": thresholds}
+
+
+def _distinct(thresholds: tuple[float, ...]) -> None:
+    """An alert is keyed and shown by its label: each threshold needs one of its own, and not 0%."""
+    example = "budget $5,000/month at=50%,99.5%,100%"
+    seen: dict[str, float] = {}
+    for t in thresholds:
+        shown = label(t)
+        if shown == "0%":
+            raise GrammarError("at", f"{t * 100:g}% rounds to 0%: give a share of at least 0.01%", example)
+        if shown in seen:
+            raise GrammarError(
+                "at", f"{seen[shown] * 100:g}% and {t * 100:g}% both read {shown}: give thresholds 0.01% apart", example
+            )
+        seen[shown] = t
 
 
 def set_budget(db, budget: Budget) -> bool:
     """Store (or replace) the channel's budget: True when it replaced one."""
     db = database(db)
     with transaction(db) as connection:
+        # model = lower(model): a budget stored before models were lower-cased is the same budget
         before = connection.execute(
-            "SELECT 1 FROM budgets WHERE team = ? AND channel = ? AND model = ?",
+            "DELETE FROM budgets WHERE team = ? AND channel = ? AND lower(model) = ?",
             [budget.team, budget.channel, budget.model],
-        ).fetchone()
+        ).rowcount
         connection.execute(
             "INSERT OR REPLACE INTO budgets (team, channel, model, amount, thresholds, user, updated) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [budget.team, budget.channel, budget.model, budget.amount, json.dumps(budget.thresholds), budget.user,
              now_iso()],
         )  # fmt: skip
-    return before is not None
+    return before > 0
 
 
 def remove_budget(db, team: str, channel: str, model: str) -> bool:
     db = database(db)
     with transaction(db) as connection:
         cursor = connection.execute(
-            "DELETE FROM budgets WHERE team = ? AND channel = ? AND model = ?", [team, channel, model]
+            "DELETE FROM budgets WHERE team = ? AND channel = ? AND lower(model) = ?", [team, channel, model.lower()]
         )
-    return cursor.rowcount == 1
+    return cursor.rowcount >= 1
 
 
 def budgets(db, team: str | None = None, channel: str | None = None) -> list[Budget]:
@@ -166,13 +187,15 @@ def budgets(db, team: str | None = None, channel: str | None = None) -> list[Bud
 def outlook(db, budget: Budget, today: dt.date) -> BudgetOutlook:
     """This month's spend against the budget, and where the forecast takes it."""
     through = today - dt.timedelta(days=1)
-    since = min(through.replace(day=1), through - dt.timedelta(days=27))
-    rows = load_spend(database(db), budget.team, since)
-    return budget_outlook(daily_costs(rows_of(rows, budget.model or None)), budget.amount, today)
+    rows = load_spend(database(db), budget.team, lookback(through))
+    mine = rows_of(rows, budget.model or None)
+    # a model's month ends where its sources' records end, as the weekly Forecast's does
+    return budget_outlook(daily_costs(mine), budget.amount, today, last_recorded(rows, through, of=mine))
 
 
 def label(threshold: float) -> str:
-    return f"{threshold:.0%}"
+    """'50%', '99.5%', '0.25%': the threshold as typed (to 0.01%), so that no two of a budget read alike."""
+    return f"{round(threshold * 100, 2):g}%"
 
 
 def budget_lines(db, found: list[Budget], today: dt.date) -> list[str]:
@@ -213,7 +236,7 @@ def _key(budget: Budget, period: str, threshold: str) -> list:
 
 def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_s: int = STALE_S) -> str | None:
     """Claim the alert: "new", "retaken" (a post failed or its process died: it may be in the channel
-    already), or None when it was posted (or covered, or is being posted) already."""
+    already), or None when it was posted (or covered, or is being posted, or dismissed unposted) already."""
     db = database(db)
     stamp = dt.datetime.now(dt.UTC)
     stale = (stamp - dt.timedelta(seconds=stale_after_s)).isoformat(timespec="seconds")
@@ -227,7 +250,7 @@ def claim_alert(db, budget: Budget, period: str, threshold: str, *, stale_after_
             return "new"
         cursor = connection.execute(
             f"UPDATE budget_alerts SET status = 'posting', claimed = ? WHERE {KEY} "
-            "AND (status = 'failed' OR (status = 'posting' AND claimed < ?))",
+            "AND ((status = 'failed' AND acked_at IS NULL) OR (status = 'posting' AND claimed < ?))",
             [stamp.isoformat(timespec="seconds"), *_key(budget, period, threshold), stale],
         )
         return "retaken" if cursor.rowcount == 1 else None
@@ -320,6 +343,35 @@ class Fired:
     budget: Budget
     threshold: str
     status: str  # fired | skipped | failed | covered
+    reason: str = ""  # why Slack refused a failed one
+
+
+def plan(db, budget: Budget, today: dt.date) -> str:
+    """What the check would do now, for `breakeven check --dry-run`: the alerts due (and those passed over),
+    or none, with the ones posted this month."""
+    seen = outlook(db, budget, today)
+    period = seen.month.month_start.strftime("%Y-%m")
+    fire, covered = due(budget, seen)
+    rows = {
+        r["threshold"]: r
+        for r in database(db).query(
+            "SELECT threshold, status, text, acked_at FROM budget_alerts WHERE team = ? AND channel = ? AND model = ? "
+            "AND period = ? AND budget = ?",
+            [budget.team, budget.channel, budget.model, period, budget.amount],
+        )
+    }
+    waiting = [t for t in fire if t not in rows or (rows[t]["status"] == "failed" and not rows[t]["acked_at"])]
+    failed = [f"{t}: {rows[t]['text']}" if len(waiting) > 1 else rows[t]["text"] for t in waiting if t in rows]
+    posted = [t for t, r in rows.items() if r["status"] in ("posted", "posting")]
+    if not waiting:
+        return "due now: none" + (f" (posted: {', '.join(posted)})" if posted else "")
+    notes = []
+    passed = [t for t in covered if t not in rows]
+    if passed:
+        notes.append(f"{', '.join(passed)} passed over: the highest alerts alone")
+    if failed:
+        notes.append(f"not posted before: {'; '.join(failed)}")
+    return f"due now: {', '.join(waiting)}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
@@ -353,9 +405,10 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
                 look_back_s=LOOK_BACK_S,
             )
         except Exception as exc:
-            _finish(db, budget, period, threshold, status="failed")
+            # why, for the App Home: an alert that cannot be posted waits there, never silent
+            _finish(db, budget, period, threshold, status="failed", text=slack_reason(exc))
             log.warning("budget alert %s not posted: %s", alert_key(budget, period, threshold), slack_reason(exc))
-            results.append(Fired(budget, threshold, "failed"))
+            results.append(Fired(budget, threshold, "failed", slack_reason(exc)))
             continue
         _finish(
             db, budget, period, threshold, status="posted", ts=ts, text=text, spent=seen.month.spent,
@@ -369,6 +422,23 @@ def check_budget(client, db, budget: Budget, today: dt.date) -> list[Fired]:
     return results
 
 
+def cannot_post(client, channel: str) -> str | None:
+    """Why the bot cannot post in `channel` (Slack's reason: channel_not_found, not_in_channel, is_archived),
+    or None when it can or Slack does not say (conversations.info, channels:read and groups:read)."""
+    from .delivery import NOT_IN_CHANNEL
+
+    try:
+        found = client.conversations_info(channel=channel).get("channel") or {}
+    except Exception as exc:
+        reason = slack_reason(exc)
+        return reason if reason in NOT_IN_CHANNEL else None
+    if found.get("is_archived"):
+        return "is_archived"
+    if found.get("is_member") is False and not found.get("is_im"):
+        return "not_in_channel"
+    return None
+
+
 def check_time(setting: str) -> tuple[int, int, str]:
     """DAILY_CHECK '09:00 Europe/Paris' -> (9, 0, 'Europe/Paris')."""
     time_text, _, tz = setting.strip().partition(" ")
@@ -376,13 +446,20 @@ def check_time(setting: str) -> tuple[int, int, str]:
     return hour, minute, tz.strip() or "UTC"
 
 
+def budget_today(settings=None, now: dt.datetime | None = None) -> dt.date:
+    """What "today" is for budgets: the day in DAILY_CHECK's timezone, where the check that alerts runs. Every
+    place that shows a budget (the check, `/breakeven budget` and `spend`, the App Home, `breakeven check`)
+    counts the month up to the day before it, so all of them show one figure."""
+    _, _, tz = check_time(getattr(settings, "daily_check", None) or "09:00 UTC")
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(ZoneInfo(tz)).date() if now.tzinfo else now.date()
+
+
 def run_check(client, connect, settings=None, now: dt.datetime | None = None, team: str | None = None) -> list[Fired]:
     """The daily check: every budget (one team's with team), after syncing OpenAI spend when
     OPENAI_ADMIN_KEY is set. client: a WebClient, or a callable giving a team's (None: uninstalled)."""
     db = database(connect)
-    _, _, tz = check_time(getattr(settings, "daily_check", None) or "09:00 UTC")
-    now = now or dt.datetime.now(dt.UTC)
-    today = now.astimezone(ZoneInfo(tz)).date() if now.tzinfo else now.date()
+    today = budget_today(settings, now)
     results = []
     found = budgets(db, team)
     key = getattr(settings, "openai_admin_key", None) if settings is not None else None
@@ -431,18 +508,32 @@ def open_alerts(db, team: str, channels: list[str] | None = None) -> list[Alert]
     return [Alert.from_row(r) for r in database(db).query(sql + " ORDER BY id DESC", params)]
 
 
+def unposted_alerts(db, team: str, channels: list[str]) -> list[Alert]:
+    """Alerts of these channels' budgets that Slack refused to post (the bot not in the channel, say) and
+    nobody dismissed, newest first: the App Home lists them, as the channel never showed them."""
+    if not channels:
+        return []
+    sql = (
+        "SELECT * FROM budget_alerts a WHERE team = ? AND status = 'failed' AND acked_at IS NULL "
+        f"AND channel IN ({', '.join('?' for _ in channels)}) AND EXISTS (SELECT 1 FROM budgets b WHERE "
+        "b.team = a.team AND b.channel = a.channel AND b.model = a.model AND b.amount = a.budget) ORDER BY id DESC"
+    )
+    return [Alert.from_row(r) for r in database(db).query(sql, [team, *channels])]
+
+
 def alert(db, team: str, alert_id: int) -> Alert | None:
     rows = list(database(db).query("SELECT * FROM budget_alerts WHERE id = ? AND team = ?", [alert_id, team]))
     return Alert.from_row(rows[0]) if rows else None
 
 
 def acknowledge(db, team: str, alert_id: int, user: str) -> tuple[Alert | None, bool]:
-    """(the alert, True if this click acknowledged it; False if someone had already)."""
+    """(the alert, True if this click acknowledged it; False if someone had already). An alert Slack refused
+    to post is dismissed so too, from the App Home."""
     db = database(db)
     with transaction(db) as connection:
         cursor = connection.execute(
-            "UPDATE budget_alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND team = ? AND status = 'posted' "
-            "AND acked_at IS NULL",
+            "UPDATE budget_alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND team = ? "
+            "AND status IN ('posted', 'failed') AND acked_at IS NULL",
             [user, now_iso(), alert_id, team],
         )
     return alert(db, team, alert_id), cursor.rowcount == 1

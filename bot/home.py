@@ -18,7 +18,7 @@ import logging
 
 from costcore.format import money
 
-from .budget import ACK, budgets, open_alerts, outlook
+from .budget import ACK, FORECAST, budget_today, budgets, open_alerts, outlook, unposted_alerts
 from .recheck import database, latest
 from .render import EXAMPLE, channel_link
 
@@ -54,17 +54,30 @@ def user_channels(client, user: str, pages: int = 5) -> list[str] | None:
 
 
 def channels_for(db, client, team: str, user: str) -> list[str]:
+    """The user's channels, and their direct-message conversation with the app where they saved decisions
+    (New analysis on the Home tab answers there)."""
+    db = database(db)
+    direct = [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT channel FROM analyses WHERE team = ? AND user = ? AND channel LIKE 'D%'", [team, user]
+        )
+    ]
     listed = user_channels(client, user)
     if listed is not None:
-        return listed
-    db = database(db)
+        return list(dict.fromkeys(listed + direct))
     asked = [
         r[0] for r in db.execute("SELECT DISTINCT channel FROM analyses WHERE team = ? AND user = ?", [team, user])
     ]
     budgeted = [
         r[0] for r in db.execute("SELECT DISTINCT channel FROM budgets WHERE team = ? AND user = ?", [team, user])
     ]
-    return list(dict.fromkeys(asked + budgeted))
+    return list(dict.fromkeys(asked + budgeted + direct))
+
+
+def place(channel: str) -> str:
+    """A channel as the Home names it: a link, or the user's conversation with the app."""
+    return "Direct messages" if channel.startswith("D") else channel_link(channel)
 
 
 def bar(share: float) -> str:
@@ -114,8 +127,11 @@ def _more(left: int, what: str) -> list[dict]:
     )
 
 
-def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.datetime | None = None) -> dict:
-    """The Home tab for a user in `channels` (their channels, in Slack's order)."""
+def home_view(
+    db, team: str, channels: list[str], *, has_draft: bool, now: dt.datetime | None = None, settings=None
+) -> dict:
+    """The Home tab for a user in `channels` (their channels, in Slack's order); settings: DAILY_CHECK's
+    timezone says which day the budgets count to (bot.budget.budget_today)."""
     now = now or dt.datetime.now(dt.UTC)
     db = database(db)
     blocks: list[dict] = [
@@ -140,7 +156,7 @@ def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.da
     blocks.append(_section(f"*Open alerts* ({len(alerts)})" if alerts else "*Open alerts*: none."))
     for a in alerts[: SHOWN["alerts"]]:
         what = f"{a.model} spend" if a.model else "LLM API spend"
-        if a.threshold == "forecast":
+        if a.threshold == FORECAST:
             text = (
                 f"{channel_link(a.channel)} {a.period}: {what} forecast {money(a.forecast)}, over its "
                 f"{money(a.budget)} budget"
@@ -152,11 +168,17 @@ def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.da
             )
         blocks.append(_section(text, _button(ACK, "Acknowledge", str(a.id), "primary")))
     blocks += _more(len(alerts) - SHOWN["alerts"], "open alerts")
+    unposted = unposted_alerts(db, team, channels)
+    if unposted:
+        blocks.append(_section(f"*Alerts not posted* ({len(unposted)})"))
+    for a in unposted[: SHOWN["alerts"]]:
+        blocks.append(_section(_unposted_text(a), _button(ACK, "Dismiss", str(a.id))))
+    blocks += _more(len(unposted) - SHOWN["alerts"], "alerts not posted")
 
     found = [b for b in budgets(db, team) if b.channel in set(channels)]
     blocks.append(_section("*Spend this month against budget*" if found else "*Budgets*: none in your channels. "
                            "`/breakeven budget $5,000/month` in a channel sets one."))  # fmt: skip
-    today = now.date()
+    today = budget_today(settings, now)
     for b in found[: SHOWN["budgets"]]:
         seen = outlook(db, b, today)
         over = f", over by {money(seen.month.spent - b.amount)}" if seen.month.spent > b.amount else ""
@@ -192,6 +214,24 @@ def home_view(db, team: str, channels: list[str], *, has_draft: bool, now: dt.da
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
+def _unposted_text(a) -> str:
+    from .delivery import NOT_IN_CHANNEL
+
+    what = f"{a.model} spend" if a.model else "LLM API spend"
+    crossed = (
+        f"forecast over its {money(a.budget)} budget"
+        if a.threshold == FORECAST
+        else f"reached {a.threshold} of its {money(a.budget)} budget"
+    )
+    reason = a.text or "Slack refused it"
+    fix = (
+        "invite me with `/invite @breakeven`; the next daily check posts it"
+        if reason in NOT_IN_CHANNEL
+        else "the next daily check tries again"
+    )
+    return f"{channel_link(a.channel)} {a.period}: {what} {crossed}, not posted ({reason}): {fix}"
+
+
 def _latest_decisions(db, team: str, channels: list[str]) -> list[dict]:
     """Each channel's latest decision (not a what-if), the channels with the newest first."""
     if not channels:
@@ -210,7 +250,7 @@ def _decision_text(db, analysis: dict, now: dt.datetime) -> str:
     asked = json.loads(analysis["report"])
     verdict = now_eval.verdict
     text = (
-        f"{channel_link(analysis['channel'])} *#{analysis['id']} {verdict}*, {age(analysis['created'], now)}: "
+        f"{place(analysis['channel'])} *#{analysis['id']} {verdict}*, {age(analysis['created'], now)}: "
         f"{now_eval.report.get('headline') or asked.get('headline', '')}"
     )
     if now_eval.version > 0:
@@ -222,6 +262,10 @@ def _decision_text(db, analysis: dict, now: dt.datetime) -> str:
 def publish(bot, client, team: str, user: str) -> None:
     """views.publish the user's Home tab (with their workspace's client)."""
     view = home_view(
-        bot.store, team, channels_for(bot.store, client, team, user), has_draft=bot.store.draft(team, user) is not None
+        bot.store,
+        team,
+        channels_for(bot.store, client, team, user),
+        has_draft=bot.store.draft(team, user) is not None,
+        settings=bot.settings,
     )
     client.views_publish(user_id=user, view=view)

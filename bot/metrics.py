@@ -197,15 +197,34 @@ class _readonly:
         self.connection.close()
 
 
+class _MultiProcessValues:
+    """Both processes' values, from the files that hold some. A process creates its file before it sizes
+    it (prometheus/client_python#1199): a scrape in that instant read an empty file and answered 500 for
+    every metric. Such a file holds no value yet; the next scrape reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def collect(self):
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        return MultiProcessCollector.merge([str(f) for f in self.path.glob("*.db") if _holds_values(f)])
+
+
+def _holds_values(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:  # gone since the listing: a stopped process's files are removed
+        return False
+
+
 def exposition(db_path: str) -> bytes:
     """The text /metrics answers: both processes' counts (multiprocess mode) and the queue's gauges."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry()
     if _directory is not None:
-        from prometheus_client import multiprocess
-
-        multiprocess.MultiProcessCollector(registry, path=str(_directory))
+        registry.register(_MultiProcessValues(_directory))
     registry.register(_QueueCollector(db_path))
     return generate_latest(registry)
 

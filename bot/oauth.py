@@ -57,6 +57,7 @@ SCOPES = (
     "channels:read",
     "groups:read",
     "im:history",  # questions in the Messages tab (docs/ask.md)
+    "im:write",  # New analysis on the Home tab answers in the app's conversation with the user (conversations.open)
     "assistant:write",  # its suggested prompts, and the status while a question is read
 )
 STATE_EXPIRES_S = 600

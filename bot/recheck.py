@@ -8,7 +8,8 @@ the volume and token mix measured from that spend instead of the typed-in guess.
                 savings moved by more than RECHECK_THRESHOLD, since the evaluation the channel's last
                 summary reported, each with before → after and the input that moved it most; the
                 others in one count line. Once posted, `mark_reported` notes the summary's week on
-                the versions it reported, so a change is reported once.
+                the versions it listed as changed, so a change is reported once, and the next summary
+                compares with the version last shown (not the last re-checked: a slow erosion adds up).
     history_lines()   `/breakeven show ID`: every version of a decision
 
 A version is written inside one write transaction after reading the latest, so two processes re-checking
@@ -21,7 +22,7 @@ import datetime as dt
 import json
 import logging
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from costcore import GrammarError, PriceError, Scenario, analyze
 from costcore.drift import Change, Measured, compare, measured, reasons, remeasured
@@ -33,6 +34,7 @@ from .spend import database as spend_database
 from .spend import load_spend
 
 log = logging.getLogger("breakeven.recheck")
+SHOWN_ERRORS = 3
 SHOWN_CHANGES = 10  # decisions listed in the weekly section at most; the rest are counted
 # What a version keeps of a report: what the comparison, the history and the forecasts read (a whole
 # report is about 11 KB; this, about 2).
@@ -173,26 +175,55 @@ def _same(a: dict, b: dict) -> bool:
     return all(json.dumps(a.get(k), sort_keys=True) == json.dumps(b.get(k), sort_keys=True) for k in keys)
 
 
-def evaluate(analysis: dict, rows, sheet, now: dt.datetime) -> tuple[dict, dict, str, Measured | None]:
+def api_ref(analysis: dict) -> str | None:
+    """'provider:model' of the catalogue model a saved analysis rents (None: an API priced by hand, or none)."""
+    quote = json.loads(analysis["report"]).get("api_price") or {}
+    if quote.get("custom") or not quote.get("provider"):
+        return None
+    return f"{quote['provider']}:{quote['model']}".lower()
+
+
+def sharing(analyses: list[dict]) -> dict[int, list[int]]:
+    """{analysis id: the other decisions of the team on the same API model}. Spend is recorded per team
+    and model, not per channel: when several decisions rent one model, nothing says which requests are
+    whose, so none of them takes the team's whole volume as its own."""
+    by_ref: dict[str, list[int]] = {}
+    for analysis in analyses:
+        ref = api_ref(analysis)
+        if ref is not None:
+            by_ref.setdefault(ref, []).append(analysis["id"])
+    return {i: [o for o in ids if o != i] for ids in by_ref.values() for i in ids}
+
+
+def evaluate(
+    analysis: dict, rows, sheet, now: dt.datetime, shared_with: list[int] | None = None
+) -> tuple[dict, dict, str, Measured | None]:
     """Re-run one analysis: (report as JSON, the scenario run, what the volume came from, the measurement).
+    shared_with: the team's other decisions on the same API model (then the typed volume is kept).
     GrammarError or PriceError when today's figures cannot be computed with."""
     scenario = Scenario.model_validate(json.loads(analysis["scenario"]))
     saved = json.loads(analysis["report"])
     quote = saved.get("api_price") or {}
     found = None
-    if quote.get("custom") or not quote.get("provider"):
+    ref = api_ref(analysis)
+    if ref is None:
         basis = "the volume as typed (the API is priced by you, so no model's spend can be measured)"
         if saved.get("baseline") == "manual" and not quote:
             basis = "the volume as typed (weighed against work by hand)"
+    elif shared_with:
+        others = ", ".join(f"#{i}" for i in shared_with)
+        basis = (
+            f"the volume as typed: the team's {ref} spend is shared with {others} (spend is recorded per team "
+            "and model, not per decision)"
+        )
     else:
-        ref = f"{quote['provider']}:{quote['model']}"
         through = now.date() - dt.timedelta(days=1)
         found = measured(rows, ref, through)
         if found is not None:
             scenario = remeasured(scenario, found)
             basis = f"measured: {found.words()}"
         else:
-            basis = f"the volume as typed (no week of spend with request or token counts for {ref})"
+            basis = f"the volume as typed (no week of spend with request or token counts for {ref} in the last 28 days)"
     report = analyze(scenario, now=now, sheet=sheet).model_dump(mode="json")
     return report, scenario.model_dump(mode="json", exclude_none=True), basis, found
 
@@ -212,21 +243,22 @@ def recheck(
     (store=False: computed, nothing written: a dry run)."""
     db = database(db)
     now = now or dt.datetime.now(dt.UTC)
-    since = now.date() - dt.timedelta(days=TREND_DAYS + 1)
+    since = now.date() - dt.timedelta(days=2 * TREND_DAYS + 1)  # an import that ends up to 28 days ago is measured
     rows = load_spend(db, team, since)
     outcomes = []
+    shared = sharing(decisions(db, team))  # the whole team's: a decision in another channel shares the spend too
     for analysis in decisions(db, team, channel):
         before = latest(db, analysis)
         text = analysis["text"] or ""
         try:
-            report, scenario, basis, found = evaluate(analysis, rows, sheet, now)
+            report, scenario, basis, found = evaluate(analysis, rows, sheet, now, shared.get(analysis["id"]))
         except (GrammarError, PriceError, ValueError) as exc:
             reason = str(exc).splitlines()[0]
             log.info("decision #%s could not be re-checked: %s", analysis["id"], reason)
             outcomes.append(Outcome(analysis["id"], analysis["channel"], text, before, None, reason, analysis=analysis))
             continue
         kept = compact(report)
-        current, new = before, False
+        current, new = replace(before, basis=basis), False  # unchanged: what the volume came from this time
         if not _same(before.report, kept):
             current = Evaluation(
                 analysis["id"], analysis["channel"], before.version + 1, now.isoformat(timespec="seconds"), trigger,
@@ -317,10 +349,17 @@ def change_line(r: Reported) -> str:
     line = f"• *#{r.analysis_id} {verdict}*: {savings}"
     if c.mover is not None:
         line += f"; moved most by {c.mover.words()}"
-    standing = (now.get("standing") or {}).get("sentence")
-    if standing:
-        line += f". {standing}"
+    line += f". {why_verdict(now)}" if why_verdict(now) else ""
     return line + f" `/breakeven show {r.analysis_id}`"
+
+
+def why_verdict(report: dict) -> str:
+    """Where the volume stands, and when the verdict is not BUY although buying saves every month, why
+    not: the headline says the payback ("Buying pays at today's 5M requests a month" alone reads as BUY)."""
+    standing = report.get("standing") or {}
+    if standing.get("where") == "past" and report.get("verdict") != "BUY" and report.get("headline"):
+        return f"{report['headline']}."
+    return standing.get("sentence") or ""
 
 
 def decisions_section(reported: list[Reported], errors: list[Outcome], threshold: float) -> str | None:
@@ -338,14 +377,18 @@ def decisions_section(reported: list[Reported], errors: list[Outcome], threshold
         lines.append(
             f"{unchanged} {words} unchanged (same verdict, savings within {threshold:.0%} of the last summary's)."
         )
-    for outcome in errors[:3]:
+    for outcome in errors[:SHOWN_ERRORS]:
         lines.append(f"• #{outcome.analysis_id} could not be re-checked: {outcome.error}")
+    if len(errors) > SHOWN_ERRORS:
+        lines.append(f"_and {len(errors) - SHOWN_ERRORS} more could not be re-checked: `/breakeven recheck` says why_")
     return "\n".join(lines)
 
 
 def mark_reported(db, reported: list[Reported], week: str) -> None:
-    """The summary of `week` reported these evaluations: the next one compares with them."""
-    versions = [r.now for r in reported if r.now.version > 0]
+    """The summary of `week` listed these evaluations as changed: the next one compares with them. An
+    unchanged one is not marked, so the baseline stays the version last shown and savings that erode a
+    little every week are reported once the whole move passes the threshold."""
+    versions = [r.now for r in reported if r.change.changed and r.now.version > 0]
     if not versions:
         return
     with transaction(database(db)) as connection:
@@ -365,7 +408,10 @@ def outcome_line(o: Outcome) -> str:
         return f"• #{o.analysis_id}: could not be re-checked: {o.error}"
     c = o.change
     if not o.new_version:
-        return f"• #{o.analysis_id} {o.now.verdict}: unchanged since version {o.before.version} ({_when(o.before)})"
+        return (
+            f"• #{o.analysis_id} {o.now.verdict}: unchanged since version {o.before.version} ({_when(o.before)})"
+            + (f"; volume: {o.now.basis}" if o.now.basis else "")
+        )
     verdict = f"{c.verdict_before} → {c.verdict_after}" if c.verdict_changed else c.verdict_after
     line = (
         f"• #{o.analysis_id} {verdict}: savings {money(c.savings_before)} → {money(c.savings_after)} a month "

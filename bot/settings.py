@@ -194,17 +194,7 @@ class Settings(BaseSettings):
     @field_validator("daily_check")
     @classmethod
     def _daily(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
-        tz = match[3] or "UTC"
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
-        return f"{int(match[1]):02d}:{match[2]} {tz}"
+        return daily_check_setting(value)
 
     @property
     def oauth(self) -> bool:
@@ -273,15 +263,50 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_SIGNING_SECRET is missing: HTTP mode needs it (or set SLACK_APP_TOKEN)")
 
 
-def percent_setting(value):
-    """'20%' -> 0.2 (a plain number is a fraction already); ValueError names what was typed."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
+MAX_SHARE = 10.0  # 1000%: RECHECK_THRESHOLD's bound
+
+
+def percent_setting(value, name: str = "RECHECK_THRESHOLD"):
+    """'20%' -> 0.2; a plain number is a fraction ('0.2'), so one over 1 ('5', '20': surely meant as
+    percentages, 500% and 2000% as fractions) is refused with an example. ValueError names what was typed."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value  # pydantic says what is wrong with it
+    text = str(value).strip()
+    shown = value if isinstance(value, str) else text
+    percent = text.endswith("%")
     try:
-        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        number = float(text[:-1].strip() if percent else text)
     except ValueError:
-        raise ValueError(f"'{value}' is not a share such as 20%") from None
+        raise ValueError(f"'{shown}' is not a share such as 20%") from None
+    if not math.isfinite(number):
+        raise ValueError(f"'{shown}' is not a share such as 20%")
+    if number < 0:
+        raise ValueError(f"'{shown}' is negative: give a share such as 20%")
+    if not percent and number > 1:
+        raise ValueError(
+            f"'{shown}' would be {number:.0%}: write a percentage, e.g. {name}=20% (a plain number is a fraction)"
+        )
+    share = number / 100 if percent else number
+    if share > MAX_SHARE:
+        raise ValueError(f"'{shown}' is more than {MAX_SHARE:.0%}: give a share such as 20%")
+    return share
+
+
+def daily_check_setting(value: str) -> str:
+    """DAILY_CHECK '9:00 Europe/Paris' -> '09:00 Europe/Paris'; ValueError names what was typed."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{value}' is not 'time timezone', e.g. '09:00 Europe/Paris'")
+    tz = match[3] or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{tz}' is not a timezone, e.g. '09:00 Europe/Paris'") from None
+    return f"{int(match[1]):02d}:{match[2]} {tz}"
 
 
 class SettingsError(Exception):

@@ -116,14 +116,18 @@ def last_sides(db, team: str, channel: str, before_week: str) -> dict[int, bool]
     return {int(k): bool(v) for k, v in json.loads(rows[0]["sides"]).items()}
 
 
-def saved_analyses(db, team: str, channel: str) -> list[dict]:
-    """The analyses saved in the channel, oldest first, from the bot's store (table `analyses`:
-    id, team, channel, report as JSON). None yet (a spend-only database): []."""
+def saved_analyses(db, team: str, channel: str, current: dict[int, dict] | None = None) -> list[dict]:
+    """The analyses saved in the channel, oldest first, each with its latest evaluation (bot/recheck.py:
+    today's prices and measured volume, once re-checked; `current` by analysis id: this week's, which a
+    dry run does not store), from the bot's store. None yet (a spend-only database): []."""
+    from .recheck import latest
+
     db = database(db)
     if not db["analyses"].exists():
         return []
-    rows = db.query("SELECT id, report FROM analyses WHERE team = ? AND channel = ? ORDER BY id", [team, channel])
-    return [{"id": row["id"], "report": json.loads(row["report"])} for row in rows]
+    rows = db.query("SELECT * FROM analyses WHERE team = ? AND channel = ? ORDER BY id", [team, channel])
+    current = current or {}
+    return [{"id": row["id"], "report": current.get(row["id"]) or latest(db, row).report} for row in rows]
 
 
 # ---------------------------------------------------------------------------------------
@@ -171,6 +175,19 @@ def _alert_line(d) -> str:
     return f":rotating_light: *#{d.analysis_id} {side}*. Time to revisit: `/breakeven show {d.analysis_id}`."
 
 
+def _month_line(summary: WeeklySummary) -> str:
+    """The month to date, up to the last day spend is recorded (the forecasts' window: costcore/forecast.py)."""
+    if summary.month_through < summary.month_start:
+        return (
+            f"Month to date: nothing recorded in {summary.month_start:%B} yet; month-end forecast "
+            f"{money(summary.month_end_forecast)} at the daily rate last recorded."
+        )
+    return (
+        f"Month to date {money(summary.month_to_date)} ({summary.month_start:%b} 1-{summary.month_through.day}); "
+        f"month-end forecast {money(summary.month_end_forecast)} at this month's daily rate."
+    )
+
+
 def summary_lines(summary: WeeklySummary) -> list[str]:
     """The message as mrkdwn lines, the most important first (cut to Slack's limit line by line)."""
     lines = [
@@ -180,8 +197,7 @@ def summary_lines(summary: WeeklySummary) -> list[str]:
         + f" on last week's {money(summary.last_week_total)}.",
         f"Tokens: {count(summary.input_tokens)} in, {count(summary.output_tokens)} out; "
         f"{count(summary.requests)} requests.",
-        f"Month to date {money(summary.month_to_date)} ({summary.month_start:%b} 1-{summary.month_through.day}); "
-        f"month-end forecast {money(summary.month_end_forecast)} at this month's daily rate.",
+        _month_line(summary),
     ]
     alerts = [d for d in summary.distances if d.crossed]
     lines += [_alert_line(d) for d in alerts]
@@ -234,12 +250,16 @@ def quiet_blocks(week: str) -> tuple[str, list[dict]]:
 # Posting
 
 
-def build_summary(db, team: str, channel: str, now: dt.datetime) -> tuple[WeeklySummary, list[str]]:
-    """The summary of the last complete week before now (now in the channel's timezone), and its sources."""
+def build_summary(
+    db, team: str, channel: str, now: dt.datetime, current: dict[int, dict] | None = None
+) -> tuple[WeeklySummary, list[str]]:
+    """The summary of the last complete week before now (now in the channel's timezone), and its sources.
+    current: this week's re-checked evaluations by analysis id, so the post says one thing of a decision."""
     monday, _, week = report_week(now)
     since = min(monday - dt.timedelta(days=7), (now.date() - dt.timedelta(days=1)).replace(day=1))
     rows = load_spend(db, team, since)
-    summary = summarise(rows, now, saved_analyses(db, team, channel), last_sides(db, team, channel, week))
+    analyses = saved_analyses(db, team, channel, current)
+    summary = summarise(rows, now, analyses, last_sides(db, team, channel, week))
     sources = sorted({r.source for r in rows if monday <= r.day <= summary.sunday})
     return summary, sources
 
@@ -256,6 +276,7 @@ def post_weekly_summary(
     dry_run_dir: Path | str | None = None,
     sheet=None,
     threshold: float = 0.2,
+    budget_day: dt.date | None = None,
 ) -> WeeklyResult:
     """Post this channel's summary of the last complete ISO week, once, whoever calls.
 
@@ -271,10 +292,13 @@ def post_weekly_summary(
     tz = tz or setup.get("tz") or "UTC"
     quiet = bool(setup.get("quiet")) if quiet is None else quiet
     local_now = now.astimezone(ZoneInfo(tz)) if now.tzinfo else now
-    summary, sources = build_summary(db, team, channel, local_now)
+    # Re-checked first: every section that shows a decision shows this week's evaluation of it.
+    extras = weekly_extras(
+        db, team, channel, local_now, sheet=sheet, threshold=threshold, store=dry_run_dir is None, budget_day=budget_day
+    )
+    summary, sources = build_summary(db, team, channel, local_now, extras.current)
     week = summary.week
     no_spend = summary.total == 0 and not any(summary.daily_requests.values())
-    extras = weekly_extras(db, team, channel, local_now, sheet=sheet, threshold=threshold, store=dry_run_dir is None)
     empty = no_spend and not extras.news  # a changed decision or an open alert is news in a quiet week too
     text, blocks = quiet_blocks(week) if no_spend else summary_blocks(summary, sources)
     blocks = [blocks[0], *extras.blocks, *blocks[1:]]
@@ -408,6 +432,7 @@ def run_weekly(
     with what is stored), then post the summary (guarded). client: a WebClient, or a callable giving
     the team's (many workspaces: bot/oauth.py; None when the workspace uninstalled the app)."""
     from . import metrics
+    from .budget import budget_today
 
     if callable(client):
         client = client(team)
@@ -427,7 +452,9 @@ def run_weekly(
             log.warning("spend sync before the weekly summary failed: %s", exc)
     options.setdefault("sheet", getattr(settings, "price_sheet", None))
     options.setdefault("threshold", getattr(settings, "recheck_threshold", 0.2))
-    result = post_weekly_summary(client, db, team, channel, now or dt.datetime.now(dt.UTC), **options)
+    now = now or dt.datetime.now(dt.UTC)
+    options.setdefault("budget_day", budget_today(settings, now))
+    result = post_weekly_summary(client, db, team, channel, now, **options)
     metrics.scheduled_post(result.status)
     return result
 

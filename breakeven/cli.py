@@ -8,7 +8,7 @@
     breakeven serving KEY=VALUE... [--json]     # what one instance carries for a request shape
     breakeven keys | schema | prices [FILTER] | gpus | templates [--json]
 
-Exit status 0 on success, 2 on bad input (the message goes to stderr).
+Exit status 0 on success, 2 on bad input (the message goes to stderr); `check`: 1 when an alert was not posted.
 """
 
 from __future__ import annotations
@@ -309,9 +309,16 @@ def _prices(filter_text: str, sheet=None) -> int:
     from costcore.prices import _genai_version, list_api_models
 
     models = list_api_models(filter_text)
-    if not models:
-        raise _BadInput(f"no token-priced model matches '{filter_text}'; try a shorter filter, e.g. gpt or claude")
     today = dt.datetime.now(dt.UTC).date()
+    if not models:
+        if not _sheet_matches(sheet, filter_text):  # neither the catalogue nor the sheet: nothing to list
+            of_sheet = " or entry of your price sheet" if sheet else ""
+            raise _BadInput(
+                f"no token-priced model{of_sheet} matches '{filter_text}'; try a shorter filter, e.g. gpt or claude"
+            )
+        print(f"No token-priced model matches '{filter_text}'.\n")  # a GPU's name, say: the sheet's entries for it
+        print("\n".join(_sheet_lines(sheet, filter_text, today)))
+        return 0
     yours = f" {'yours in':>9} {'yours out':>9}" if sheet else ""
     print(f"{'model (use as api=...)':<52} {'in $/1M':>9} {'out $/1M':>9}{yours}")
     for m in models:
@@ -325,13 +332,24 @@ def _prices(filter_text: str, sheet=None) -> int:
     return 0
 
 
+def _sheet_entries(sheet, filter_text: str) -> tuple[list, list]:
+    """The sheet's API and GPU entries that `breakeven prices FILTER` lists."""
+    needle = filter_text.strip().lower()
+    api = [e for e in sheet.api if not needle or needle in e.ref.lower() or needle in e.model.lower()]
+    gpus = [e for e in sheet.gpu if not needle or needle in e.gpu]
+    return api, gpus
+
+
+def _sheet_matches(sheet, filter_text: str) -> bool:
+    return bool(sheet) and any(_sheet_entries(sheet, filter_text))
+
+
 def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
     """Every entry of the price sheet beside the catalogue's price, with whether it is in effect."""
     from costcore.prices import PriceError, gpu_quote, quote_model
 
-    needle = filter_text.strip().lower()
     lines = [f"Your price sheet ({sheet.name}): {len(sheet.api)} API and {len(sheet.gpu)} GPU prices"]
-    api = [e for e in sheet.api if not needle or needle in e.ref.lower() or needle in e.model.lower()]
+    api, gpus = _sheet_entries(sheet, filter_text)
     if api:
         lines.append(f"  {'API model':<36} {'list in / out':>18} {'yours in / out':>18}  {'effective':<10}  status")
     for e in sorted(api, key=lambda e: (e.ref, e.effective)):
@@ -344,7 +362,6 @@ def _sheet_lines(sheet, filter_text: str, today) -> list[str]:
         cached = f", cached ${e.cache_price:g}" if e.cache_price is not None else ""
         when = e.effective.isoformat()
         lines.append(f"  {e.ref:<36} {list_price:>18} {mine:>18}  {when:<10}  {sheet.status(e, today)}{cached}")
-    gpus = [e for e in sheet.gpu if not needle or needle in e.gpu]
     if gpus:
         lines.append(f"  {'GPU, billing mode':<36} {'catalogue, mode':>18} {'yours':>18}  {'effective':<10}  status")
     for e in sorted(gpus, key=lambda e: (e.gpu, e.mode, e.effective)):

@@ -21,17 +21,23 @@ def _settings():
     from pydantic import Field, ValidationError, field_validator
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
-    from bot.settings import percent_setting
+    from bot.settings import daily_check_setting, percent_setting
 
     class _Settings(BaseSettings):
         model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
         breakeven_price_sheet: str | None = None
         recheck_threshold: float = Field(default=0.2, ge=0, le=10)
+        daily_check: str = "09:00 UTC"  # its timezone says which day budgets count to
 
         @field_validator("recheck_threshold", mode="before")
         @classmethod
         def _share(cls, value):
             return percent_setting(value)
+
+        @field_validator("daily_check")
+        @classmethod
+        def _daily(cls, value):
+            return daily_check_setting(value)
 
     try:
         return _Settings()
@@ -50,6 +56,11 @@ def setting() -> Path | None:
 def threshold() -> float:
     """RECHECK_THRESHOLD: a re-checked decision whose savings move more than this is news (default 20%)."""
     return _settings().recheck_threshold
+
+
+def budget_settings():
+    """What `breakeven check` needs without Slack: DAILY_CHECK (bot.budget.budget_today reads it)."""
+    return _settings()
 
 
 def load(args: argparse.Namespace):

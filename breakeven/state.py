@@ -128,26 +128,43 @@ def recheck(team: str, channel: str | None, db: str | None, sheet, as_json: bool
     )
 
 
-def check(team: str, db: str | None, dry_run: bool) -> str:
-    """`breakeven check --team T`: the daily budget check, now (alerts already posted are not posted again)."""
-    from bot.budget import budget_lines, budgets, run_check
+def check(team: str, db: str | None, dry_run: bool) -> tuple[str, str | None]:
+    """`breakeven check --team T`: the daily budget check, now (alerts already posted are not posted again).
+    (what to print, the failure to report on stderr when an alert was not posted: the exit status is then 1)."""
+    from bot.budget import budget_lines, budget_today, budgets, plan, run_check
+
+    from .sheet import budget_settings
 
     store = _store(db)
     if dry_run:
-        today = dt.datetime.now(dt.UTC).date()
+        today = budget_today(budget_settings())
         found = budgets(store, team)
         if not found:
-            return f"No budget is set in team {team}: `/breakeven budget $5,000/month` in a channel sets one."
+            return f"No budget is set in team {team}: `/breakeven budget $5,000/month` in a channel sets one.", None
         lines = budget_lines(store, found, today)
-        return "\n".join(f"{b.channel}: {line[2:]}" for b, line in zip(found, lines, strict=True))
+        return "\n".join(
+            f"{b.channel}: {line[2:]}\n{b.channel}: {plan(store, b, today)}"
+            for b, line in zip(found, lines, strict=True)
+        ), None
     from bot.oauth import Workspaces
 
     settings = _slack()
     workspaces = Workspaces(settings, store)  # one bot token, or each workspace's own
     results = run_check(workspaces.client, store, settings, team=team)
     if not results:
-        return f"Checked the budgets of team {team}: no alert is due."
-    return "\n".join(f"{r.budget.channel} {r.budget.what} {r.threshold}: {r.status}" for r in results)
+        return f"Checked the budgets of team {team}: no alert is due.", None
+    text = "\n".join(
+        f"{r.budget.channel} {r.budget.what} {r.threshold}: {r.status}" + (f" ({r.reason})" if r.reason else "")
+        for r in results
+    )
+    failed = [r for r in results if r.status == "failed"]
+    if not failed:
+        return text, None
+    count = f"{len(failed)} alert{'s' if len(failed) > 1 else ''}"
+    return text, (
+        f"{count} not posted: Slack refused ({', '.join(sorted({r.reason for r in failed}))}); where the bot is not "
+        "in the channel, `/invite @breakeven` there. The next check tries again."
+    )
 
 
 def run(args) -> int:
@@ -161,7 +178,11 @@ def run(args) -> int:
         elif args.command == "recheck":
             print(recheck(args.team, args.channel, args.db, args.sheet, args.json))
         elif args.command == "check":
-            print(check(args.team, args.db, args.dry_run))
+            text, failure = check(args.team, args.db, args.dry_run)
+            print(text)
+            if failure:  # a cron job or a script sees it: the alert reached nobody
+                print(f"breakeven: {failure}", file=sys.stderr)
+                return 1
         else:
             print(weekly(args.team, args.channel, args.db, args.dry_run, args.out, args.sheet))
     except (ValueError, StoreError) as exc:

@@ -1,13 +1,16 @@
 """A saved decision, re-checked: what spend measured, and what moved between two evaluations.
 
-    measured     a model's use over the last 28 days of spend (from the first day it is recorded, at
-                 least a week): requests a month where requests are recorded (and the tokens a request
-                 where tokens are too), else tokens a month
+    measured     a model's use over the last 28 days of its spend up to the last day recorded (from the
+                 first day it is recorded, at least a week): requests a month where requests are
+                 recorded (and the tokens a request where tokens are too), else tokens a month
     remeasured   the saved scenario with those figures in place of the typed-in ones, each recorded in
                  the scenario's provenance ("from spend of openai:gpt-4o, Oct 27 - Nov 23"), so the
                  report marks them measured
     compare      before and after (two reports): whether the verdict changed or the monthly savings
                  moved by more than a threshold, and the input that moved the answer most
+
+The API's price a request moves with its price a token and with the tokens a request; when the tokens a
+request moved (a token mix measured from spend), the mover says so rather than read as a new price.
 
 The input that moved it most is found the one way the tornado finds what moves an answer
 (costcore/sensitivity.py): each input of the comparison's cost model (the volume, the API's price
@@ -23,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .forecast import TREND_DAYS, rows_of
+from .forecast import TREND_DAYS, last_recorded, rows_of
 from .format import count, money
 from .scenario import TOKENS_A_REQUEST, CostModel, Scenario
 from .spend import DAYS_PER_MONTH, SpendRow, without_double_counting
@@ -58,16 +61,22 @@ class Measured:
 
 
 def measured(rows: Iterable[SpendRow], ref: str, through: dt.date, days: int = TREND_DAYS) -> Measured | None:
-    """The model's volume and token mix over the `days` days up to `through` (from its first recorded
-    day when that is later); None with less than a week of spend, or spend with no counts."""
+    """The model's volume and token mix over the `days` days up to the last day its spend is recorded
+    (`last_recorded`: an import that ends before `through` is not read as days of no use), from its
+    first recorded day when that is later; None with less than a week of spend, spend with no counts,
+    or none recorded in the `days` days up to `through`."""
+    rows = list(rows)
     mine = [r for r in without_double_counting(rows_of(rows, ref)) if r.day <= through]
     if not mine:
         return None
-    first = max(through - dt.timedelta(days=days - 1), min(r.day for r in mine))
-    span = (through - first).days + 1
+    last = last_recorded(rows, through, of=mine)
+    if last < through - dt.timedelta(days=days - 1):
+        return None
+    first = max(last - dt.timedelta(days=days - 1), min(r.day for r in mine))
+    span = (last - first).days + 1
     if span < MIN_DAYS:
         return None
-    window = [r for r in mine if r.day >= first]
+    window = [r for r in mine if first <= r.day <= last]
     requests = sum(r.requests for r in window)
     tokens_in = sum(r.input_tokens for r in window)
     tokens_out = sum(r.output_tokens for r in window)
@@ -77,14 +86,14 @@ def measured(rows: Iterable[SpendRow], ref: str, through: dt.date, days: int = T
         return Measured(
             ref,
             first,
-            through,
+            last,
             requests * per_month,
             None,
             tokens_in / requests if mix else None,
             tokens_out / requests if mix else None,
         )
     if tokens_in + tokens_out > 0:
-        return Measured(ref, first, through, None, (tokens_in + tokens_out) * per_month, None, None)
+        return Measured(ref, first, last, None, (tokens_in + tokens_out) * per_month, None, None)
     return None
 
 
@@ -211,9 +220,36 @@ def mover(before: dict, after: dict, why: dict[str, str]) -> Mover | None:
         found = Mover(
             name, "none" if old is None else shown(old), "none" if new is None else shown(new), why.get(name, "")
         )
+        if name in _MIXED:
+            found = _with_mix(found, before, after, why)
         if best is None or effect > best[0]:
             best = (effect, found)
     return None if best is None else best[1]
+
+
+_PRICE_KEYS = ("price_in", "price_out", "cache_price", "per_request", "tiered")
+_MIXED = ("API price a request", "capacity an instance", "per-token host a request")  # move with tokens a request
+
+
+def _with_mix(found: Mover, before: dict, after: dict, why: dict[str, str]) -> Mover:
+    """The API's price a request is its price a token times the tokens a request, and an instance serves
+    fewer requests of more tokens: when the tokens a request moved (measured from spend), the mover says
+    so, and names the price a token as unchanged where it is."""
+    mix_before = before["cost_model"].get("tokens_per_request")
+    mix_after = after["cost_model"].get("tokens_per_request")
+    if not mix_before or not mix_after or math.isclose(mix_before, mix_after, rel_tol=1e-9):
+        return found
+    mix = f"the token mix: {mix_before:,.0f} → {mix_after:,.0f} tokens a request" + (
+        f", {why['tokens a request']}" if why.get("tokens a request") else ""
+    )
+    quoted_before, quoted_after = before.get("api_price") or {}, after.get("api_price") or {}
+    if found.name != "API price a request" or not found.why:
+        reason = mix
+    elif all(quoted_before.get(k) == quoted_after.get(k) for k in _PRICE_KEYS):
+        reason = f"{mix}; the price a token is unchanged"
+    else:
+        reason = f"{found.why}; and {mix}"
+    return Mover(found.name, found.before, found.after, reason)
 
 
 _FIELDS = {
@@ -237,6 +273,8 @@ def reasons(after: dict) -> dict[str, str]:
             out["an instance's price a month"] = a["source"]
         if a.get("key") == "volume" and a.get("measured"):
             out["volume"] = a.get("note", "")
+        if a.get("key") in ("in", "out") and a.get("measured"):
+            out["tokens a request"] = a.get("note", "")
     return out
 
 

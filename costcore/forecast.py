@@ -4,17 +4,21 @@ figures out, each with the figures it was computed from.
 
     month end    spent so far this month, plus each day left at the daily spend's trend: the least-
                  squares line through the last 28 days' spend (days with nothing recorded count as
-                 $0 once spend is recorded at all), never below $0 a day. With fewer than 14 days of
-                 spend there is no trend, and the month ends at this month's daily rate instead
-                 (spent / days elapsed x days in the month), which is also given for comparison.
+                 $0 between the first and the last day spend is recorded), never below $0 a day. With
+                 fewer than 14 days from the first recorded day to the last there is no trend, and the
+                 month ends at this month's daily rate instead (spent / days recorded x days in the
+                 month), which is also given for comparison.
     budget       the day the month's spend reached the budget, or the day the forecast reaches it,
                  or none this month.
     break-even   the volume of the decision's API model (requests, else tokens) in each of the last
-                 8 complete weeks, its growth as the least-squares line through their logarithms
+                 8 whole weeks, its growth as the least-squares line through their logarithms
                  (a week's growth factor, compounded to a month: x^(365/12/7)), and the number of
                  months until the volume at that growth reaches the decision's break-even.
 
-"Today" is the caller's: the last complete day is the day before it.
+"Today" is the caller's: the last complete day is the day before it. Every window ends at the last
+day spend is recorded (`last_recorded`), not at yesterday: spend imported from a file that ends two
+weeks ago is two weeks of nothing recorded, not two weeks of $0, and the text names that day. The days
+after it are forecast like the days to come.
 """
 
 from __future__ import annotations
@@ -56,17 +60,35 @@ def catalogue_ref(provider: str, model: str) -> str | None:
 
 def rows_of(rows: Iterable[SpendRow], ref: str | None) -> list[SpendRow]:
     """The rows of one catalogue model ('provider:model_id', or a name as typed in a budget); all rows
-    for None. A row whose model the catalogue does not know matches only by its own name."""
+    for None. A row whose model the catalogue does not know matches only by its own name. With a
+    provider ('openai:gpt-4o') only that provider's rows count: Azure's gpt-4o is another bill."""
     if ref is None:
         return list(rows)
     wanted = ref.lower()
-    resolved = catalogue_ref(*wanted.split(":", 1)) if ":" in wanted else catalogue_ref("", wanted)
+    provider, name = wanted.split(":", 1) if ":" in wanted else ("", wanted)
+    resolved = catalogue_ref(provider, name)
     out = []
     for row in rows:
+        if provider and row.provider.lower() != provider:
+            continue
         own = catalogue_ref(row.provider, row.model)
-        if (own is not None and own == resolved) or row.model.lower() == wanted.split(":")[-1]:
+        if (own is not None and own == resolved) or row.model.lower() == name:
             out.append(row)
     return out
+
+
+def lookback(through: dt.date) -> dt.date:
+    """The first day of spend a forecast up to `through` reads: the month so far, and a trend and growth that
+    end at the last day spend is recorded, which may be weeks before `through` when an import lags."""
+    return min(through.replace(day=1), through - dt.timedelta(days=7 * GROWTH_WEEKS + TREND_DAYS))
+
+
+def last_recorded(rows: Iterable[SpendRow], through: dt.date, of: Iterable[SpendRow] | None = None) -> dt.date | None:
+    """The last day up to `through` that spend is recorded (None when none is). With `of` (a model's
+    rows), the last day the sources that recorded them recorded anything: a model not used since
+    Monday in a daily sync has its days since then at $0, while a file imported up to Monday ends there."""
+    sources = None if of is None else {r.source for r in of}
+    return max((r.day for r in rows if r.day <= through and (sources is None or r.source in sources)), default=None)
 
 
 def daily_costs(rows: Iterable[SpendRow]) -> dict[dt.date, float]:
@@ -126,12 +148,15 @@ def trend(daily: dict[dt.date, float], last: dt.date, days: int = TREND_DAYS) ->
 @dataclass(frozen=True)
 class MonthEnd:
     month_start: dt.date
-    through: dt.date  # the last complete day counted
+    through: dt.date  # the last day counted: the last recorded (the day before month_start: none this month)
     days_in_month: int
     spent: float  # from month_start to through
-    run_rate_forecast: float  # spent / days elapsed x days in the month
+    daily_rate: float  # this month's spend a day recorded (none recorded: the trend window's)
+    run_rate_forecast: float  # spent + the days left at daily_rate
     trend: Trend | None
     forecast: float  # at the trend when there is one, else at the run rate
+    complete: dt.date  # the last complete day (the day before today): spend after `through` is forecast
+    recorded: dt.date | None  # the last day spend is recorded
 
     @property
     def days_elapsed(self) -> int:
@@ -149,41 +174,66 @@ class MonthEnd:
         """One day's forecast spend after `through`."""
         if self.trend is not None:
             return self.trend.on(day)
-        return self.spent / self.days_elapsed
+        return self.daily_rate
+
+    def lag(self) -> str:
+        """' Spend is recorded through Dec 5: ...' when the last recorded day is before yesterday."""
+        if self.recorded is None or self.recorded >= self.complete:
+            return ""
+        return f" Spend is recorded through {_day(self.recorded)} only: the days since are forecast too."
 
     def sentence(self) -> str:
+        if self.days_elapsed <= 0:
+            rate = (
+                self.trend.words()
+                if self.trend is not None
+                else f"the daily rate last recorded, {money(self.daily_rate)}"
+            )
+            return (
+                f"Month-end forecast {money(self.forecast)}: nothing recorded in {self.month_start:%B} yet, so "
+                f"{self.days_in_month} days at {rate}.{self.lag()}"
+            )
         span = f"{self.month_start:%b} 1-{self.through.day}"
         if self.days_left == 0:
             return f"{self.month_start:%B} spend: {money(self.spent)} ({span})."
         if self.trend is None:
             return (
                 f"Month-end forecast {money(self.forecast)}: {money(self.spent)} spent {span}, and "
-                f"{self.days_left} more days at this month's daily rate of {money(self.spent / self.days_elapsed)} "
-                f"(less than {MIN_TREND_DAYS} days of spend recorded: no trend yet)."
+                f"{self.days_left} more days at this month's daily rate of {money(self.daily_rate)} "
+                f"(less than {MIN_TREND_DAYS} days of spend recorded: no trend yet).{self.lag()}"
             )
         return (
             f"Month-end forecast {money(self.forecast)}: {money(self.spent)} spent {span}, and {self.days_left} "
-            f"more days at {self.trend.words()}; at this month's daily rate alone, {money(self.run_rate_forecast)}."
+            f"more days at {self.trend.words()}; at this month's daily rate alone, "
+            f"{money(self.run_rate_forecast)}.{self.lag()}"
         )
 
 
-def month_end(daily: dict[dt.date, float], today: dt.date) -> MonthEnd:
-    through = today - dt.timedelta(days=1)
-    start = through.replace(day=1)
+def month_end(daily: dict[dt.date, float], today: dt.date, recorded: dt.date | None = None) -> MonthEnd:
+    """recorded: the last day spend is recorded (`last_recorded`); by default the last day in `daily`."""
+    complete = today - dt.timedelta(days=1)
+    start = complete.replace(day=1)
     days_in_month = calendar.monthrange(start.year, start.month)[1]
+    if recorded is None:
+        recorded = max((d for d in daily if d <= complete), default=None)
+    recorded = None if recorded is None else min(recorded, complete)
+    through = start - dt.timedelta(days=1) if recorded is None or recorded < start else recorded
     spent = sum(amount for day, amount in daily.items() if start <= day <= through)
     elapsed = (through - start).days + 1
-    run_rate = run_rate_month_end(spent, elapsed, days_in_month)
-    line = trend(daily, through)
+    line = None if recorded is None else trend(daily, recorded)
+    if elapsed > 0:
+        rate = spent / elapsed
+    elif recorded is not None:  # nothing this month yet: the rate of the days recorded before it
+        first = max(recorded - dt.timedelta(days=TREND_DAYS - 1), min(daily))
+        rate = sum(a for d, a in daily.items() if first <= d <= recorded) / ((recorded - first).days + 1)
+    else:
+        rate = 0.0
+    left = days_in_month - elapsed
+    run_rate = spent + rate * left
     forecast = run_rate
     if line is not None:
-        forecast = spent + sum(line.on(through + dt.timedelta(days=k)) for k in range(1, days_in_month - elapsed + 1))
-    return MonthEnd(start, through, days_in_month, spent, run_rate, line, forecast)
-
-
-def run_rate_month_end(spent: float, days_elapsed: int, days_in_month: int) -> float:
-    """This month's daily rate over the whole month (the weekly summary's month-end figure)."""
-    return spent / days_elapsed * days_in_month
+        forecast = spent + sum(line.on(through + dt.timedelta(days=k)) for k in range(1, left + 1))
+    return MonthEnd(start, through, days_in_month, spent, rate, run_rate, line, forecast, complete, recorded)
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,8 +253,9 @@ class BudgetOutlook:
 
     @property
     def exceeds(self) -> bool:
-        """The month's forecast is over the budget."""
-        return self.month.forecast > self.budget
+        """The month's forecast is over the budget, once a day of the month is recorded (before that, the
+        forecast is the last recorded days' trend carried into a month nothing is known of: shown, not alerted)."""
+        return self.month.days_elapsed > 0 and self.month.forecast > self.budget
 
     def sentence(self) -> str:
         spent = f"{money(self.month.spent)} of {money(self.budget)} ({self.share:.0%})"
@@ -215,8 +266,10 @@ class BudgetOutlook:
         return f"{spent}: at the forecast ({money(self.month.forecast)}) the budget lasts the month."
 
 
-def budget_outlook(daily: dict[dt.date, float], budget: float, today: dt.date) -> BudgetOutlook:
-    month = month_end(daily, today)
+def budget_outlook(
+    daily: dict[dt.date, float], budget: float, today: dt.date, recorded: dt.date | None = None
+) -> BudgetOutlook:
+    month = month_end(daily, today, recorded)
     total = 0.0
     day = month.month_start
     while day <= month.through:
@@ -256,13 +309,20 @@ class Growth:
 
 def growth(rows: Iterable[SpendRow], through: dt.date, weeks: int = GROWTH_WEEKS) -> Growth | None:
     """The trend of the weekly volume (requests where recorded, else tokens) over the last `weeks`
-    complete weeks up to `through`; None with fewer than MIN_GROWTH_WEEKS weeks that have any."""
-    rows = without_double_counting(list(rows))
+    whole weeks up to `through` (the last day spend is recorded: `last_recorded`); None with fewer than
+    MIN_GROWTH_WEEKS weeks, or a week without any. A week that starts before the first recorded day is
+    left out: counted, a model first used on a Friday would read as growing many times over."""
+    rows = [r for r in without_double_counting(list(rows)) if r.day <= through]
+    if not rows:
+        return None
     unit = "requests" if any(r.requests for r in rows) else "tokens"
+    began = min(r.day for r in rows)
     start = through - dt.timedelta(days=7 * weeks - 1)
     volumes: list[tuple[dt.date, float]] = []
     for w in range(weeks):
         first = start + dt.timedelta(days=7 * w)
+        if first < began:
+            continue
         last = first + dt.timedelta(days=6)
         total = sum(
             (r.requests if unit == "requests" else r.input_tokens + r.output_tokens)
@@ -270,8 +330,6 @@ def growth(rows: Iterable[SpendRow], through: dt.date, weeks: int = GROWTH_WEEKS
             if first <= r.day <= last
         )
         volumes.append((first, float(total)))
-    while volumes and volumes[0][1] <= 0:  # before the model was used (or recorded)
-        volumes.pop(0)
     if len(volumes) < MIN_GROWTH_WEEKS or any(v <= 0 for _, v in volumes):
         return None
     n = len(volumes)
@@ -292,6 +350,7 @@ class Crossing:
     breakeven: float | None  # in growth.unit a month; None: buying never breaks even
     months: float | None  # from the latest week's volume; 0: already there; None: not at this trend
     month: str | None  # YYYY-MM
+    not_bought: str = ""  # past the break-even, the verdict still not BUY: its headline says why (the payback)
 
     def sentence(self) -> str:
         g = self.growth
@@ -299,6 +358,8 @@ class Crossing:
         if self.breakeven is None:
             return f"{head}; buying never breaks even at these prices."
         be = f"break-even {count(self.breakeven)} {g.unit} a month"
+        if self.months == 0 and self.not_bought:
+            return f"{head}, past its {be}, but {self.not_bought}."
         if self.months == 0:
             return f"{head}, past its {be}: buying pays at today's volume."
         if self.month is None:
@@ -313,7 +374,9 @@ def crossing(analysis_id: int, found: Growth, report: dict, through: dt.date) ->
     if breakeven is None:
         return Crossing(analysis_id, found, None, None, None)
     if volume >= breakeven:
-        return Crossing(analysis_id, found, breakeven, 0.0, None)
+        verdict = report.get("verdict")
+        why = f"the verdict is {verdict}: {report['headline']}" if verdict != "BUY" and report.get("headline") else ""
+        return Crossing(analysis_id, found, breakeven, 0.0, None, why)
     if found.monthly_growth <= 0:
         return Crossing(analysis_id, found, breakeven, None, None)
     months = math.log(breakeven / volume) / math.log(1 + found.monthly_growth)

@@ -51,6 +51,9 @@ MAX_GPU_HOUR = 1000.0  # $ a GPU-hour: the grammar's bound on gpu_price=
 MAX_PURCHASE = 10_000_000.0  # $ for one GPU
 API_EXAMPLE = 'model = "gpt-4o", input = 2.00, output = 8.00, effective = 2026-10-01'
 GPU_EXAMPLE = 'gpu = "a10g", mode = "reserved-1y", price_per_hour = 0.75, effective = 2026-09-01'
+# A contract price of nothing: a typo far more often than a contract, and it would make the API (or the GPU) free
+# in every analysis, so it is refused, not priced.
+ZERO = "a contract price of $0 is almost always a typo"
 API_KEYS = ("model", "input", "output", "cached", "effective", "note")
 GPU_KEYS = ("gpu", "mode", "price_per_hour", "purchase", "effective", "note")
 
@@ -193,43 +196,64 @@ def parse(text: str, name: str = "price sheet") -> PriceSheet:
 
 
 class _Lines:
-    """Where a key of the n-th [[api]] or [[gpu]] entry is written, for the error's line number."""
+    """Where a key of the n-th [[api]] or [[gpu]] entry is written, for the error's line number: as `key = `,
+    as a dotted `key.sub = `, as a table of the entry (`[[api.key]]`, `[api.key]`), bare or quoted."""
 
-    HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
-    TABLE = re.compile(r"^\s*\[")
-    KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+    NAME = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+    PATH = rf"{NAME}(?:\s*\.\s*{NAME})*"
+    ARRAY = re.compile(rf"^\s*\[\[\s*({PATH})\s*\]\]")
+    TABLE = re.compile(rf"^\s*\[\s*({PATH})\s*\]")
+    KEY = re.compile(rf"^\s*({PATH})\s*=")
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
 
+    @classmethod
+    def parts(cls, path: str) -> list[str]:
+        return [p.strip().strip("\"'") for p in re.findall(cls.NAME, path)]
+
+    def _header(self, line: str) -> tuple[bool, list[str]] | None:
+        """(an array of tables?, the header's dotted path) of a header line, else None."""
+        found = self.ARRAY.match(line)
+        if found:
+            return True, self.parts(found[1])
+        found = self.TABLE.match(line)
+        return (False, self.parts(found[1])) if found else None
+
+    def _key(self, line: str) -> str | None:
+        found = self.KEY.match(line)
+        return self.parts(found[1])[0] if found else None
+
     def top(self, key: str) -> int:
         for number, line in enumerate(self.lines, start=1):
-            header = self.HEADER.match(line) or re.match(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]", line)
-            if (header and header[1] == key) or (self.KEY.match(line) and self.KEY.match(line)[1] == key):
+            header = self._header(line)
+            if (header and header[1][:1] == [key]) or (header is None and self._key(line) == key):
                 return number
         return 1
 
     def of(self, kind: str, index: int, key: str | None = None) -> int:
         """The line of `key` in the index-th [[kind]] entry (its header when key is None or absent)."""
-        seen, inside, header_line = -1, False, 0
+        seen, inside, nested, header_line = -1, False, False, 0
         for number, line in enumerate(self.lines, start=1):
-            header = self.HEADER.match(line)
-            if header:
-                inside = header[1] == kind
-                if inside:
+            header = self._header(line)
+            if header is not None:
+                array, path = header
+                if array and path == [kind]:  # the next entry
+                    inside, nested = True, False
                     seen += 1
                     if seen == index:
                         header_line = number
                     elif seen > index:
                         break
+                elif inside and path[0] == kind and len(path) > 1:  # a table inside the current entry
+                    nested = True
+                    if seen == index and path[1] == key:
+                        return number
+                else:
+                    inside = False
                 continue
-            if self.TABLE.match(line):
-                inside = False
-                continue
-            if inside and seen == index and key is not None:
-                found = self.KEY.match(line)
-                if found and found[1] == key:
-                    return number
+            if inside and not nested and seen == index and key is not None and self._key(line) == key:
+                return number
         return header_line or self.top(kind)
 
 
@@ -327,6 +351,8 @@ def _api(name: str, lines: _Lines, index: int, entry: dict) -> ApiEntry:
     price_in = _amount(name, lines, "api", index, entry, "input", f"{per_1m} of input", MAX_TOKEN_PRICE, True)
     price_out = _amount(name, lines, "api", index, entry, "output", f"{per_1m} of output", MAX_TOKEN_PRICE, True)
     cached = _amount(name, lines, "api", index, entry, "cached", f"{per_1m} of cached input", MAX_TOKEN_PRICE, False)
+    if price_in == 0 and price_out == 0:
+        raise _fail(name, lines, "api", index, "input", f"input and output are both $0: {ZERO}; give {per_1m}")
     return ApiEntry(
         model=model,
         provider=provider.id,
@@ -362,12 +388,16 @@ def _gpu(name: str, lines: _Lines, index: int, entry: dict) -> GpuEntry:
                         "not a price an hour")  # fmt: skip
         purchase = _amount(name, lines, "gpu", index, entry, "purchase", "$ for one GPU", MAX_PURCHASE, True)
         hourly = None
+        if purchase == 0:
+            raise _fail(name, lines, "gpu", index, "purchase", f"is $0: {ZERO}; give $ for one GPU")
     else:
         if "purchase" in entry:
             raise _fail(name, lines, "gpu", index, "purchase", f"a purchase price goes with mode = \"owned\"; {mode} "
                         "takes price_per_hour")  # fmt: skip
         hourly = _amount(name, lines, "gpu", index, entry, "price_per_hour", "$ a GPU-hour", MAX_GPU_HOUR, True)
         purchase = None
+        if hourly == 0:
+            raise _fail(name, lines, "gpu", index, "price_per_hour", f"is $0: {ZERO}; give $ a GPU-hour")
     return GpuEntry(
         gpu=gpu_id,
         mode=mode,

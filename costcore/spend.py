@@ -316,7 +316,7 @@ class WeeklySummary:
     output_tokens: int
     requests: int
     month_start: dt.date
-    month_through: dt.date  # month to date counts the days up to and including this one
+    month_through: dt.date  # month to date counts the days up to this one: the last recorded (costcore/forecast.py)
     month_to_date: float
     month_end_forecast: float
     daily: dict[dt.date, dict[str, float]]  # day -> provider -> cost
@@ -369,9 +369,6 @@ def summarise(
     daily: dict[dt.date, dict[str, float]] = {monday + dt.timedelta(days=i): defaultdict(float) for i in range(7)}
     daily_requests = dict.fromkeys(daily, 0)
     tokens_in = tokens_out = requests = 0
-    through = now.date() - dt.timedelta(days=1)  # the last complete day
-    month_start = through.replace(day=1)
-    mtd = 0.0
     for row in rows:
         key = (row.provider, row.model)
         if monday <= row.day <= sunday:
@@ -383,13 +380,10 @@ def summarise(
             requests += row.requests
         elif last_monday <= row.day < monday:
             last[key] += row.cost
-        if month_start <= row.day <= through:
-            mtd += row.cost
-    days_elapsed = (through - month_start).days + 1
-    days_in_month = ((month_start + dt.timedelta(days=32)).replace(day=1) - month_start).days
-    from .forecast import run_rate_month_end
+    from .forecast import daily_costs, month_end
 
-    forecast = run_rate_month_end(mtd, days_elapsed, days_in_month)
+    # The month to date ends at the last day spend is recorded, as the forecasts' does: one figure.
+    month = month_end(daily_costs(rows), now.date())
     movers = [Mover(p, m, this.get((p, m), 0.0), last.get((p, m), 0.0)) for p, m in set(this) | set(last)]
     movers = [m for m in movers if m.change != 0]
     movers.sort(key=lambda mv: (-abs(mv.change), mv.provider, mv.model))
@@ -439,10 +433,10 @@ def summarise(
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         requests=requests,
-        month_start=month_start,
-        month_through=through,
-        month_to_date=mtd,
-        month_end_forecast=forecast,
+        month_start=month.month_start,
+        month_through=month.through,
+        month_to_date=month.spent,
+        month_end_forecast=month.run_rate_forecast,
         daily={d: dict(v) for d, v in daily.items()},
         daily_requests=daily_requests,
         distances=distances,

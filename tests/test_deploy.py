@@ -91,6 +91,7 @@ def test_manifest_asks_for_exactly_the_scopes_and_events_the_bot_uses(name):
         "channels:read",
         "groups:read",
         "im:history",  # message.im: questions in the Messages tab
+        "im:write",  # conversations.open: New analysis on the Home tab is saved in the app's conversation
         "assistant:write",  # suggested prompts and the status while a question is read
     }
     assert _listed(text, "bot_events") == {

@@ -5,7 +5,16 @@ import datetime as dt
 
 import pytest
 
-from costcore.forecast import budget_outlook, crossing, daily_costs, growth, month_end, rows_of, trend
+from costcore.forecast import (
+    budget_outlook,
+    crossing,
+    daily_costs,
+    growth,
+    last_recorded,
+    month_end,
+    rows_of,
+    trend,
+)
 from costcore.spend import SpendRow
 
 TODAY = dt.date(2026, 11, 24)  # Tuesday: the last complete day is Monday Nov 23
@@ -131,3 +140,95 @@ def test_a_models_rows_are_found_by_its_catalogue_name():
     assert [r.cost for r in rows_of(rows, "gpt-4o-mini")] == [2]
     assert [r.cost for r in rows_of(rows, "in-house-7b")] == [4]
     assert len(rows_of(rows, None)) == 3
+
+
+def steady(first, last, cost=50.0, requests=0, model="claude-3-5-haiku", provider="anthropic", source="csv:generic"):
+    days = (last - first).days + 1
+    return [
+        SpendRow(day=first + dt.timedelta(days=i), provider=provider, model=model, cost=cost, requests=requests,
+                 source=source)
+        for i in range(days)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("today", [dt.date(2026, 12, 11), dt.date(2026, 12, 13), dt.date(2026, 12, 15)])
+def test_days_after_the_last_recorded_one_are_forecast_not_counted_as_nothing_spent(today):
+    daily = daily_costs(steady(dt.date(2026, 11, 1), dt.date(2026, 12, 10)))  # $50 a day, imported up to Dec 10
+    month = month_end(daily, today)
+    # Dec 1-10: $500; the 21 days after at the flat $50 trend: $1,550, whichever day it is read on.
+    assert (month.through, month.spent, month.forecast) == (dt.date(2026, 12, 10), 500, pytest.approx(1550))
+    lag = " Spend is recorded through Dec 10 only: the days since are forecast too."
+    lag = "" if today == dt.date(2026, 12, 11) else lag  # on Dec 11 the last complete day is Dec 10
+    assert month.sentence() == (
+        "Month-end forecast $1,550: $500.00 spent Dec 1-10, and 21 more days at $50.00 a day flat (the trend of the 28 "
+        f"days Nov 13 - Dec 10); at this month's daily rate alone, $1,550.{lag}"
+    )
+    outlook = budget_outlook(daily, 1200, today)
+    assert (outlook.runs_out, outlook.exceeds) == (dt.date(2026, 12, 24), True)  # 24 x $50 = $1,200
+
+
+def test_the_trend_needs_two_weeks_of_recorded_spend_not_of_calendar():
+    # Recorded Dec 1-10 only, read on Dec 15: 10 days of spend, not 14 (the 4 days since are not recorded yet).
+    month = month_end(daily_costs(steady(dt.date(2026, 12, 1), dt.date(2026, 12, 10))), dt.date(2026, 12, 15))
+    assert month.trend is None and month.forecast == pytest.approx(500 + 21 * 50)
+    assert "(less than 14 days of spend recorded: no trend yet)." in month.sentence()
+
+
+def test_before_any_of_the_month_is_recorded_the_forecast_is_shown_but_not_over_a_budget():
+    daily = daily_costs(steady(dt.date(2026, 11, 1), dt.date(2026, 11, 28)))
+    month = month_end(daily, dt.date(2026, 12, 3))
+    assert (month.spent, month.days_elapsed, month.forecast) == (0, 0, pytest.approx(31 * 50))
+    assert month.sentence().startswith("Month-end forecast $1,550: nothing recorded in December yet, so 31 days at")
+    assert not budget_outlook(daily, 1000, dt.date(2026, 12, 3)).exceeds
+
+
+def test_a_partial_first_week_is_not_growth():
+    # 150k requests every day from Friday Nov 20 to Dec 14: flat. The week Nov 17-23 holds four of its days.
+    rows = steady(dt.date(2026, 11, 20), dt.date(2026, 12, 14), requests=150_000, model="gpt-4o", provider="openai")
+    found = growth(rows, dt.date(2026, 12, 14))
+    assert [w for w, _ in found.weeks] == [dt.date(2026, 11, 24), dt.date(2026, 12, 1), dt.date(2026, 12, 8)]
+    assert found.monthly_volume == pytest.approx(150_000 * 365 / 12)  # 4.56M
+    assert found.monthly_growth == pytest.approx(0, abs=1e-12)
+    assert found.words() == "4.56M requests a month, growing 0.0% a month (the trend of 3 weeks to Dec 14)"
+
+
+def test_a_partial_last_week_is_not_shrinking_when_the_import_lags():
+    # Imported up to Dec 10, read on Dec 15: the weeks end on Dec 10, the last day recorded.
+    rows = steady(dt.date(2026, 11, 6), dt.date(2026, 12, 10), requests=150_000, model="gpt-4o", provider="openai")
+    last = last_recorded(rows, dt.date(2026, 12, 14), of=rows)
+    found = growth(rows, last)
+    assert last == dt.date(2026, 12, 10) and found.weeks[-1][0] == dt.date(2026, 12, 4)
+    assert found.monthly_growth == pytest.approx(0, abs=1e-12)
+
+
+def test_the_last_recorded_day_is_the_sources_that_recorded_the_model():
+    synced = steady(dt.date(2026, 11, 1), dt.date(2026, 12, 14), model="gpt-4o-mini", provider="openai", source="s")
+    stopped = steady(dt.date(2026, 11, 1), dt.date(2026, 12, 5), model="gpt-4o", provider="openai", source="s")
+    imported = steady(dt.date(2026, 11, 1), dt.date(2026, 11, 30))  # a CSV of another provider's, up to Nov 30
+    rows = synced + stopped + imported
+    # gpt-4o stopped on Dec 5 in a sync that goes on: its days since are days of no use.
+    assert last_recorded(rows, dt.date(2026, 12, 14), of=rows_of(rows, "openai:gpt-4o")) == dt.date(2026, 12, 14)
+    assert last_recorded(rows, dt.date(2026, 12, 14), of=imported) == dt.date(2026, 11, 30)
+    assert last_recorded(rows, dt.date(2026, 12, 14)) == dt.date(2026, 12, 14)
+
+
+def test_a_providers_model_counts_only_that_providers_rows():
+    rows = [
+        SpendRow(day=TODAY, provider="openai", model="gpt-4o-2024-08-06", cost=1),
+        SpendRow(day=TODAY, provider="azure", model="gpt-4o", cost=2),
+        SpendRow(day=TODAY, provider="Azure", model="gpt-4o-2024-08-06", cost=4),
+    ]
+    assert [r.cost for r in rows_of(rows, "openai:gpt-4o")] == [1]
+    assert [r.cost for r in rows_of(rows, "azure:gpt-4o")] == [2, 4]
+    assert [r.cost for r in rows_of(rows, "gpt-4o")] == [1, 2]  # a budget's bare name: as the spend names it
+
+
+def test_past_the_break_even_a_rent_verdict_says_why_not_that_buying_pays():
+    big = growth(weekly_volumes([80_000, 80_000, 80_000]), dt.date(2026, 11, 23))
+    headline = "Rent: buying saves $1,768 a month but pays back in 43.4 months; break-even at 300k requests a month"
+    rent = dict(REPORT, verdict="RENT", headline=headline)
+    assert crossing(3, big, rent, dt.date(2026, 11, 23)).sentence().endswith(
+        f"past its break-even 300k requests a month, but the verdict is RENT: {headline}."
+    )
+    bought = dict(REPORT, verdict="BUY", headline="Buy: ...")
+    assert crossing(3, big, bought, dt.date(2026, 11, 23)).sentence().endswith(": buying pays at today's volume.")

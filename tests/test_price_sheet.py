@@ -161,6 +161,19 @@ MISTAKES = [
     (HEAD + GPU.replace("price_per_hour", "purchase"), "line 9: [[gpu]] #1 purchase: a purchase price goes with"),
     (HEAD + GPU + GPU, "line 11: a10g reserved-1y is priced twice"),
     ("api = 3\n", "line 1: 'api' must be a list of [[api]] entries"),
+    # A key written as a table, a dotted key or a quoted one: the line it is written on, in the entry it is in.
+    (HEAD + "[[api.extra]]\nz = 1\n", "line 6: [[api]] #1 extra: unknown key"),
+    (HEAD + "[api.extra]\nz = 1\n", "line 6: [[api]] #1 extra: unknown key"),
+    (HEAD + "extra.z = 1\n", "line 6: [[api]] #1 extra: unknown key"),
+    (HEAD + '[ "api" . "extra" ]\n', "line 6: [[api]] #1 extra: unknown key"),
+    (HEAD.replace("input =", '"inptu" ='), "line 3: [[api]] #1 inptu: unknown key (did you mean input?)"),
+    (HEAD + HEAD.replace("10-01", "11-01") + "[[api.extra]]\n", "line 11: [[api]] #2 extra: unknown key"),
+    (HEAD + GPU + "[gpu.extra]\n", "line 11: [[gpu]] #1 extra: unknown key"),
+    # A $0 contract price is a typo far more often than a contract: refused, not priced as free.
+    (HEAD.replace("2.0", "0").replace("8.0", "0.0"), "line 3: [[api]] #1 input: input and output are both $0"),
+    (HEAD + GPU.replace("0.75", "0"), "line 9: [[gpu]] #1 price_per_hour: is $0"),
+    (HEAD + GPU.replace("reserved-1y", "owned").replace("price_per_hour = 0.75", "purchase = 0"),
+     "line 9: [[gpu]] #1 purchase: is $0"),
 ]
 
 
@@ -259,3 +272,23 @@ def test_the_comparison_of_billing_modes_weighs_your_sheets_modes_too(sheet):
     assert "your price sheet's spot price for the NVIDIA A10G is not used: its reserved-1y price is used" in (
         report.notes
     )
+
+
+def test_prices_of_a_gpu_shows_the_sheets_entries_for_it(tmp_path):
+    """`breakeven prices a10g --price-sheet FILE`: no API model matches, the sheet's A10G prices are shown."""
+    path = tmp_path / "prices.toml"
+    path.write_text(SHEET)
+    result = breakeven("prices", "a10g", "--price-sheet", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "No token-priced model matches 'a10g'." in result.stdout
+    assert "a10g reserved-1y" in result.stdout and "$0.75/h" in result.stdout and "h100" not in result.stdout
+    nothing = breakeven("prices", "zz9", "--price-sheet", str(path))
+    assert nothing.returncode == 2 and "no token-priced model or entry of your price sheet matches 'zz9'" in (
+        nothing.stderr
+    )
+    assert breakeven("prices", "a10g").returncode == 2  # no sheet: nothing to show
+
+
+def test_a_zero_price_alone_in_an_api_entry_is_a_real_price():
+    sheet = parse_sheet(HEAD.replace("8.0", "0"), "prices.toml")  # an output priced at nothing, input paid
+    assert sheet.api[0].price_out == 0 and sheet.api[0].price_in == 2

@@ -152,7 +152,7 @@ def show(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None
 def decision_history(bot: Bot, where: Where, analysis_id: int) -> list[dict]:
     """Above a shown decision that was re-checked since: where it stands now, and every evaluation of it."""
     from ..recheck import database, history_lines, latest
-    from ..render import _chunks, _context, _section
+    from ..render import _context, _section
 
     db = database(bot.store)
     rows = list(db.query("SELECT * FROM analyses WHERE id = ? AND team = ?", [analysis_id, where.team]))
@@ -165,8 +165,28 @@ def decision_history(bot: Bot, where: Where, analysis_id: int) -> list[dict]:
         f":arrows_counterclockwise: *Now: {now.verdict}* (re-checked {now.created[:10]} with the prices of that day"
         f" and {now.basis}): {now.report['headline']}"
     )
-    history = [_section(text) for text in _chunks(history_lines(bot.store, rows[0]))][:8]
-    return [head, *history, _context(f"Analysis #{analysis_id} as it was first posted:")]
+    return [head, *history_blocks_newest_first(history_lines(bot.store, rows[0])),
+            _context(f"Analysis #{analysis_id} as it was first posted:")]  # fmt: skip
+
+
+HISTORY_SECTIONS = 8  # of the message's 50 blocks: the report itself takes the rest
+
+
+def history_blocks_newest_first(lines: list[str]) -> list[dict]:
+    """A decision's evaluations (history_lines: a title, then one line each, oldest first) as sections, the newest
+    first; what does not fit in HISTORY_SECTIONS is counted in a line, never cut unsaid."""
+    from ..render import _chunks, _context, _section
+
+    title, entries = lines[0], lines[1:][::-1]
+    chunks = _chunks([title, *entries])
+    if len(chunks) <= HISTORY_SECTIONS:
+        return [_section(text) for text in chunks]
+    kept = chunks[:HISTORY_SECTIONS]
+    older = len(entries) - (sum(text.count("\n") + 1 for text in kept) - 1)
+    return [
+        *(_section(text) for text in kept),
+        _context(f"and {older} older evaluation(s), v0-v{older - 1}, not shown"),
+    ]
 
 
 def compare(bot: Bot, client: WebClient, where: Where, rest: str, job: Job) -> None:
@@ -280,13 +300,9 @@ def weekly(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 def _today(bot: Bot):
     """Today where budgets are checked (DAILY_CHECK's timezone): the day forecasts count up to."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
+    from ..budget import budget_today
 
-    from ..budget import check_time
-
-    _, _, tz = check_time(getattr(bot.settings, "daily_check", None) or "09:00 UTC")
-    return dt.datetime.now(ZoneInfo(tz)).date()
+    return budget_today(bot.settings)
 
 
 def spend_forecast(bot: Bot, client: WebClient, where: Where) -> None:
@@ -328,7 +344,17 @@ def recheck_here(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
 
 def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     """`/breakeven budget [$5,000/month] [model=gpt-4o] [at=50%,80%,100%]`, or `budget off [model=...]`."""
-    from ..budget import BUDGET_EXAMPLE, Budget, budget_lines, budgets, label, parse_budget, remove_budget, set_budget
+    from ..budget import (
+        BUDGET_EXAMPLE,
+        Budget,
+        budget_lines,
+        budgets,
+        cannot_post,
+        label,
+        parse_budget,
+        remove_budget,
+        set_budget,
+    )
     from .home import republish
 
     try:
@@ -340,7 +366,7 @@ def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
     model = asked["model"]
     what = f"{model} spend" if model else "LLM API spend"
     if asked["action"] == "list":
-        found = [b for b in budgets(bot.store, where.team, where.channel) if not model or b.model == model]
+        found = [b for b in budgets(bot.store, where.team, where.channel) if not model or b.model.lower() == model]
         if not found:
             bot.reply(client, where, f"No budget in {here} yet. Set one: `/breakeven {BUDGET_EXAMPLE}`.")
             return
@@ -362,6 +388,12 @@ def budget(bot: Bot, client: WebClient, where: Where, rest: str) -> None:
         f"over it, each once a month, checked every day at {when}.",
         *budget_lines(bot.store, [chosen], _today(bot)),
     ]
+    refused = cannot_post(client, where.channel)
+    if refused:
+        lines.append(
+            f":warning: I cannot post in {here}, and the alerts post there: invite me with `/invite @breakeven`, "
+            f"or they wait in the App Home ({refused})."
+        )
     if model and not _has_spend(bot, where.team, model):
         lines.append(
             f"No spend of `{model}` is recorded yet: the model is named as your spend names it "
@@ -384,5 +416,5 @@ def _has_spend(bot: Bot, team: str, model: str) -> bool:
 
     from ..spend import load_spend
 
-    since = dt.date.today() - dt.timedelta(days=62)
+    since = _today(bot) - dt.timedelta(days=62)
     return bool(rows_of(load_spend(bot.store, team, since), model))

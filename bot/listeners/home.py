@@ -76,6 +76,19 @@ def acknowledge_alert(bot: Bot, client: WebClient, job: Job) -> None:
 
 @work("home_new_analysis")
 def new_analysis(bot: Bot, client: WebClient, job: Job) -> None:
+    """From the Home tab the answer goes to the user's conversation with the app: its channel id (D...), so that
+    the decision is saved where `/breakeven show` in that conversation, the Home and the re-checks find it."""
     where = bot.where(job)
-    where.channel = where.user  # from the Home tab the answer goes to the user's conversation with the app
+    where.channel = direct_channel(client, where.user)
     open_form(bot, client, job.payload.get("trigger_id"), where)
+
+
+def direct_channel(client: WebClient, user: str) -> str:
+    """The app's direct-message channel with the user (conversations.open); the user id when Slack does not
+    answer (chat.postMessage takes it too, only the decision is then filed under it)."""
+    try:
+        opened = client.conversations_open(users=user)
+    except Exception as exc:
+        log.warning("conversations.open for %s: %s; answering to the user id", user, slack_reason(exc))
+        return user
+    return (opened.get("channel") or {}).get("id") or user

@@ -12,8 +12,10 @@ import sys
 from contextlib import closing
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.budget import Budget, open_alerts, parse_budget, run_check, set_budget
+from bot.budget import Budget, budgets, label, open_alerts, parse_budget, run_check, set_budget
 from bot.spend import save_spend
 from bot.store import Store
 from bot.weekly import run_weekly
@@ -302,3 +304,182 @@ def test_an_alert_slack_posted_without_answering_is_found_not_posted_again(serve
     assert alert.ts == posted["ts"]  # found by the key its metadata carries, and recorded
     assert [f.status for f in run_check(client, store, server.bot.settings, NOW)] == ["skipped"]
     assert len(slack.messages["C9"]) == 1
+
+
+# --- thresholds: every one its own alert, read as it was typed ------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=1, max_value=100_000), min_size=1, max_size=10))
+def test_every_accepted_threshold_set_has_labels_that_are_distinct_and_not_zero(thousandths):
+    """Alerts are keyed by their label: two thresholds with one label would share one alert (the due one
+    found 'posted' under the other's row); a threshold reading '0%' would say nothing true."""
+    text = "$1,000/month at=" + ",".join(f"{t / 1000:g}%" for t in thousandths)
+    try:
+        thresholds = parse_budget(text)["thresholds"]
+    except GrammarError as exc:  # refused: it names the key and what to write
+        assert exc.key == "at" and "at=" in exc.example, exc
+        return
+    labels = [label(t) for t in thresholds]
+    assert len(set(labels)) == len(labels) and "0%" not in labels, labels
+    for t, shown in zip(thresholds, labels, strict=True):  # the label is the threshold as typed
+        assert float(shown.rstrip("%")) == pytest.approx(t * 100, abs=0.005 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("$1,000/month at=0.004%", "rounds to 0%"),
+        ("$1,000/month at=50.001%,50.002%", "both read 50%"),
+    ],
+)
+def test_thresholds_that_cannot_be_told_apart_are_refused(text, words):
+    with pytest.raises(GrammarError) as caught:
+        parse_budget(text)
+    assert caught.value.key == "at" and words in caught.value.problem, caught.value.problem
+
+
+def test_a_threshold_just_under_another_alerts_on_its_own(server, slack):
+    """`budget $1,000/month at=99.5%,100%` with $1,080 spent: the 100% alert posts (99.5% is covered by it);
+    both used to read '100%', the covered one took the row and the due one was skipped: nothing posted."""
+    store, client = server.bot.store, server.bot.client_for
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    server.command("budget $1,000/month at=99.5%,100%", channel="C9")
+    server.wait_idle()
+    assert "Alerts here at 99.5%, 100% of it" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+    fired = run_check(client, store, server.bot.settings, NOW)
+    assert [(f.threshold, f.status) for f in fired] == [("100%", "fired")]
+    (text,) = alerts(slack)
+    assert "reached 100% of its $1,000 budget" in text
+    server.command("budget $100,000/month at=0.4%", channel="C8")
+    server.wait_idle()
+    assert "Alerts here at 0.4% of it" in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+
+
+# --- a budget's model: one spend, one budget ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["GPT-4o", "gpt-4o", " Gpt-4O"])
+def test_a_model_is_one_budget_whatever_its_case(typed):
+    assert parse_budget(f"$5,000/month model={typed}")["model"] == "gpt-4o"
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("$5,000/month model=gpt-4o model=gpt-4o-mini", "model"),
+        ("$5,000/month at=50% at=90%", "at"),
+        ("off model=gpt-4o model=claude", "model"),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_it(text, key):
+    with pytest.raises(GrammarError) as caught:
+        parse_budget(text)
+    assert caught.value.key == key and "given twice" in caught.value.problem, caught.value.problem
+
+
+def test_two_spellings_of_a_model_set_one_budget_in_slack(server, slack):
+    for text in ("budget $5,000/month model=gpt-4o", "budget $6,000/month model=GPT-4o"):
+        server.command(text, channel="C9")
+        server.wait_idle()
+    assert slack.called("chat.postEphemeral")[-1]["args"]["text"].startswith("Budget replaced for <#C9>: $6,000")
+    assert [(b.model, b.amount) for b in budgets(server.bot.store, "T1")] == [("gpt-4o", 6000.0)]
+
+
+# --- an alert the bot cannot post is never silent -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refused, info",
+    [
+        ("channel_not_found", {"error": "channel_not_found"}),  # a private channel the bot is not in
+        ("not_in_channel", {"channel": {"id": "C9", "is_channel": True, "is_member": False}}),  # a public one
+    ],
+)
+def test_a_budget_in_a_channel_the_bot_cannot_post_in_says_so_and_its_failed_alerts_wait_in_the_app_home(
+    server, slack, refused, info
+):
+    store = server.bot.store
+    slack.refusing["C9"] = refused
+    if "error" in info:
+        slack.errors["conversations.info"] = info["error"]
+    else:
+        slack.answers["conversations.info"] = info
+    slack.members["C9"] = ["U1"]
+    server.command("budget $1,000/month", channel="C9")
+    server.wait_idle()
+    (answer,) = [r for r in slack.responses if r["path"].endswith("C9-U1")]  # through the response_url
+    assert answer["text"].startswith("Budget set for <#C9>")
+    assert (
+        "I cannot post in <#C9>, and the alerts post there: invite me with `/invite @breakeven`, or they wait "
+        "in the App Home" in answer["text"]
+    )
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["failed"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    home = home_of(slack)
+    check_view(home)
+    shown = json.dumps(home)
+    assert "*Alerts not posted* (1)" in shown
+    assert (
+        f"<#C9> 2026-11: LLM API spend reached 100% of its $1,000 budget, not posted ({refused}): invite me "
+        "with `/invite @breakeven`; the next daily check posts it" in shown
+    )
+    del slack.refusing["C9"]  # invited
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["fired"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    assert "Alerts not posted" not in json.dumps(home_of(slack)) and "*Open alerts* (1)" in json.dumps(home_of(slack))
+
+
+def test_a_budget_in_a_channel_the_bot_is_in_has_no_warning(server, slack):
+    slack.answers["conversations.info"] = {"channel": {"id": "C9", "is_channel": True, "is_member": True}}
+    server.command("budget $1,000/month", channel="C9")
+    server.wait_idle()
+    assert "invite me" not in slack.called("chat.postEphemeral")[-1]["args"]["text"]
+
+
+# --- `breakeven check`: its exit status and its dry run -------------------------------------------------
+
+
+def test_check_exits_1_when_an_alert_was_not_posted_and_its_dry_run_names_the_alerts_due(slack, tmp_path):
+    db_path = tmp_path / "check.db"
+    a_budget_over(db_path)  # 100% crossed this month
+    env = bot_env(slack.url, BREAKEVEN_DB=str(db_path))
+
+    def check(*more):
+        return subprocess.run([sys.executable, "-m", "breakeven", "check", "--team", "T1", *more], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    dry = check("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "C9: due now: 100% (50%, 80%, forecast passed over: the highest alerts alone)" in dry.stdout, dry.stdout
+    slack.refusing["C9"] = "channel_not_found"
+    failed = check()
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stdout.strip() == "C9 LLM API spend 100%: failed (channel_not_found)"
+    assert "1 alert not posted" in failed.stderr and "/invite @breakeven" in failed.stderr
+    assert "C9: due now: 100% (not posted before: channel_not_found)" in check("--dry-run").stdout
+    del slack.refusing["C9"]
+    posted = check()
+    assert (posted.returncode, posted.stdout.strip()) == (0, "C9 LLM API spend 100%: fired")
+    assert "C9: due now: none (posted: 100%)" in check("--dry-run").stdout
+    assert not [c for c in slack.called("chat.postMessage") if c["args"]["channel"] != "C9"]
+
+
+def test_an_alert_that_could_not_be_posted_can_be_dismissed_from_the_app_home(server, slack):
+    store = server.bot.store
+    slack.refusing["C9"] = "channel_not_found"
+    slack.members["C9"] = ["U1"]
+    set_budget(store, Budget("T1", "C9", "", 1000.0, (1.0,), "U1"))
+    save_spend(store, "T1", [SpendRow(day=dt.date(2026, 11, 2), provider="openai", model="gpt-4o", cost=1080)])
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["failed"]
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    server.wait_idle()
+    (dismiss,) = [b["accessory"] for b in home_of(slack)["blocks"] if b.get("accessory", {}).get("text", {}).get(
+        "text") == "Dismiss"]  # fmt: skip
+    click_acknowledge(server, int(dismiss["value"]), channel=None)
+    assert "Alerts not posted" not in json.dumps(home_of(slack))  # published again, without it
+    del slack.refusing["C9"]
+    assert [f.status for f in run_check(server.bot.client_for, store, server.bot.settings, NOW)] == ["skipped"]
+    assert alerts(slack) == []  # dismissed: not posted later either

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
 from bot.budget import Budget, run_check, set_budget
 from bot.home import home_view
@@ -85,6 +86,10 @@ def test_a_crowded_home_stays_within_block_kits_limits(server, slack):
 
 
 def test_new_analysis_opens_the_form_answering_in_the_users_conversation(server, slack):
+    """The decision is saved in the app's direct-message channel with the user (conversations.open), not under
+    the user's id: the Home lists it, `/breakeven show` in that conversation finds it, re-checks see it."""
+    from tests.slack.test_form_and_buttons import state_from, submission
+
     open_home(server)
     status, _ = server.interaction(
         {
@@ -100,7 +105,18 @@ def test_new_analysis_opens_the_form_answering_in_the_users_conversation(server,
     server.wait_idle()
     (opened,) = slack.called("views.open")
     check_view(opened["args"]["view"])
-    assert json.loads(opened["args"]["view"]["private_metadata"])["channel"] == "U1"
+    view = opened["args"]["view"]
+    assert json.loads(view["private_metadata"])["channel"] == "DU1"
+    state = state_from(view, volume="2M/month", **{"in": "1500", "out": "200"}, api="gpt-4o", gpu="a10g")
+    assert server.interaction(submission(view, state))[0] == 200
+    server.wait_idle()
+    ((saved, channel),) = server.bot.store.db.execute("SELECT id, channel FROM analyses").fetchall()
+    assert channel == "DU1"
+    assert f"Direct messages *#{saved} BUY*, today" in texts(open_home(server))
+    server.command(f"show {saved}", channel="DU1")
+    server.wait_idle()
+    assert not [c for c in slack.called("chat.postEphemeral") if "There is no analysis" in c["args"]["text"]]
+    assert any(c["args"]["channel"] == "DU1" for c in slack.called("chat.postMessage")[1:])
 
 
 def test_without_users_conversations_the_home_lists_the_channels_the_user_asked_in(server, slack):
@@ -139,3 +155,53 @@ def _store(db_path):
     from bot.store import Store
 
     return Store(db_path)
+
+
+def far_timezone() -> str:
+    """A timezone whose date is not UTC's right now (Pago Pago is UTC-11, Kiritimati UTC+14): for at least an hour."""
+    return "Pacific/Pago_Pago" if dt.datetime.now(dt.UTC).hour < 10 else "Pacific/Kiritimati"
+
+
+def test_every_place_that_shows_a_budget_counts_to_the_budgets_own_day(slack, tmp_path, monkeypatch):
+    """DAILY_CHECK's timezone says what 'today' is for budgets: the `/breakeven budget` reply, the App Home and
+    `breakeven check --dry-run` and the weekly summary show the same month (they used to count to UTC's yesterday in
+    three of them)."""
+    from bot.app import build_app
+    from tests.slack.conftest import BotServer
+
+    from .conftest import make_settings
+
+    monkeypatch.chdir(tmp_path)
+    tz = far_timezone()
+    settings = make_settings(slack.url, tmp_path, daily_check=f"09:00 {tz}")
+    app, bot = build_app(settings)
+    bot.resume()
+    server = BotServer(app, bot, settings.port, slack)
+    try:
+        budget_day = dt.datetime.now(ZoneInfo(tz)).date()
+        assert budget_day != dt.datetime.now(dt.UTC).date()
+        first = budget_day - dt.timedelta(days=40)
+        save_spend(bot.store, "T1", [SpendRow(day=first + dt.timedelta(days=i), provider="openai", model="gpt-4o",
+                                              cost=100) for i in range(60)])  # fmt: skip  (spend "tomorrow" too)
+        slack.members["C9"] = ["U1"]
+        server.command("budget $100,000/month", channel="C9")
+        server.wait_idle()
+        spent = money(100 * (budget_day - budget_day.replace(day=1)).days)  # the 1st up to yesterday, its day
+        reply = slack.called("chat.postEphemeral")[-1]["args"]["text"]
+        assert f"{spent} of $100,000" in reply, reply
+        assert f"<#C9> LLM API spend: {spent} of $100,000" in texts(open_home(server))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BREAKEVEN_", "DAILY_"))}
+        command = ["check", "--team", "T1", "--dry-run", "--db", str(settings.breakeven_db)]
+        dry = subprocess.run(
+            [sys.executable, "-m", "breakeven", *command],
+            env=env | {"DAILY_CHECK": f"09:00 {tz}"}, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert dry.returncode == 0, dry.stderr
+        assert f"{spent} of $100,000" in dry.stdout, dry.stdout
+        from bot.weekly import run_weekly  # the weekly summary's week is the channel's (UTC), its budgets' day not
+
+        assert run_weekly(bot.client_for, bot.store, settings, "T1", "C9").status == "posted"
+        summary = str(slack.called("chat.postMessage")[-1]["args"]["blocks"])
+        assert f"Budget, LLM API spend: {spent} of $100,000" in summary, summary
+    finally:
+        server.stop()

@@ -19,8 +19,9 @@ from bot.recheck import decisions, versions
 from bot.spend import save_spend
 from bot.weekly import run_weekly
 from costcore import analyze, parse
-from costcore.format import money
+from costcore.format import count, money
 from costcore.price_sheet import load
+from costcore.spend import SpendRow
 from tests.slack.blockkit import check_blocks
 from tests.slack.conftest import BotServer, bot_env, free_port
 from tests.slack.test_durability import start_bot
@@ -66,9 +67,12 @@ def test_a_price_sheet_change_that_flips_a_verdict_is_in_the_next_summary_once_w
     assert (
         f"• *#{flips} BUY → RENT*: savings {money(before.monthly_savings)} → {money(after.monthly_savings)} a month; "
         f"moved most by API price a request {money(before.api_cost_per_request)} → "
-        f"{money(after.api_cost_per_request)} (your price sheet, effective 2026-01-01). {after.standing.sentence} "
+        f"{money(after.api_cost_per_request)} (your price sheet, effective 2026-01-01). {after.headline}. "
         f"`/breakeven show {flips}`" in second
     )
+    # Buying still saves every month, but the verdict is RENT: the line says why (the payback), not "Buying pays".
+    assert after.headline.startswith("Rent: buying saves $1,768 a month but pays back in 43.4 months")
+    assert "Buying pays at today's" not in second
     assert "1 decision unchanged" in second and f"#{stays}" not in second
 
     # The next summary: the change was reported; both are counted, neither listed.
@@ -222,3 +226,87 @@ def test_in_a_quiet_channel_a_flipped_decision_is_still_news_and_a_dry_run_write
     assert run_weekly(server.bot.client_for, store, quiet, "T1", "C9", now=WEEK1).status == "posted"
     assert f"• *#{flips} BUY → RENT*" in sections(slack.called("chat.postMessage")[-1])
     assert run_weekly(server.bot.client_for, store, quiet, "T1", "C9", now=WEEK2).status == "quiet"  # told once
+
+
+def sheet_file(tmp_path, name: str, price_in: float, price_out: float):
+    path = tmp_path / name
+    path.write_text(f'[[api]]\nmodel = "gpt-4o"\ninput = {price_in}\noutput = {price_out}\neffective = 2026-01-01\n')
+    return path
+
+
+def test_savings_eroding_a_little_every_week_are_reported_once_the_whole_move_passes_the_threshold(
+    server, slack, tmp_path
+):
+    flips = analyse(server, FLIPS)
+    store, client = server.bot.store, server.bot.client_for
+    # gpt-4o's price falls 12% a week: savings $15,768 at list prices, then $13,668 (-13%), then $11,820 (-13.5%
+    # on the week before, -25% on the $15,768 the channel was last shown).
+    prices = [None, (2.2, 8.8), (1.936, 7.744), (1.936, 7.744)]
+    decisions_text = []
+    for week, price in enumerate(prices):
+        sheet = {} if price is None else {"breakeven_price_sheet": sheet_file(tmp_path, f"w{week}.toml", *price)}
+        now = WEEK1 + dt.timedelta(days=7 * week)
+        assert run_weekly(client, store, make_settings(slack.url, tmp_path, **sheet), "T1", "C9", now=now).status == (
+            "posted"
+        )
+        decisions_text.append(sections(slack.called("chat.postMessage")[-1]).split("*Decisions*")[1])
+    assert "1 decision unchanged" in decisions_text[0] and "1 decision unchanged" in decisions_text[1]
+    assert f"• *#{flips} BUY*: savings $15,768 → $11,820 a month (-25%)" in decisions_text[2]
+    assert "1 decision unchanged" in decisions_text[3]  # reported once: $11,820 is now the baseline
+
+
+def test_every_section_of_the_weekly_post_shows_a_decisions_latest_evaluation(server, slack, sheet_path, tmp_path):
+    flips = analyse(server, FLIPS)
+    store = server.bot.store
+    # Another model's requests this week: the channel's decisions are placed against this week's volume.
+    days = [WEEK2.date() - dt.timedelta(days=d) for d in range(1, 15)]
+    save_spend(store, "T1", [SpendRow(day=d, provider="anthropic", model="claude-3-5-haiku", cost=10.0, requests=1000)
+                             for d in days])  # fmt: skip
+    # A dry run stores no version: its post shows the evaluation it computed all the same.
+    from bot.weekly import post_weekly_summary
+
+    dry = post_weekly_summary(None, store, "T1", "C9", WEEK2, dry_run_dir=tmp_path / "dry", sheet=load(sheet_path))
+    assert f"• #{flips} (RENT): running at " in dry.text and f"• *#{flips} BUY → RENT*" in dry.text
+    with_sheet = make_settings(slack.url, tmp_path, breakeven_price_sheet=sheet_path)
+    assert run_weekly(server.bot.client_for, store, with_sheet, "T1", "C9", now=WEEK2).status == "posted"
+    text = sections(slack.called("chat.postMessage")[-1])
+    listed = analyze(parse(FLIPS), now=WEEK2)
+    after = analyze(parse(FLIPS), now=WEEK2, sheet=load(sheet_path))
+    assert f"• *#{flips} BUY → RENT*" in text
+    (placed,) = [line for line in text.splitlines() if line.startswith(f"• #{flips} (")]
+    # The same evaluation as the Decisions section: RENT, break-even 2.47M at the sheet's price (not BUY and 495k
+    # at list prices, as saved).
+    assert placed.startswith(f"• #{flips} (RENT): running at ")
+    assert f"short of break-even ({count(after.breakeven_requests_per_month)};" in placed
+    assert count(listed.breakeven_requests_per_month) not in text and f"#{flips} (BUY)" not in text
+
+
+def test_a_long_list_of_changed_decisions_keeps_its_last_lines(server, slack, sheet_path, tmp_path):
+    # Ten changed decisions are listed and the others counted, each line whole, in sections Slack takes.
+    for _ in range(12):
+        analyse(server, FLIPS)
+    analyse(server, STAYS)
+    store, client = server.bot.store, server.bot.client_for
+    assert run_weekly(client, store, server.bot.settings, "T1", "C9", now=WEEK1).status == "posted"
+    with_sheet = make_settings(slack.url, tmp_path, breakeven_price_sheet=sheet_path)
+    assert run_weekly(client, store, with_sheet, "T1", "C9", now=WEEK2).status == "posted"
+    post = slack.called("chat.postMessage")[-1]
+    check_blocks(post["args"]["blocks"])
+    listed = sections(post)[sections(post).index("*Decisions*") :]
+    assert listed.count("BUY → RENT") == 10 and listed.count("`/breakeven show ") == 10
+    assert "_and 2 more changed: `/breakeven recheck` lists them_" in listed
+    assert "1 decision unchanged (same verdict, savings within 20% of the last summary's)." in listed
+
+
+def test_a_section_longer_than_slack_takes_goes_on_in_the_next_one():
+    # A weekly section was cut at 3,000 characters: with long reasons the last lines (the unchanged count,
+    # the decisions that could not be re-checked) were lost unsaid. Now it is split between lines.
+    from bot.decisions import _sections
+
+    reason = "moved most by the API price a request. " * 9
+    lines = ["*Decisions*", *(f"• *#{n} BUY → RENT*: {reason}" for n in range(10))]
+    lines += ["3 decisions unchanged.", "• #40 could not be re-checked: no price for gpt-9"]
+    blocks = _sections("\n".join(lines))
+    check_blocks(blocks)
+    assert len(blocks) > 1
+    assert "\n".join(block["text"]["text"] for block in blocks).splitlines() == lines

@@ -77,6 +77,7 @@ def test_the_daily_check_runs_at_its_time_and_catches_up_at_start(slack, tmp_pat
         ({"DAILY_CHECK": "9am"}, "DAILY_CHECK '9am' is not 'time timezone', e.g. '09:00 Europe/Paris'"),
         ({"DAILY_CHECK": "09:00 Mars/Olympus"}, "DAILY_CHECK 'Mars/Olympus' is not a timezone"),
         ({"RECHECK_THRESHOLD": "lots"}, "RECHECK_THRESHOLD 'lots' is not a share such as 20%"),
+        ({"RECHECK_THRESHOLD": "5"}, "RECHECK_THRESHOLD '5' would be 500%"),
     ],
 )  # fmt: skip
 def test_a_wrong_setting_stops_the_bot_in_one_line_naming_it(slack, tmp_path, setting, words):
@@ -88,3 +89,52 @@ def test_a_wrong_setting_stops_the_bot_in_one_line_naming_it(slack, tmp_path, se
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line == f"breakeven-bot: {words}" or line.startswith(f"breakeven-bot: {words}"), line
+
+
+# RECHECK_THRESHOLD as typed -> the share it means, or the start of the refusal (None: accepted).
+THRESHOLDS = [
+    ("20%", 0.2, None),
+    ("0.2", 0.2, None),
+    (" 35 % ", 0.35, None),
+    ("0", 0.0, None),
+    ("1", 1.0, None),
+    ("250%", 2.5, None),
+    ("5", None, "'5' would be 500%: write a percentage, e.g. RECHECK_THRESHOLD=20% (a plain number is a fraction)"),
+    ("20", None, "'20' would be 2000%: write a percentage"),
+    ("2000%", None, "'2000%' is more than 1000%"),
+    ("-5%", None, "'-5%' is negative"),
+    ("nan", None, "'nan' is not a share such as 20%"),
+    ("inf%", None, "'inf%' is not a share such as 20%"),
+    ("lots", None, "'lots' is not a share such as 20%"),
+]
+
+
+@pytest.mark.parametrize("typed, share, refusal", THRESHOLDS)
+def test_recheck_threshold_reads_a_percentage_and_refuses_a_plain_number_over_1(typed, share, refusal, tmp_path):
+    from bot.settings import SettingsError, load_settings
+    from tests.slack.conftest import SECRET, TOKEN
+
+    settings = {"slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "breakeven_db": tmp_path / "t.db"}
+    if refusal is None:
+        assert load_settings(recheck_threshold=typed, **settings).recheck_threshold == pytest.approx(share)
+        return
+    with pytest.raises(SettingsError) as caught:
+        load_settings(recheck_threshold=typed, **settings)
+    assert str(caught.value).startswith(f"RECHECK_THRESHOLD {refusal}"), str(caught.value)
+
+
+@pytest.mark.parametrize("typed, share, refusal", [t for t in THRESHOLDS if t[0] in ("5", "20%", "-5%")])
+def test_the_cli_reads_recheck_threshold_as_the_bot_does(typed, share, refusal, tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKEVEN_", "RECHECK_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "breakeven", "recheck", "--team", "T1", "--db", str(tmp_path / "t.db")],
+        env=env | {"RECHECK_THRESHOLD": typed}, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if refusal is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 2 and result.stderr.startswith(f"breakeven: RECHECK_THRESHOLD {refusal}"), (
+            result.stderr
+        )

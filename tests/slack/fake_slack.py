@@ -47,6 +47,7 @@ class FakeSlack:
         self.members: dict[str, list[str]] = {}  # channel -> user ids (conversations.members)
         self.refusing: dict[str, str] = {}  # channel -> the error every post to it gets
         self.errors: dict[str, str] = {}  # method -> the error it answers (HTTP 200, ok: false), e.g. a missing scope
+        self.answers: dict[str, dict] = {}  # method -> what its answer holds besides ok (conversations.info's channel)
         self.installs: dict[str, str] = {}  # OAuth code -> the team installing the app (oauth.v2.access)
         self.before_reply = None  # fn(method, args), called outside the lock
         self._failures: dict[str, list[tuple[int, dict, str]]] = {}
@@ -216,6 +217,10 @@ class FakeSlack:
             with self._lock:
                 found = [{"id": c} for c, users in self.members.items() if args.get("user") in users]
             return 200, {"ok": True, "channels": found, "response_metadata": {"next_cursor": ""}}, {}
+        if method in self.answers:
+            return 200, {"ok": True, **self.answers[method]}, {}
+        if method == "conversations.open":  # the app's direct-message channel with the user, as Slack names it
+            return 200, {"ok": True, "channel": {"id": f"D{args.get('users', '')}"}}, {}
         if method == "auth.test":
             team = team_of_token(authorization) or "T1"
             bot = "B1" if team == "T1" else f"B{team}"

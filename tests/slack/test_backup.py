@@ -39,7 +39,8 @@ def test_backup_while_the_bot_writes_is_consistent_and_restores(slack, tmp_path)
     bot = start_bot(env, port, tmp_path)
     copies = []
     try:
-        burst = threading.Thread(target=lambda: [command(port, slack, i) for i in range(40)])
+        statuses: list[int] = []  # checked after the join: an assert in the thread would fail no test
+        burst = threading.Thread(target=lambda: statuses.extend(command(port, slack, i) for i in range(40)))
         burst.start()
         for n in range(3):  # taken while commands are stored and answered
             result = backup_command(env, tmp_path / f"during-{n}.db", tmp_path)
@@ -47,6 +48,7 @@ def test_backup_while_the_bot_writes_is_consistent_and_restores(slack, tmp_path)
             assert f"backed up {db_path} to {tmp_path / f'during-{n}.db'}" in result.stdout
             copies.append(tmp_path / f"during-{n}.db")
         burst.join()
+        assert statuses == [200] * 40
         wait_until_idle(db_path, bot)
         final = tmp_path / "final.db"
         assert backup_command(env, final, tmp_path).returncode == 0

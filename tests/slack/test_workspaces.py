@@ -41,8 +41,8 @@ def install(port: int, slack, team: str) -> tuple[int, str]:
     query = parse_qs(location.query)
     assert f"{location.netloc}{location.path}" == "slack.com/oauth/v2/authorize"
     assert query["client_id"] == [CLIENT_ID]
-    assert query["scope"] == ["commands,chat:write,chat:write.public,files:write,channels:history,"
-                              "groups:history,channels:read,groups:read,im:history,assistant:write"]  # fmt: skip
+    assert query["scope"] == ["commands,chat:write,chat:write.public,files:write,channels:history,groups:history,"
+                              "channels:read,groups:read,im:history,im:write,assistant:write"]  # fmt: skip
     cookie = headers["set-cookie"].split(";")[0]
     slack.installs[f"code-{team}"] = team
     status, _, body = raw_get(port, f"/slack/oauth_redirect?code=code-{team}&state={query['state'][0]}", cookie)

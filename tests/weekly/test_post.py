@@ -71,8 +71,9 @@ def test_the_summary_against_hand_computed_figures_with_its_chart_in_the_thread(
     assert "• anthropic claude-3-5-haiku: $70.00 → $35.00 (-$35.00, -50%)" in text
     assert text.index("openai gpt-4o:") < text.index("anthropic claude")  # the bigger move first
     assert "Tokens: 7M in, 1.4M out; 70k requests." in text
-    # November 1-23: 630 + 735 = $1,365 (October's $999 not in it); 1,365 / 23 x 30 = $1,780.
-    assert "Month to date $1,365 (Nov 1-23); month-end forecast $1,780" in text
+    # November 1-22, the last day recorded: 630 + 735 = $1,365 (October's $999 not in it); 1,365 / 22 x 30 = $1,861
+    # (Nov 23 has nothing recorded yet: not a day of $0).
+    assert "Month to date $1,365 (Nov 1-22); month-end forecast $1,861" in text
     # 70k requests a week = 70,000 x 365/12 / 7 = 304,167 a month: 4,167 past the 300k break-even;
     # self-hosted $300 a month against 304,167 x $0.001 = $304.17 on the API.
     assert (
