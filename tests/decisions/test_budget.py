@@ -23,7 +23,7 @@ from costcore.grammar import GrammarError
 from costcore.spend import SpendRow
 from tests.slack.blockkit import check_blocks, check_view
 from tests.slack.conftest import bot_env, free_port
-from tests.slack.test_durability import start_bot
+from tests.slack.test_durability import start_bot, stop_bot
 from tests.slack.test_operations import get, sample
 
 from .conftest import sections
@@ -250,8 +250,7 @@ def test_the_real_bot_posts_each_alert_once_across_a_restart(slack, tmp_path):
                 what=f"an alert counted {outcome}",
             )  # fmt: skip
         finally:
-            bot.terminate()
-            assert bot.wait(timeout=30) == 0
+            stop_bot(bot)
     (posted,) = [c for c in slack.called("chat.postMessage") if c["args"]["channel"] == "C9"]
     assert "reached 100% of its" in sections(posted)
     with closing(sqlite3.connect(db_path)) as db:

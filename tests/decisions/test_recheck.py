@@ -24,7 +24,7 @@ from costcore.price_sheet import load
 from costcore.spend import SpendRow
 from tests.slack.blockkit import check_blocks
 from tests.slack.conftest import BotServer, bot_env, free_port
-from tests.slack.test_durability import start_bot
+from tests.slack.test_durability import start_bot, stop_bot
 
 from .conftest import FLIPS, STAYS, analyse, gpt4o_spend, make_settings, sections
 
@@ -175,8 +175,7 @@ def test_the_real_bot_reports_the_flip_in_its_scheduled_summary_once_across_a_re
                     what="the summary recorded",
                 )
         finally:
-            bot.terminate()
-            assert bot.wait(timeout=30) == 0
+            stop_bot(bot)
     (summary,) = [m for m in slack.messages["C9"] if not m.get("thread_ts")]
     post = next(c for c in slack.called("chat.postMessage") if c["args"]["channel"] == "C9")
     text = sections(post)

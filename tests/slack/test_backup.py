@@ -15,7 +15,7 @@ from contextlib import closing
 import pytest
 
 from .conftest import bot_env, free_port
-from .test_durability import command, restart_until_idle, start_bot, wait_until_idle
+from .test_durability import command, restart_until_idle, start_bot, stop_bot, wait_until_idle
 from .test_operations import get, sample
 
 
@@ -53,8 +53,7 @@ def test_backup_while_the_bot_writes_is_consistent_and_restores(slack, tmp_path)
         final = tmp_path / "final.db"
         assert backup_command(env, final, tmp_path).returncode == 0
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     for copy in copies:
         count, integrity = checked(copy)
         assert integrity == "ok" and 0 <= count <= 40
@@ -107,8 +106,7 @@ def test_the_daily_backup_runs_at_start_when_the_last_is_a_day_old_and_keeps_the
         slack.wait_for(lambda: "breakeven-20260101-030000.db" not in os.listdir(backups), what="the rotation")
         _, text = get(f"http://127.0.0.1:{port}/metrics")
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     names = sorted(os.listdir(backups))
     assert len(names) == 3 and names[0] == "breakeven-20260103-030000.db" and names[2] == "notes.txt"
     new = backups / names[1]

@@ -39,6 +39,17 @@ def start_bot(env: dict, port: int, cwd, code: str | None = None) -> subprocess.
     return process
 
 
+def stop_bot(process: subprocess.Popen) -> None:
+    """SIGTERM, as an operator stops it: the bot and its worker end cleanly (exit 0), else the test fails
+    with what the bot wrote on stderr, which says why."""
+    process.terminate()
+    try:
+        status = process.wait(timeout=30)
+    finally:
+        said = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    assert status == 0, f"the bot exited {status}:\n{said[-4000:]}"
+
+
 def command(port: int, slack, i: int, text: str | None = None) -> int:
     body = {
         "team_id": "T1",
@@ -266,8 +277,7 @@ def test_a_stopped_bot_writes_the_finishes_it_had_not_flushed(slack, tmp_path):
         assert [command(port, slack, i, "help") for i in range(5)] == [200] * 5
         slack.wait_for(lambda: len(slack.called("chat.postEphemeral")) == 5, what="five help replies")
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     assert unfinished(db_path) == 0
     assert [job_row(db_path, f"burst-{i}")[0] for i in range(5)] == ["done"] * 5
 

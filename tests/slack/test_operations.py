@@ -13,7 +13,7 @@ import urllib.request
 from contextlib import closing
 
 from .conftest import bot_env, free_port, wait_healthy
-from .test_durability import command, start_bot, wait_until_idle
+from .test_durability import command, start_bot, stop_bot, wait_until_idle
 from .test_socket_mode import EnvelopeServer, command_envelope
 
 
@@ -69,8 +69,7 @@ def test_readyz_is_ready_then_names_a_database_that_cannot_be_written_or_lacks_a
         assert (status, body) == (503, f"not ready: database {db_path} lacks migrations m006_readiness_probe, "
                                   "m003_measurement_saved_by: restart the bot to apply them")  # fmt: skip
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
 
 
 def test_metrics_count_what_both_processes_did(slack, tmp_path):
@@ -89,8 +88,7 @@ def test_metrics_count_what_both_processes_did(slack, tmp_path):
         wait_until_idle(db_path, bot)
         status, text = get(f"http://127.0.0.1:{port}/metrics")
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     assert status == 200
     assert sample(text, "breakeven_commands_received_total", kind="help") == 1
     assert sample(text, "breakeven_commands_received_total", kind="analyze") == 3
@@ -122,8 +120,7 @@ def test_the_queue_gauges_see_the_jobs_waiting_for_slack(slack, tmp_path):
         wait_until_idle(db_path, bot)
         _, text = get(f"http://127.0.0.1:{port}/metrics")
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     assert sample(text, "breakeven_jobs", status="running") == 0
     assert sample(text, "breakeven_jobs_oldest_unfinished_age_seconds") == 0
     assert sample(text, "breakeven_commands_finished_total", kind="analyze", outcome="answered") == 10
@@ -142,8 +139,7 @@ def test_metrics_port_keeps_metrics_off_the_public_port(slack, tmp_path):
         assert get(f"http://127.0.0.1:{metrics_port}/slack/events")[0] == 404
         assert get(f"http://127.0.0.1:{metrics_port}/readyz")[0] == 404
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
 
 
 def test_socket_mode_serves_health_readiness_and_metrics_on_port(slack, tmp_path):
@@ -194,8 +190,7 @@ def test_metrics_scrapes_while_commands_arrive_lose_no_count(slack, tmp_path):
         scraper.join()
     assert answers and set(answers) == {200}, sorted(set(answers))
     _, text = get(f"http://127.0.0.1:{port}/metrics")
-    bot.terminate()
-    assert bot.wait(timeout=30) == 0
+    stop_bot(bot)
     assert sample(text, "breakeven_commands_received_total", kind="help") == 30
     assert sample(text, "breakeven_commands_finished_total", kind="help", outcome="answered") == 30
 
@@ -212,8 +207,7 @@ def test_a_scrape_while_a_process_creates_its_metrics_file_still_answers(slack, 
         (directory / "counter_4242424.db").touch()
         status, text = get(f"http://127.0.0.1:{port}/metrics")
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     assert status == 200, text
     assert sample(text, "breakeven_commands_received_total", kind="help") == 1
 
@@ -241,8 +235,7 @@ def test_the_images_health_check_passes_against_the_real_bot_and_fails_without_i
             holder.close()
         assert ran.returncode != 0 and "503" in ran.stderr
     finally:
-        bot.terminate()
-        assert bot.wait(timeout=30) == 0
+        stop_bot(bot)
     ran = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
     assert ran.returncode != 0  # no bot: unhealthy
 
@@ -270,7 +263,6 @@ def test_scheduled_posts_are_counted_posted_then_skipped_by_the_guard(slack, tmp
                 what=f"a scheduled post counted {outcome}",
             )  # fmt: skip
         finally:
-            bot.terminate()
-            assert bot.wait(timeout=30) == 0
+            stop_bot(bot)
     assert [m["text"] for m in slack.messages["C9"]] == [slack.messages["C9"][0]["text"]]  # posted once
     assert "No LLM API spend recorded" in slack.messages["C9"][0]["text"]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from .conftest import bot_env, free_port, signed_post
-from .test_durability import start_bot, wait_until_idle
+from .test_durability import start_bot, stop_bot, wait_until_idle
 from .test_operations import get, sample
 
 CLIENT_ID = "1111.2222"
@@ -80,8 +80,7 @@ def oauth_bot(slack, tmp_path):
     env.pop("SLACK_BOT_TOKEN")
     bot = start_bot(env, port, tmp_path)
     yield port, db_path, bot
-    bot.terminate()
-    assert bot.wait(timeout=30) == 0
+    stop_bot(bot)
     log = bot.stderr.read().decode()
     assert "client-secret-123" not in log and "state-s3cret" not in log
 
