@@ -20,7 +20,7 @@ from costcore.format import money
 
 from .budget import ACK, FORECAST, budget_today, budgets, open_alerts, outlook, unposted_alerts
 from .recheck import database, latest
-from .render import EXAMPLE, channel_link
+from .render import EXAMPLE, _button, channel_link
 
 log = logging.getLogger("breakeven.home")
 NEW_ANALYSIS = "home_new_analysis"
@@ -107,18 +107,6 @@ def _section(text: str, accessory: dict | None = None) -> dict:
     if accessory:
         block["accessory"] = accessory
     return block
-
-
-def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
-    button = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text[:75]},
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _more(left: int, what: str) -> list[dict]:

@@ -181,21 +181,24 @@ def _bounds(model: CostModel) -> tuple[float, float, float]:
     return slope + var, slope + var, lean.instance_monthly * (1 + model.floor + spare) + model.ops_monthly
 
 
+def _crossing(model: CostModel, requests: float, direction: str) -> Crossing:
+    """A crossing at `requests` a month, with the fleet (instances and their split) the bill has there."""
+    return Crossing(
+        requests_per_month=requests,
+        tokens_per_month=requests * model.tokens_per_request,
+        direction=direction,  # type: ignore[arg-type]
+        instances=model.instances(requests),
+        gpus_per_instance=model.split_at(requests),
+    )
+
+
 def _general_crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
     """Crossings of any fleet: between two breakpoints both bills are straight lines."""
     c = model.api_cost_per_request
     found: list[Crossing] = []
 
     def add(requests: float, direction: str) -> None:
-        found.append(
-            Crossing(
-                requests_per_month=requests,
-                tokens_per_month=requests * model.tokens_per_request,
-                direction=direction,  # type: ignore[arg-type]
-                instances=model.instances(requests),
-                gpus_per_instance=model.split_at(requests),
-            )
-        )
+        found.append(_crossing(model, requests, direction))
 
     low_slope, high_slope, top = _bounds(model)
     if c <= low_slope:
@@ -245,15 +248,7 @@ def crossings(model: CostModel, up_to: float) -> tuple[list[Crossing], bool]:
     found: list[Crossing] = []
 
     def add(requests: float, direction: str) -> None:
-        found.append(
-            Crossing(
-                requests_per_month=requests,
-                tokens_per_month=requests * model.tokens_per_request,
-                direction=direction,  # type: ignore[arg-type]
-                instances=model.instances(requests),
-                gpus_per_instance=model.split_at(requests),
-            )
-        )
+        found.append(_crossing(model, requests, direction))
 
     if model.requests_per_instance is None or model.instance_monthly == 0:
         fixed = model.selfhost_monthly(0.0)
